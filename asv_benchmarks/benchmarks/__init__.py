@@ -1,0 +1,1 @@
+"""asv benchmarks of fastconv: see ``asv_benchmarks/README.md``."""

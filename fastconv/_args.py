@@ -1,0 +1,351 @@
+"""Normalise and validate the arguments of the public functions.
+
+Everything the public layer accepts is turned here into a small frozen
+description of the work (:class:`ConvProblem`) and arrays the kernels can use
+as they are: C-contiguous, of the computation dtype, batched. Every message
+names the argument and the offending values. Nothing here computes a
+convolution.
+"""
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Every value of ``algorithm=`` that fastconv accepts today.
+ALGORITHMS = ("auto", "direct", "im2col")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_PAD_STRINGS = ("valid", "same")
+
+
+@dataclass(frozen=True)
+class ConvProblem:
+    """A validated convolution: shapes, geometry and the computation dtype.
+
+    Spatial tuples have one entry per spatial dimension (``nd`` of them).
+    ``pad_before``/``pad_after`` are the explicit amounts, whatever form the
+    caller used; ``padding_mode`` says what the padded cells hold.
+    """
+
+    nd: int
+    batched: bool
+    n: int
+    c_in: int
+    c_out: int
+    groups: int
+    in_spatial: tuple
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pad_before: tuple
+    pad_after: tuple
+    padding_mode: str
+    out_spatial: tuple
+    dtype: np.dtype
+    algorithm: str
+
+    @property
+    def out_shape(self):
+        """The shape of the result, unbatched when the input was."""
+        shape = (self.c_out,) + self.out_spatial
+        return ((self.n,) + shape) if self.batched else shape
+
+    @property
+    def macs(self):
+        """Multiply-accumulates of the direct definition."""
+        return (self.n * self.c_out * math.prod(self.out_spatial)
+                * (self.c_in // self.groups) * math.prod(self.kernel))
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _per_dim(value, nd, name, minimum):
+    """An int or a sequence of ``nd`` ints, each >= ``minimum`` -> tuple."""
+    if _is_int(value):
+        values = (int(value),) * nd
+    elif isinstance(value, (tuple, list)):
+        if len(value) != nd:
+            raise ValueError(
+                f"{name} must be an int or a sequence of {nd} ints (one per spatial "
+                f"dim), got {value!r} of length {len(value)}")
+        if not all(_is_int(v) for v in value):
+            raise ValueError(f"{name} must contain ints, got {value!r}")
+        values = tuple(int(v) for v in value)
+    else:
+        raise ValueError(f"{name} must be an int or a sequence of {nd} ints, got {value!r}")
+    for v in values:
+        if v < minimum:
+            raise ValueError(f"{name} must be >= {minimum} in every dim, got {value!r}")
+    return values
+
+
+def explicit_padding(padding, nd, in_spatial, kernel, stride, dilation):
+    """Return ``(before, after)`` tuples for every accepted form of ``padding``.
+
+    ``"same"`` follows TensorFlow's rule for every stride: the output has
+    ``ceil(in / stride)`` elements, the total padding is
+    ``max((out - 1) * stride + (k - 1) * dilation + 1 - in, 0)`` and its odd
+    extra goes after.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding == "same":
+            before, after = [], []
+            for size, k, s, d in zip(in_spatial, kernel, stride, dilation):
+                out = -(-size // s)
+                total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+                before.append(total // 2)
+                after.append(total - total // 2)
+            return tuple(before), tuple(after)
+        raise ValueError(f"padding={padding!r} is not understood: use an int, one int or "
+                         f"one (before, after) pair per dim, 'valid' or 'same'")
+    if _is_int(padding):
+        if padding < 0:
+            raise ValueError(f"padding must be >= 0, got {padding}")
+        return (int(padding),) * nd, (int(padding),) * nd
+    if not isinstance(padding, (tuple, list)) or len(padding) != nd:
+        length = len(padding) if isinstance(padding, (tuple, list)) else "no"
+        raise ValueError(
+            f"padding must be an int, 'valid', 'same', or a sequence of {nd} entries "
+            f"(an int or a (before, after) pair per spatial dim), got {padding!r} "
+            f"(length {length}); for asymmetric padding nest the pairs, e.g. "
+            f"{tuple((1, 2) for _ in range(nd))!r}")
+    before, after = [], []
+    for entry in padding:
+        if _is_int(entry):
+            b = a = int(entry)
+        elif (isinstance(entry, (tuple, list)) and len(entry) == 2
+              and all(_is_int(v) for v in entry)):
+            b, a = int(entry[0]), int(entry[1])
+        else:
+            raise ValueError(f"padding entries must be ints or (before, after) pairs of "
+                             f"ints, got {entry!r} in padding={padding!r}")
+        if b < 0 or a < 0:
+            raise ValueError(f"padding must be >= 0, got {padding!r}")
+        before.append(b)
+        after.append(a)
+    return tuple(before), tuple(after)
+
+
+def output_spatial(in_spatial, kernel, stride, dilation, pad_before, pad_after):
+    """Output sizes; ValueError when a dilated kernel is larger than the padded input."""
+    out = []
+    for dim, (size, k, s, d, b, a) in enumerate(
+            zip(in_spatial, kernel, stride, dilation, pad_before, pad_after)):
+        span = d * (k - 1) + 1
+        padded = size + b + a
+        if span > padded:
+            raise ValueError(
+                f"kernel size (dilated) {span} (kernel {k}, dilation {d}) is larger than "
+                f"the padded input {padded} (input {size} + padding {b} + {a}) in spatial "
+                f"dim {dim}")
+        out.append((padded - span) // s + 1)
+    return tuple(out)
+
+
+def conv_output_shape(input_shape, weight_shape, stride=1, padding=0, dilation=1):
+    """Return the shape of ``conv{N}d(x, weight, ...)`` without computing it.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+    weight_shape : tuple of int
+        ``(C_out, C_in // groups, *kernel)``; its length sets the number of
+        spatial dims.
+    stride, padding, dilation
+        As in :func:`fastconv.conv2d`.
+
+    Returns
+    -------
+    tuple of int
+        ``(N, C_out, *out_spatial)``, or ``(C_out, *out_spatial)`` for an
+        unbatched ``input_shape``. Each output size is
+        ``floor((in + pad_before + pad_after - dilation * (k - 1) - 1) / stride) + 1``.
+
+    Raises
+    ------
+    ValueError
+        For shapes of inconsistent length, bad stride/padding/dilation, or a
+        dilated kernel larger than the padded input.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> fastconv.conv_output_shape((8, 3, 224, 224), (64, 3, 7, 7), stride=2, padding=3)
+    (8, 64, 112, 112)
+    >>> fastconv.conv_output_shape((3, 10), (4, 3, 3), stride=2, padding="same")
+    (4, 5)
+    """
+    input_shape = tuple(int(v) for v in input_shape)
+    weight_shape = tuple(int(v) for v in weight_shape)
+    nd = len(weight_shape) - 2
+    if nd < 1:
+        raise ValueError(f"weight_shape must be (C_out, C_in // groups, *kernel), "
+                         f"got {weight_shape}")
+    if len(input_shape) not in (nd + 1, nd + 2):
+        raise ValueError(f"input_shape {input_shape} must have {nd + 2} (batched) or "
+                         f"{nd + 1} (unbatched) entries for a weight of shape {weight_shape}")
+    if min(input_shape + weight_shape, default=0) < 0:
+        raise ValueError(f"shapes must be non-negative, got input_shape={input_shape}, "
+                         f"weight_shape={weight_shape}")
+    kernel = weight_shape[2:]
+    in_spatial = input_shape[-nd:]
+    stride = _per_dim(stride, nd, "stride", 1)
+    dilation = _per_dim(dilation, nd, "dilation", 1)
+    before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
+    out = output_spatial(in_spatial, kernel, stride, dilation, before, after)
+    lead = input_shape[:1] if len(input_shape) == nd + 2 else ()
+    return lead + (weight_shape[0],) + out
+
+
+_REJECTED_KINDS = {"c": "complex", "O": "object", "U": "string", "S": "bytes",
+                   "V": "structured/void", "M": "datetime", "m": "timedelta"}
+
+
+def _as_array(value, name):
+    arr = np.asarray(value)
+    kind = arr.dtype.kind
+    if kind in _REJECTED_KINDS:
+        raise TypeError(f"{name} has dtype {arr.dtype} ({_REJECTED_KINDS[kind]}); fastconv "
+                        f"computes in float32 or float64 and accepts float, integer and "
+                        f"bool arrays")
+    if kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"{name} has dtype {arr.dtype}: extended precision is not supported "
+                        f"(fastconv computes in float32 or float64)")
+    return arr
+
+
+def compute_dtype(*arrays):
+    """``np.result_type`` of the inputs, integers and bools promoted to float64.
+
+    float16 is computed (and returned) as float32.
+    """
+    dtype = np.result_type(*arrays)
+    if dtype.kind != "f":
+        return np.dtype(np.float64)
+    if dtype.itemsize < 4:
+        return np.dtype(np.float32)
+    return dtype
+
+
+def check_algorithm(algorithm, available=ALGORITHMS):
+    if algorithm not in available:
+        if algorithm == "winograd":
+            raise ValueError("algorithm='winograd' is not available in this version of "
+                             f"fastconv; available algorithms: {', '.join(available)}")
+        raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(available)}")
+    return algorithm
+
+
+def check_out(out, shape, dtype, inputs):
+    """Validate a caller-provided ``out`` array (shape, dtype, writeable, no overlap)."""
+    if not isinstance(out, np.ndarray):
+        raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out has shape {out.shape}, but the result has shape {tuple(shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"out has dtype {out.dtype}, but the result has dtype {dtype}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    for name, arr in inputs:
+        if arr is not None and np.shares_memory(out, arr):
+            raise ValueError(f"out overlaps the input {name}: the result would overwrite "
+                             f"the data it is computed from")
+
+
+def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 algorithm, out):
+    """Validate a conv{nd}d call.
+
+    Returns
+    -------
+    problem : ConvProblem
+    x, weight, bias : ndarray
+        C-contiguous arrays of ``problem.dtype``; ``x`` batched and, for a
+        non-zero ``padding_mode``, already padded (the problem's padding is then
+        zero for the kernels, see :func:`kernel_padding`).
+    out : ndarray or None
+        The caller's ``out`` (validated) or None.
+    """
+    check_algorithm(algorithm)
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode={padding_mode!r} is not one of "
+                         f"{', '.join(PADDING_MODES)}")
+    x_in, w_in = x, weight
+    x = _as_array(x, "input")
+    weight = _as_array(weight, "weight")
+    b_arr = None if bias is None else _as_array(bias, "bias")
+
+    if weight.ndim != nd + 2:
+        raise ValueError(f"conv{nd}d expects a weight of {nd + 2} dims (C_out, C_in // groups, "
+                         f"{'k, ' * nd}), got weight of shape {weight.shape}")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"conv{nd}d expects an input of {nd + 2} dims (N, C_in, *spatial) or "
+                         f"{nd + 1} dims (C_in, *spatial), got input of shape {x.shape}")
+    batched = x.ndim == nd + 2
+    xb = x if batched else x[None]
+    if not _is_int(groups) or groups <= 0:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    c_out, c_per_group = weight.shape[:2]
+    kernel = tuple(int(k) for k in weight.shape[2:])
+    n, c_in = xb.shape[:2]
+    in_spatial = tuple(int(s) for s in xb.shape[2:])
+    if min(kernel) == 0 or c_per_group == 0:
+        raise ValueError(f"weight of shape {weight.shape} is empty: every kernel size and "
+                         f"C_in // groups must be >= 1")
+    if c_in != c_per_group * groups:
+        raise ValueError(f"input has {c_in} channels, but weight of shape {weight.shape} with "
+                         f"groups={groups} expects C_in = {c_per_group} * {groups} = "
+                         f"{c_per_group * groups}")
+    if c_out % groups:
+        raise ValueError(f"groups={groups} must divide the output channels C_out={c_out} "
+                         f"(weight of shape {weight.shape})")
+    if b_arr is not None and b_arr.shape != (c_out,):
+        raise ValueError(f"bias must have shape ({c_out},) (one value per output channel), "
+                         f"got {b_arr.shape}")
+    stride = _per_dim(stride, nd, "stride", 1)
+    dilation = _per_dim(dilation, nd, "dilation", 1)
+    before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
+    if padding_mode != "zeros":
+        for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
+            limit_ok = (max(b, a) < size) if padding_mode == "reflect" else (
+                max(b, a) <= size if padding_mode == "circular" else size > 0 or b + a == 0)
+            if not limit_ok:
+                rule = {"reflect": "smaller than", "circular": "at most",
+                        "replicate": "used with a non-empty"}[padding_mode]
+                raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
+                                 f"size in each dim: padding ({b}, {a}) vs input size {size} "
+                                 f"in spatial dim {dim}")
+    out_spatial = output_spatial(in_spatial, kernel, stride, dilation, before, after)
+
+    arrays = [x, weight] + ([b_arr] if b_arr is not None else [])
+    dtype = compute_dtype(*arrays)
+    problem = ConvProblem(nd=nd, batched=batched, n=int(n), c_in=int(c_in), c_out=int(c_out),
+                          groups=groups, in_spatial=in_spatial, kernel=kernel, stride=stride,
+                          dilation=dilation, pad_before=before, pad_after=after,
+                          padding_mode=padding_mode, out_spatial=out_spatial, dtype=dtype,
+                          algorithm=algorithm)
+    if out is not None:
+        check_out(out, problem.out_shape, dtype,
+                  [("input", x_in), ("weight", w_in), ("bias", bias)])
+
+    xb = np.ascontiguousarray(xb, dtype=dtype)
+    if padding_mode != "zeros" and any(before + after):
+        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
+        xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(before, after)), mode=np_mode)
+    weight = np.ascontiguousarray(weight, dtype=dtype)
+    if b_arr is not None:
+        b_arr = np.ascontiguousarray(b_arr, dtype=dtype)
+    return problem, xb, weight, b_arr, out
+
+
+def kernel_padding(problem):
+    """The zero padding the kernel applies: none when ``x`` was padded explicitly."""
+    if problem.padding_mode == "zeros":
+        return problem.pad_before
+    return (0,) * problem.nd

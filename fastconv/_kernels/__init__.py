@@ -1,0 +1,1 @@
+"""Compiled kernels of fastconv (Cython + C). Private: use the functions of ``fastconv``."""

@@ -1,0 +1,103 @@
+/* fastconv: direct convolution and implicit-im2col packing (see conv.h).
+ *
+ * The direct kernel is instantiated once per ISA level (the same levels and
+ * the same selection as the GEMM's, gemm.h) and dtype; the packing once per
+ * dtype. */
+#include "conv.h"
+#include "gemm.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define FC_X86_LEVELS 1
+#else
+#define FC_X86_LEVELS 0
+#endif
+
+
+/* Baseline: 16-byte vectors (SSE2 on x86-64). */
+#define FC_VBYTES 16
+#define FC_T float
+#define FC_SFX _generic_f32
+#include "direct_impl.h"
+#undef FC_T
+#undef FC_SFX
+#define FC_T double
+#define FC_SFX _generic_f64
+#include "direct_impl.h"
+#undef FC_T
+#undef FC_SFX
+#undef FC_VBYTES
+
+#if FC_X86_LEVELS
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define FC_VBYTES 32
+#define FC_T float
+#define FC_SFX _avx2_f32
+#include "direct_impl.h"
+#undef FC_T
+#undef FC_SFX
+#define FC_T double
+#define FC_SFX _avx2_f64
+#include "direct_impl.h"
+#undef FC_T
+#undef FC_SFX
+#undef FC_VBYTES
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx2,fma")
+#define FC_VBYTES 64
+#define FC_T float
+#define FC_SFX _avx512_f32
+#include "direct_impl.h"
+#undef FC_T
+#undef FC_SFX
+#define FC_T double
+#define FC_SFX _avx512_f64
+#include "direct_impl.h"
+#undef FC_T
+#undef FC_SFX
+#undef FC_VBYTES
+#pragma GCC pop_options
+#endif
+
+#define FC_T float
+#define FC_SFX _f32
+#include "im2col_impl.h"
+#undef FC_T
+#undef FC_SFX
+#define FC_T double
+#define FC_SFX _f64
+#include "im2col_impl.h"
+#undef FC_T
+#undef FC_SFX
+
+/* The level the direct kernel runs at: the requested one if this CPU and
+ * build support it, else the baseline (the GEMM's rule, gemm.h). */
+static int fc_direct_level(int level)
+{
+    return (level < FC_ISA_GENERIC || level > fc_isa_supported()) ? FC_ISA_GENERIC : level;
+}
+
+#define FC_DIRECT_DISPATCH(T, SFX)                                                          \
+void fc_direct_item##SFX(int level, const fc_geom *g, const T *x, const T *w,                \
+                         const T *bias, T *out, const T *zrow, int64_t n, int64_t grp,       \
+                         int64_t oc0, int64_t nb, int64_t od, int64_t oh)                    \
+{                                                                                            \
+    switch (FC_X86_LEVELS ? fc_direct_level(level) : FC_ISA_GENERIC) {                       \
+    FC_X86_CASES(SFX, g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh)                     \
+    default:                                                                                 \
+        fc_direct_item_generic##SFX(g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh);      \
+    }                                                                                        \
+}
+
+#if FC_X86_LEVELS
+#define FC_X86_CASES(SFX, ...)                                                               \
+    case FC_ISA_AVX512: fc_direct_item_avx512##SFX(__VA_ARGS__); return;                     \
+    case FC_ISA_AVX2: fc_direct_item_avx2##SFX(__VA_ARGS__); return;
+#else
+#define FC_X86_CASES(SFX, ...)
+#endif
+
+FC_DIRECT_DISPATCH(float, _f32)
+FC_DIRECT_DISPATCH(double, _f64)

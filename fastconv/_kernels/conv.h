@@ -1,0 +1,57 @@
+/* fastconv: C kernels of the convolution (direct, implicit im2col packing).
+ *
+ * Every convolution is described by one geometry: 3 spatial dims (1-D and 2-D
+ * problems use leading dims of size 1), channels-first, C-contiguous arrays,
+ * zero padding applied implicitly. All index arithmetic is int64_t.
+ *
+ *   x   (N, C, D, H, W)                 input
+ *   w   (Co, Cg, KD, KH, KW)            weight, Cg = C / groups
+ *   out (N, Co, OD, OH, OW)             output, Cog = Co / groups
+ *
+ * The padded-zero semantics are PyTorch's: a tap that falls in the padding
+ * multiplies a zero (so a non-finite weight gives NaN there, as it does in
+ * PyTorch), in every algorithm alike.
+ */
+#ifndef FASTCONV_CONV_H
+#define FASTCONV_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t N, C, D, H, W;
+    int64_t Co, groups, Cg, Cog;
+    int64_t KD, KH, KW;
+    int64_t OD, OH, OW;
+    int64_t sd, sh, sw;     /* stride */
+    int64_t pd, ph, pw;     /* padding before (after only shapes the output) */
+    int64_t dd, dh, dw;     /* dilation */
+} fc_geom;
+
+/* Output channels computed together by one direct work item. */
+#define FC_DIRECT_OCB 4
+
+/* Direct convolution of one work item: output channels [oc0, oc0 + nb) of
+ * group `grp` (nb <= FC_DIRECT_OCB), image n, output row (od, oh), all of
+ * OW. `zrow` is a read-only row of at least W zeros, used for the input rows
+ * that fall in the padding. Each output element is summed in the fixed order
+ * (ic, kd, kh, kw), bias first: the result does not depend on how the items
+ * are spread over threads. `level` is the SIMD level (gemm.h's FC_ISA_*),
+ * lowered to the baseline when this CPU or build does not support it. */
+void fc_direct_item_f32(int level, const fc_geom *g, const float *x, const float *w, const float *bias,
+                        float *out, const float *zrow,
+                        int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od, int64_t oh);
+void fc_direct_item_f64(int level, const fc_geom *g, const double *x, const double *w, const double *bias,
+                        double *out, const double *zrow,
+                        int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od, int64_t oh);
+
+/* Implicit im2col: write the unfolded input of image n, group grp, output
+ * positions [p0, p0 + ncols) (flattened over OD*OH*OW) straight into the
+ * GEMM's packed-B format: ceil(ncols / nr) panels of K rows x nr contiguous
+ * values, K = Cg*KD*KH*KW in (ic, kd, kh, kw) order, zero-padded columns. */
+void fc_im2col_pack_f32(const fc_geom *g, const float *x, int64_t n, int64_t grp,
+                        int64_t p0, int64_t ncols, int64_t nr, float *Bp);
+void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
+                        int64_t p0, int64_t ncols, int64_t nr, double *Bp);
+
+#endif

@@ -1,0 +1,173 @@
+/* Micro-kernel and tile loop of gemm.c, written once for every ISA level and
+ * dtype. No include guard: gemm.c includes this file once per (level, dtype)
+ * after defining
+ *
+ *   FC_SFX              function-name suffix, e.g. _avx2_f32
+ *   FC_ATTR             function attributes (the level's target), may be empty
+ *   FC_T                element type (float or double)
+ *   FC_V                vector type holding FC_VL elements of FC_T
+ *   FC_VL               elements per vector
+ *   FC_MR               rows of the register tile
+ *   FC_NV               vectors per tile row (NR = FC_NV * FC_VL)
+ *   FC_VLOAD(p)         load FC_VL elements from p (any alignment)
+ *   FC_VSTORE(p, v)     store them to p (any alignment)
+ *   FC_VSET1(x)         vector with every element x
+ *   FC_VZERO()          vector of +0.0
+ *   FC_VFMA(a, b, c)    a * b + c, elementwise
+ *
+ * It defines FC_SFX-suffixed static functions fc_pack_a, fc_pack_b,
+ * fc_kernel and fc_gemm, and undefines all of the above at its end.
+ */
+#define FC_CAT_(a, b) a##b
+#define FC_CAT(a, b) FC_CAT_(a, b)
+#define FC_FN(name) FC_CAT(name, FC_SFX)
+#define FC_NR (FC_NV * FC_VL)
+
+/* Pack A (M x K, row stride lda) into ceil(M / MR) panels of K x MR. */
+FC_ATTR static void FC_FN(fc_pack_a)(int64_t M, int64_t K, const FC_T *A, int64_t lda, FC_T *Ap)
+{
+    if (M <= 0 || K <= 0) return;
+    for (int64_t i0 = 0; i0 < M; i0 += FC_MR) {
+        const int64_t mb = M - i0 < FC_MR ? M - i0 : FC_MR;
+        const FC_T *a = A + i0 * lda;
+        if (mb == FC_MR) {
+            for (int64_t k = 0; k < K; ++k) {
+                FC_UNROLL
+                for (int r = 0; r < FC_MR; ++r) Ap[k * FC_MR + r] = a[r * lda + k];
+            }
+        } else {
+            for (int64_t k = 0; k < K; ++k) {
+                for (int64_t r = 0; r < FC_MR; ++r) Ap[k * FC_MR + r] = r < mb ? a[r * lda + k] : 0;
+            }
+        }
+        Ap += K * FC_MR;
+    }
+}
+
+/* Pack B (K x N, row stride ldb) into ceil(N / NR) panels of K x NR. Rows of
+ * B are read in order (the panels are written K * NR elements apart). */
+FC_ATTR static void FC_FN(fc_pack_b)(int64_t K, int64_t N, const FC_T *B, int64_t ldb, FC_T *Bp)
+{
+    if (N <= 0 || K <= 0) return;
+    const int64_t nfull = N / FC_NR, rem = N - nfull * FC_NR;
+    const int64_t pstride = K * FC_NR;
+    for (int64_t k = 0; k < K; ++k) {
+        const FC_T *b = B + k * ldb;
+        FC_T *d = Bp + k * FC_NR;
+        for (int64_t p = 0; p < nfull; ++p) {
+            FC_UNROLL
+            for (int v = 0; v < FC_NV; ++v)
+                FC_VSTORE(d + p * pstride + v * FC_VL, FC_VLOAD(b + p * FC_NR + v * FC_VL));
+        }
+        if (rem) {
+            FC_T *t = d + nfull * pstride;
+            const FC_T *s = b + nfull * FC_NR;
+            for (int64_t j = 0; j < FC_NR; ++j) t[j] = j < rem ? s[j] : 0;
+        }
+    }
+}
+
+/* One MR x NR tile of C over all of K, the tile held in registers.
+ * a: one packed-A panel (K x MR), b: one packed-B panel (K x NR).
+ * The accumulators start from C (accumulate), from bias[r] (bias != NULL) or
+ * from zero; then one fused chain per element over k = 0 .. K-1. */
+FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC_T *restrict b,
+                                     FC_T *restrict c, int64_t ldc, const FC_T *restrict bias,
+                                     int accumulate)
+{
+    FC_V acc[FC_MR][FC_NV];
+    if (accumulate) {
+        FC_UNROLL
+        for (int r = 0; r < FC_MR; ++r) {
+            FC_UNROLL
+            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VLOAD(c + r * ldc + v * FC_VL);
+        }
+    } else if (bias) {
+        FC_UNROLL
+        for (int r = 0; r < FC_MR; ++r) {
+            FC_UNROLL
+            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VSET1(bias[r]);
+        }
+    } else {
+        FC_UNROLL
+        for (int r = 0; r < FC_MR; ++r) {
+            FC_UNROLL
+            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VZERO();
+        }
+    }
+    FC_UNROLL_K
+    for (int64_t k = 0; k < K; ++k) {
+        FC_V bv[FC_NV];
+        FC_UNROLL
+        for (int v = 0; v < FC_NV; ++v) bv[v] = FC_VLOAD(b + v * FC_VL);
+        FC_UNROLL
+        for (int r = 0; r < FC_MR; ++r) {
+            const FC_V av = FC_VSET1(a[r]);
+            FC_UNROLL
+            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VFMA(av, bv[v], acc[r][v]);
+        }
+        a += FC_MR;
+        b += FC_NR;
+    }
+    FC_UNROLL
+    for (int r = 0; r < FC_MR; ++r) {
+        FC_UNROLL
+        for (int v = 0; v < FC_NV; ++v) FC_VSTORE(c + r * ldc + v * FC_VL, acc[r][v]);
+    }
+}
+
+/* The tile loop: for each NR panel of B, for each MR panel of A. Edge tiles
+ * (fewer than MR rows or NR columns left) run the same kernel on a stack
+ * tile that starts from the value the full kernel would start from, so an
+ * element gets the same bits whether it lies in a full or an edge tile. */
+FC_ATTR static void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K, const FC_T *Ap,
+                                   const FC_T *Bp, FC_T *C, int64_t ldc, const FC_T *bias,
+                                   int accumulate)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K < 0) K = 0;
+    if (accumulate) bias = 0;
+    for (int64_t j0 = 0; j0 < N; j0 += FC_NR) {
+        const int64_t nb = N - j0 < FC_NR ? N - j0 : FC_NR;
+        const FC_T *bp = Bp + (j0 / FC_NR) * K * FC_NR;
+        for (int64_t i0 = 0; i0 < M; i0 += FC_MR) {
+            const int64_t mb = M - i0 < FC_MR ? M - i0 : FC_MR;
+            const FC_T *ap = Ap + (i0 / FC_MR) * K * FC_MR;
+            FC_T *cp = C + i0 * ldc + j0;
+            if (mb == FC_MR && nb == FC_NR) {
+                FC_FN(fc_kernel)(K, ap, bp, cp, ldc, bias ? bias + i0 : 0, accumulate);
+            } else {
+                FC_T tile[FC_MR * FC_NR];
+                for (int64_t r = 0; r < FC_MR; ++r) {
+                    for (int64_t j = 0; j < FC_NR; ++j) {
+                        FC_T init = 0;
+                        if (r < mb && j < nb)
+                            init = accumulate ? cp[r * ldc + j] : (bias ? bias[i0 + r] : 0);
+                        tile[r * FC_NR + j] = init;
+                    }
+                }
+                FC_FN(fc_kernel)(K, ap, bp, tile, FC_NR, 0, 1);
+                for (int64_t r = 0; r < mb; ++r) {
+                    for (int64_t j = 0; j < nb; ++j) cp[r * ldc + j] = tile[r * FC_NR + j];
+                }
+            }
+        }
+    }
+}
+
+#undef FC_NR
+#undef FC_FN
+#undef FC_CAT
+#undef FC_CAT_
+#undef FC_SFX
+#undef FC_ATTR
+#undef FC_T
+#undef FC_V
+#undef FC_VL
+#undef FC_MR
+#undef FC_NV
+#undef FC_VLOAD
+#undef FC_VSTORE
+#undef FC_VSET1
+#undef FC_VZERO
+#undef FC_VFMA

@@ -1,0 +1,132 @@
+"""The public convolution functions: validate, choose, compute.
+
+Each function is a thin layer over one pipeline: :mod:`fastconv._args` turns
+the arguments into a validated problem and kernel-ready arrays,
+:mod:`fastconv._dispatch` chooses the algorithm and calls one kernel.
+"""
+from fastconv._args import prepare_conv
+from fastconv._dispatch import run_conv
+
+__all__ = ["conv1d", "conv2d", "conv3d"]
+
+
+def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm, out):
+    problem, x, weight, bias, out = prepare_conv(nd, x, weight, bias, stride, padding,
+                                                 dilation, groups, padding_mode, algorithm, out)
+    return run_conv(problem, x, weight, bias, out)
+
+
+_DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
+
+    ``y[n, o, p] = bias[o] + sum_c sum_t weight[o, c, t] * x_pad[n, g(o) * C_in/groups + c,
+    p * stride + t * dilation]``, summed over the ``C_in // groups`` input
+    channels of output channel ``o``'s group and over the kernel taps ``t``;
+    the semantics of ``torch.nn.functional.conv{nd}d``.
+
+    Parameters
+    ----------
+    x : array_like
+        Input of shape ``(N, C_in, {spatial})``, or unbatched
+        ``(C_in, {spatial})``. Any memory layout; never modified.
+    weight : array_like
+        Filters of shape ``(C_out, C_in // groups, {kernel})``.
+    bias : array_like, optional
+        Shape ``(C_out,)``.
+    stride : int or tuple of {nd} ints, default 1
+        Step between output positions, each >= 1.
+    padding : int, tuple, 'valid' or 'same', default 0
+        An int for every side, one int per spatial dim, one ``(before, after)``
+        pair per spatial dim (asymmetric), ``'valid'`` (none) or ``'same'``
+        (output size ``ceil(in / stride)``, TensorFlow's rule, for every stride;
+        an odd total puts the extra element after).
+    dilation : int or tuple of {nd} ints, default 1
+        Spacing between kernel taps, each >= 1.
+    groups : int, default 1
+        Input and output channels split into ``groups`` independent groups;
+        ``groups == C_in`` is a depthwise convolution.
+    padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
+        What the padding holds, as in PyTorch. 'reflect' needs padding smaller
+        than the input, 'circular' at most the input.
+    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
+        How to compute. Every algorithm accepts every combination of the
+        parameters above; 'auto' picks the one measured fastest for the shape.
+    out : ndarray, optional
+        Array of exactly the result's shape and dtype to write into; it must
+        not overlap an input.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(N, C_out, {out_spatial})`` (unbatched if ``x`` was), dtype
+        ``np.result_type`` of the float inputs (integer and bool inputs are
+        computed in float64). Each output size is
+        ``floor((in + pad_before + pad_after - dilation * (k - 1) - 1) / stride) + 1``.
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes, bad stride/padding/dilation/groups, an unknown
+        padding string, padding_mode or algorithm, a dilated kernel larger than
+        the padded input, or a bad ``out``.
+    TypeError
+        For complex, object, string and other non-numeric dtypes.
+
+    See Also
+    --------
+    fastconv.conv_output_shape : the output shape without computing.
+    fastconv.reference.conv{nd}d : the slow float64 definition.
+
+    Examples
+    --------
+{example}
+"""
+
+_EXAMPLES = {
+    1: """    >>> import numpy as np, fastconv
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 1, 8)
+    >>> w = np.array([[[1.0, 0.0, -1.0]]], dtype=np.float32)
+    >>> fastconv.conv1d(x, w)
+    array([[[-2., -2., -2., -2., -2., -2.]]], dtype=float32)
+    >>> fastconv.conv1d(x, w, stride=2, padding="same").shape
+    (1, 1, 4)""",
+    2: """    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    >>> w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    >>> y = fastconv.conv2d(x, w, padding=1)
+    >>> y.shape, y.dtype
+    ((2, 8, 32, 32), dtype('float32'))
+    >>> ref = fastconv.reference.conv2d(x, w, padding=1)
+    >>> bool(np.allclose(y, ref, rtol=1e-4, atol=1e-4))
+    True
+    >>> fastconv.conv2d(x, w, stride=2, dilation=2, padding=((1, 2), (0, 1))).shape
+    (2, 8, 16, 15)""",
+    3: """    >>> import numpy as np, fastconv
+    >>> x = np.ones((1, 2, 4, 5, 6))          # float64 in, float64 out
+    >>> w = np.ones((4, 1, 3, 3, 3))          # groups=2: each output sees 1 channel
+    >>> y = fastconv.conv3d(x, w, groups=2, padding="valid")
+    >>> y.shape, float(y[0, 0, 0, 0, 0])
+    ((1, 4, 2, 3, 4), 27.0)""",
+}
+
+
+def _make(nd):
+    names = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
+    spatial, kernel = names[nd]
+    out_spatial = ", ".join("out_" + s.strip() for s in spatial.split(","))
+
+    def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+             padding_mode="zeros", algorithm="auto", out=None):
+        return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                     algorithm, out)
+
+    conv.__name__ = conv.__qualname__ = f"conv{nd}d"
+    conv.__module__ = "fastconv"
+    conv.__doc__ = _DOC.format(nd=nd, spatial=spatial, kernel=kernel, out_spatial=out_spatial,
+                               example=_EXAMPLES[nd])
+    return conv
+
+
+conv1d = _make(1)
+conv2d = _make(2)
+conv3d = _make(3)

@@ -1,0 +1,161 @@
+"""Build script for fastconv's compiled kernels.
+
+Everything that decides how the extensions are compiled lives here, in one place:
+
+* the Cython compiler directives (``CYTHON_DIRECTIVES``), with ``FASTCONV_DEBUG=1``
+  switching bounds and wraparound checks on;
+* OpenMP detection: a small test program is compiled and run with ``-fopenmp``.
+  Without OpenMP the package still builds (serially) with a loud warning;
+  ``FASTCONV_REQUIRE_OPENMP=1`` turns a missing OpenMP into an error (CI sets it);
+* optimisation flags that are safe for a distributable wheel (no ``-march=native``
+  unless ``FASTCONV_NATIVE=1`` asks for it on a local build). SIMD levels above
+  the x86-64 baseline are compiled per function and chosen at run time.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import warnings
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+KERNELS = os.path.join("fastconv", "_kernels")
+
+
+def _env_flag(name):
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _env_flag("FASTCONV_DEBUG")
+NATIVE = _env_flag("FASTCONV_NATIVE")
+REQUIRE_OPENMP = _env_flag("FASTCONV_REQUIRE_OPENMP")
+
+CYTHON_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+    "nonecheck": DEBUG,
+    "embedsignature": True,
+    "cpow": True,
+}
+
+
+def _compiler_command():
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    return cc.split()
+
+
+def check_openmp():
+    """Compile, link and run a small OpenMP program; return the flags that work or None."""
+    code = textwrap.dedent(
+        """
+        #include <omp.h>
+        #include <stdio.h>
+        int main(void) {
+            int n = 0;
+            #pragma omp parallel reduction(+:n)
+            n += 1;
+            printf("%d %d\\n", n, omp_get_max_threads());
+            return n >= 1 ? 0 : 1;
+        }
+        """
+    )
+    flags = ["-fopenmp"]
+    tmp = tempfile.mkdtemp(prefix="fastconv-openmp-")
+    try:
+        src = os.path.join(tmp, "check.c")
+        exe = os.path.join(tmp, "check")
+        with open(src, "w") as f:
+            f.write(code)
+        cmd = _compiler_command() + flags + [src, "-o", exe] + flags
+        try:
+            subprocess.run(cmd, check=True, capture_output=True)
+            subprocess.run([exe], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return flags
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def openmp_flags():
+    if sys.platform == "win32":  # MSVC: /openmp, not probed here
+        return ["/openmp"], []
+    flags = check_openmp()
+    if flags is None:
+        message = (
+            "fastconv: no working OpenMP found (compiling a test program with "
+            "-fopenmp failed). The kernels will be built SERIALLY and use one "
+            "core. Install a compiler with OpenMP support (gcc, or clang with "
+            "libomp) to get parallel kernels."
+        )
+        if REQUIRE_OPENMP:
+            raise SystemExit(message + " (FASTCONV_REQUIRE_OPENMP=1 makes this fatal.)")
+        warnings.warn(message)
+        print("\n" + "*" * 78 + "\n" + message + "\n" + "*" * 78 + "\n", file=sys.stderr)
+        return [], []
+    return flags, flags
+
+
+def build_flags():
+    compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+    if DEBUG:
+        compile_args = ["-O1", "-g"]
+    if NATIVE:
+        compile_args.append("-march=native")
+    omp_compile, omp_link = openmp_flags()
+    return compile_args + omp_compile, omp_link, bool(omp_compile)
+
+
+def extensions():
+    compile_args, link_args, has_openmp = build_flags()
+    macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    common = dict(
+        include_dirs=[np.get_include(), KERNELS],
+        define_macros=macros,
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    )
+    sources = {
+        "_openmp": ["_openmp.pyx"],
+        "_gemm": ["_gemm.pyx", "gemm.c"],
+        "_conv": ["_conv.pyx", "conv.c", "gemm.c"],
+    }
+    # Headers the C sources include: a change to one rebuilds its extensions.
+    headers = sorted(os.path.join(KERNELS, f) for f in os.listdir(KERNELS) if f.endswith(".h"))
+    exts = [
+        Extension(
+            f"fastconv._kernels.{name}",
+            [os.path.join(KERNELS, s) for s in srcs],
+            depends=headers,
+            **common,
+        )
+        for name, srcs in sources.items()
+    ]
+    info = {
+        "compiler": " ".join(_compiler_command()),
+        "compile_args": " ".join(compile_args),
+        "link_args": " ".join(link_args),
+        "openmp": has_openmp,
+        "debug": DEBUG,
+        "native": NATIVE,
+    }
+    with open(os.path.join("fastconv", "_build_info.py"), "w") as f:
+        f.write('"""Written by setup.py at build time: how the kernels were compiled."""\n')
+        f.write(f"BUILD_INFO = {info!r}\n")
+    return cythonize(
+        exts,
+        compiler_directives=CYTHON_DIRECTIVES,
+        annotate=False,
+        quiet=True,
+    )
+
+
+setup(ext_modules=extensions())
