@@ -232,12 +232,22 @@ def _dist_version(module, *distributions):
     return None
 
 
+def _load_average():
+    """The 1-minute system load average (None where unknown): other work running
+    during the benchmark makes its timings unreliable."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_info(threads):
     """Metadata describing this run: machine, threads, library versions."""
     return {
         "cpu": _cpu_model(),
         "usable_cores": _usable_cores(),
         "cpu_count": os.cpu_count(),
+        "load_average": _load_average(),
         "threads": threads,
         "fastconv_version": _fastconv_version(),
         "isa": _isa(),
@@ -255,8 +265,9 @@ def machine_info(threads):
 
 def header_line(meta):
     isa = f", ISA {meta['isa']}" if meta.get("isa") else ""
+    load = "" if meta.get("load_average") is None else f", load {meta['load_average']:.2f}"
     parts = [
-        f"machine: {meta['cpu']} ({meta['usable_cores']} usable cores)",
+        f"machine: {meta['cpu']} ({meta['usable_cores']} usable cores{load})",
         f"threads: {meta['threads']}",
         f"fastconv {meta['fastconv_version']}{isa}",
         f"numpy {meta['numpy_version']}",
@@ -440,7 +451,10 @@ def peer_candidates(layer, x, w, b, threads):
         # the zero padding of the layer (odd kernel, centred anchor), so the
         # whole output is comparable with the reference.
         image, kernel = x[0, 0], w[0, 0]
-        as_output = lambda img: np.asarray(img)[None, None]  # noqa: E731
+
+        def as_output(img):
+            return np.asarray(img)[None, None]
+
         ndimage = _import_optional("scipy.ndimage")
         if ndimage is not None:
             peers.append(Candidate(
@@ -743,6 +757,7 @@ def run(args, stream=None):
             cv2.setNumThreads(cv2_threads)
 
     failures = [r for r in records if r["library"] == "fastconv" and r["passed"] is False]
+    meta["load_average_end"] = _load_average()
     emit()
     emit("ms: fastest of the timings; GFLOP/s: 2 * multiply-accumulates of the direct "
          "definition per second;")

@@ -61,6 +61,13 @@
 #pragma GCC pop_options
 #endif
 
+/* The packer's runs are short (at most a panel): GCC must not turn its copy
+ * and fill loops into libc memmove/memset calls, which cost more than the
+ * copies themselves. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #define FC_T float
 #define FC_SFX _f32
 #include "im2col_impl.h"
@@ -71,6 +78,9 @@
 #include "im2col_impl.h"
 #undef FC_T
 #undef FC_SFX
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* The level the direct kernel runs at: the requested one if this CPU and
  * build support it, else the baseline (the GEMM's rule, gemm.h). */
