@@ -49,6 +49,13 @@ cdef extern from "conv.h" nogil:
                             const double *bias, double *out, const double *zrow,
                             int64_t n, int64_t grp, int64_t oc0, int64_t nb,
                             int64_t od, int64_t oh)
+    int FC_DEPTHWISE_ROWS
+    void fc_depthwise_item_f32(int level, const fc_geom *g, const float *x, const float *w,
+                               const float *bias, float *out, const float *zrow,
+                               int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
+    void fc_depthwise_item_f64(int level, const fc_geom *g, const double *x, const double *w,
+                               const double *bias, double *out, const double *zrow,
+                               int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
     void fc_im2col_pack_f32(const fc_geom *g, const float *x, int64_t n, int64_t grp,
                             int64_t p0, int64_t ncols, int64_t nr, float *Bp)
     void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
@@ -93,7 +100,10 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
 
     Work items are (image, group, block of FC_DIRECT_OCB output channels,
     output depth, output row); each computes its block's whole output rows with
-    the reduction over (input channel, kd, kh, kw) held in registers.
+    the reduction over (input channel, kd, kh, kw) held in registers. When each
+    group has a single input channel (depthwise, with any channel multiplier)
+    the items are (image, output channel, output depth, block of
+    FC_DEPTHWISE_ROWS output rows) instead: the rows share the weights.
 
     Parameters
     ----------
@@ -126,6 +136,26 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *bp = _ptr(bf)
     cdef const floating *zp = &zrow[0]
     cdef floating *op = &of[0] if of.shape[0] else NULL
+    cdef int64_t rows = FC_DEPTHWISE_ROWS
+    cdef int64_t nrb = (g.OH + rows - 1) // rows
+    if g.Cg == 1:
+        total = g.N * g.Co * g.OD * nrb
+        for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+            r = t
+            oh = (r % nrb) * rows
+            r = r // nrb
+            od = r % g.OD
+            r = r // g.OD
+            ob = r % g.Co          # the output channel
+            n = r // g.Co
+            nb = g.OH - oh
+            if nb > rows:
+                nb = rows
+            if floating is float:
+                fc_depthwise_item_f32(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
+            else:
+                fc_depthwise_item_f64(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
+        return out
     if total == 0:
         return out
     for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):

@@ -6,6 +6,13 @@
 #include "conv.h"
 #include "gemm.h"
 
+/* The copy and fill loops here are short (a panel, a chunk's window): GCC
+ * must not turn them into libc memmove/memset calls, which cost more than the
+ * copies themselves. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define FC_X86_LEVELS 1
 #else
@@ -61,13 +68,6 @@
 #pragma GCC pop_options
 #endif
 
-/* The packer's runs are short (at most a panel): GCC must not turn its copy
- * and fill loops into libc memmove/memset calls, which cost more than the
- * copies themselves. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
-#endif
 #define FC_T float
 #define FC_SFX _f32
 #include "im2col_impl.h"
@@ -78,9 +78,6 @@
 #include "im2col_impl.h"
 #undef FC_T
 #undef FC_SFX
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
 
 /* The level the direct kernel runs at: the requested one if this CPU and
  * build support it, else the baseline (the GEMM's rule, gemm.h). */
@@ -111,3 +108,26 @@ void fc_direct_item##SFX(int level, const fc_geom *g, const T *x, const T *w,   
 
 FC_DIRECT_DISPATCH(float, _f32)
 FC_DIRECT_DISPATCH(double, _f64)
+
+#define FC_DEPTHWISE_DISPATCH(T, SFX)                                                       \
+void fc_depthwise_item##SFX(int level, const fc_geom *g, const T *x, const T *w,             \
+                            const T *bias, T *out, const T *zrow, int64_t n, int64_t oc,     \
+                            int64_t od, int64_t oh, int64_t nrows)                           \
+{                                                                                            \
+    switch (FC_X86_LEVELS ? fc_direct_level(level) : FC_ISA_GENERIC) {                       \
+    FC_X86_DW_CASES(SFX, g, x, w, bias, out, zrow, n, oc, od, oh, nrows)                     \
+    default:                                                                                 \
+        fc_depthwise_item_generic##SFX(g, x, w, bias, out, zrow, n, oc, od, oh, nrows);      \
+    }                                                                                        \
+}
+
+#if FC_X86_LEVELS
+#define FC_X86_DW_CASES(SFX, ...)                                                            \
+    case FC_ISA_AVX512: fc_depthwise_item_avx512##SFX(__VA_ARGS__); return;                  \
+    case FC_ISA_AVX2: fc_depthwise_item_avx2##SFX(__VA_ARGS__); return;
+#else
+#define FC_X86_DW_CASES(SFX, ...)
+#endif
+
+FC_DEPTHWISE_DISPATCH(float, _f32)
+FC_DEPTHWISE_DISPATCH(double, _f64)

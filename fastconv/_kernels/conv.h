@@ -45,6 +45,20 @@ void fc_direct_item_f64(int level, const fc_geom *g, const double *x, const doub
                         double *out, const double *zrow,
                         int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od, int64_t oh);
 
+/* Output rows computed together by one depthwise work item. */
+#define FC_DEPTHWISE_ROWS 4
+
+/* Depthwise direct convolution (C_in / groups == 1) of one work item: output
+ * rows [oh, oh + nrows) (nrows <= FC_DEPTHWISE_ROWS) of output channel oc,
+ * image n, output depth od. Each output element is summed in the order
+ * (kd, kh, kw), bias first, like fc_direct_item. */
+void fc_depthwise_item_f32(int level, const fc_geom *g, const float *x, const float *w,
+                           const float *bias, float *out, const float *zrow,
+                           int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows);
+void fc_depthwise_item_f64(int level, const fc_geom *g, const double *x, const double *w,
+                           const double *bias, double *out, const double *zrow,
+                           int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows);
+
 /* Implicit im2col: write the unfolded input of image n, group grp, output
  * positions [p0, p0 + ncols) (flattened over OD*OH*OW) straight into the
  * GEMM's packed-B format: ceil(ncols / nr) panels of K rows x nr contiguous

@@ -37,6 +37,133 @@ typedef FC_T FC_VEC __attribute__((vector_size(FC_VBYTES), aligned(sizeof(FC_T))
 #define FC_DIRECT_MAXWIN 640
 #define FC_DIRECT_MAXPHASE 8
 
+/* How one chunk of CH output columns reads its input (see the top comment). */
+typedef struct {
+    int64_t cols, base0;       /* valid columns; input column of the window's start */
+    int inrow, buffered;       /* the path */
+    int64_t nph;               /* phases of the window that exist */
+    int64_t plo[FC_DIRECT_MAXPHASE], phi[FC_DIRECT_MAXPHASE], pcnt[FC_DIRECT_MAXPHASE];
+} FC_CAT(fc_chunk, FC_SFX);
+
+/* Geometry of the rows that every chunk shares. */
+typedef struct {
+    int64_t W, OW, sw, pw, dw, KW;
+    int64_t ow_a, ow_b;        /* columns whose every tap is inside the row */
+    int64_t L, PL, dq, dr;     /* window length, phase length, tap step in (q, r) */
+} FC_CAT(fc_rowgeom, FC_SFX);
+
+static inline __attribute__((always_inline))
+void FC_FN(fc_rowgeom_init)(FC_CAT(fc_rowgeom, FC_SFX) *rg, const fc_geom *g, int64_t CH)
+{
+    rg->W = g->W; rg->OW = g->OW; rg->sw = g->sw; rg->pw = g->pw; rg->dw = g->dw;
+    rg->KW = g->KW;
+    rg->ow_a = (rg->pw + rg->sw - 1) / rg->sw;
+    const int64_t last = rg->W - 1 + rg->pw - (rg->KW - 1) * rg->dw;
+    rg->ow_b = last < 0 ? 0 : (last / rg->sw + 1 < rg->OW ? last / rg->sw + 1 : rg->OW);
+    rg->L = (CH - 1) * rg->sw + (rg->KW - 1) * rg->dw + 1;
+    rg->PL = (rg->L + rg->sw - 1) / rg->sw;
+    rg->dq = rg->dw / rg->sw;
+    rg->dr = rg->dw % rg->sw;
+}
+
+static inline __attribute__((always_inline))
+void FC_FN(fc_chunk_plan)(FC_CAT(fc_chunk, FC_SFX) *c, const FC_CAT(fc_rowgeom, FC_SFX) *rg,
+                          int64_t o, int64_t CH)
+{
+    const int64_t sw = rg->sw, L = rg->L;
+    c->cols = rg->OW - o < CH ? rg->OW - o : CH;
+    c->base0 = o * sw - rg->pw;
+    c->inrow = sw == 1 && c->cols == CH && o >= rg->ow_a && o + CH <= rg->ow_b;
+    c->buffered = !c->inrow && L <= FC_DIRECT_MAXWIN && sw <= FC_DIRECT_MAXPHASE;
+    /* Phase r of the window holds columns base0 + r + i * sw, i < pcnt[r];
+     * those inside the row are i in [plo[r], phi[r]). */
+    c->nph = c->buffered ? (sw < L ? sw : L) : 0;
+    for (int64_t r = 0; r < c->nph; ++r) {
+        const int64_t first = c->base0 + r;
+        const int64_t cnt = (L - r + sw - 1) / sw;
+        int64_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
+        int64_t hi = rg->W - 1 - first < 0 ? 0 : (rg->W - 1 - first) / sw + 1;
+        if (lo > cnt) lo = cnt;
+        if (hi > cnt) hi = cnt;
+        if (hi < lo) hi = lo;
+        c->plo[r] = lo; c->phi[r] = hi; c->pcnt[r] = cnt;
+    }
+}
+
+/* Copy a buffered chunk's window of `row` into buf, phase by phase, zeros
+ * where it hangs over the row's ends. */
+static inline __attribute__((always_inline))
+void FC_FN(fc_fill_window)(FC_T *buf, const FC_CAT(fc_chunk, FC_SFX) *c,
+                           const FC_CAT(fc_rowgeom, FC_SFX) *rg, const FC_T *row)
+{
+    const int64_t sw = rg->sw;
+    for (int64_t r = 0; r < c->nph; ++r) {
+        FC_T *b = buf + r * rg->PL;
+        const int64_t first = c->base0 + r;            /* input column of b[0] */
+        const int64_t lo = c->plo[r], hi = c->phi[r], cnt = c->pcnt[r];
+        for (int64_t i = 0; i < lo; ++i) b[i] = 0;
+        if (sw == 1) {
+            for (int64_t i = lo; i < hi; ++i) b[i] = row[first + i];
+        } else {
+            for (int64_t i = lo; i < hi; ++i) b[i] = row[first + i * sw];
+        }
+        for (int64_t i = hi; i < cnt; ++i) b[i] = 0;
+    }
+}
+
+/* The two vectors of tap kw for a chunk that is neither in-row nor buffered. */
+static inline __attribute__((always_inline))
+void FC_FN(fc_gather_tap)(FC_VEC *x0, FC_VEC *x1, const FC_CAT(fc_chunk, FC_SFX) *c,
+                          const FC_CAT(fc_rowgeom, FC_SFX) *rg, const FC_T *row, int64_t kw)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), CH = 2 * VL };
+    FC_T t[CH];
+    for (int64_t l = 0; l < CH; ++l) {
+        const int64_t iw = c->base0 + kw * rg->dw + l * rg->sw;
+        t[l] = (l < c->cols && iw >= 0 && iw < rg->W) ? row[iw] : (FC_T)0;
+    }
+    *x0 = *(const FC_VEC *)t;
+    *x1 = *(const FC_VEC *)(t + VL);
+}
+
+/* Store a chunk's two accumulator vectors into its valid columns. */
+static inline __attribute__((always_inline))
+void FC_FN(fc_store_chunk)(FC_T *dst, FC_VEC a0, FC_VEC a1, int64_t cols)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), CH = 2 * VL };
+    if (cols == CH) {
+        *(FC_VEC *)dst = a0;
+        *(FC_VEC *)(dst + VL) = a1;
+    } else {
+        for (int64_t l = 0; l < cols; ++l) dst[l] = l < VL ? a0[l] : a1[l - VL];
+    }
+}
+
+/* The two vectors of tap kw of `row` (or of its window in buf). (q, r) is tap
+ * kw's place in the phase-split window, advanced by the caller. */
+#define FC_LOAD_TAP(x0, x1, c, rg, row, buf, kw, q, r)                          \
+    do {                                                                         \
+        if ((c).inrow) {                                                         \
+            const FC_T *src_ = (row) + (c).base0 + (kw) * (rg).dw;               \
+            x0 = *(const FC_VEC *)src_;              /* unaligned loads */       \
+            x1 = *(const FC_VEC *)(src_ + VL);                                   \
+        } else if ((c).buffered) {                                               \
+            const FC_T *src_ = (buf) + (r) * (rg).PL + (q);                      \
+            x0 = *(const FC_VEC *)src_;                                          \
+            x1 = *(const FC_VEC *)(src_ + VL);                                   \
+        } else {                                                                 \
+            FC_FN(fc_gather_tap)(&x0, &x1, &(c), &(rg), (row), (kw));            \
+        }                                                                        \
+    } while (0)
+
+#define FC_NEXT_TAP(rg, q, r)                                                    \
+    do {                                                                         \
+        q += (rg).dq;                                                            \
+        r += (rg).dr;                                                            \
+        if (r >= (rg).sw) { r -= (rg).sw; ++q; }                                 \
+    } while (0)
+
+/* NB output channels of one output row: the block shares every input vector. */
 static inline __attribute__((always_inline))
 void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *wb,
                            const FC_T *bv, FC_T *const *orow, const FC_T *zrow,
@@ -45,36 +172,13 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
     enum { VL = FC_VBYTES / sizeof(FC_T), CH = 2 * VL };
     const int64_t KK = g->KD * g->KH * g->KW;
     const int64_t HW = g->H * g->W, DHW = g->D * HW;
-    const int64_t W = g->W, OW = g->OW, sw = g->sw, pw = g->pw, dw = g->dw, KW = g->KW;
-    /* Output columns whose every tap lies inside the input row: [ow_a, ow_b). */
-    const int64_t ow_a = (pw + sw - 1) / sw;
-    const int64_t last = W - 1 + pw - (KW - 1) * dw;
-    const int64_t ow_b = last < 0 ? 0 : (last / sw + 1 < OW ? last / sw + 1 : OW);
-    /* A chunk's input window: L elements from column o * sw - pw on. */
-    const int64_t L = (CH - 1) * sw + (KW - 1) * dw + 1;
-    const int64_t PL = (L + sw - 1) / sw;
-    const int64_t dq = dw / sw, dr = dw % sw;
+    FC_CAT(fc_rowgeom, FC_SFX) rg;
+    FC_FN(fc_rowgeom_init)(&rg, g, CH);
     FC_T buf[FC_DIRECT_MAXWIN];
 
-    for (int64_t o = 0; o < OW; o += CH) {
-        const int64_t cols = OW - o < CH ? OW - o : CH;
-        const int64_t base0 = o * sw - pw;
-        const int inrow = sw == 1 && cols == CH && o >= ow_a && o + CH <= ow_b;
-        const int buffered = !inrow && L <= FC_DIRECT_MAXWIN && sw <= FC_DIRECT_MAXPHASE;
-        /* Phase r of the window holds columns base0 + r + i * sw, i < pcnt[r];
-         * those inside the row are i in [plo[r], phi[r]). */
-        int64_t plo[FC_DIRECT_MAXPHASE], phi[FC_DIRECT_MAXPHASE], pcnt[FC_DIRECT_MAXPHASE];
-        const int64_t nph = buffered ? (sw < L ? sw : L) : 0;
-        for (int64_t r = 0; r < nph; ++r) {
-            const int64_t first = base0 + r;
-            const int64_t cnt = (L - r + sw - 1) / sw;
-            int64_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
-            int64_t hi = W - 1 - first < 0 ? 0 : (W - 1 - first) / sw + 1;
-            if (lo > cnt) lo = cnt;
-            if (hi > cnt) hi = cnt;
-            if (hi < lo) hi = lo;
-            plo[r] = lo; phi[r] = hi; pcnt[r] = cnt;
-        }
+    for (int64_t o = 0; o < rg.OW; o += CH) {
+        FC_CAT(fc_chunk, FC_SFX) c;
+        FC_FN(fc_chunk_plan)(&c, &rg, o, CH);
         FC_VEC acc[FC_DIRECT_OCB][2];
 #pragma GCC unroll 8
         for (int j = 0; j < NB; ++j) {
@@ -89,76 +193,99 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
                 const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
                 /* A row in the padding reads zeros: every tap multiplies. */
                 const FC_T *row = (vd && ih >= 0 && ih < g->H)
-                                  ? xn + ic * DHW + id * HW + ih * W : zrow;
-                const int64_t wt = ic * KK + (kd * g->KH + kh) * KW;
-                if (buffered) {
-                    for (int64_t r = 0; r < nph; ++r) {
-                        FC_T *b = buf + r * PL;
-                        const int64_t first = base0 + r;            /* input column of b[0] */
-                        const int64_t lo = plo[r], hi = phi[r], cnt = pcnt[r];
-                        for (int64_t i = 0; i < lo; ++i) b[i] = 0;
-                        if (sw == 1) {
-                            __builtin_memcpy(b + lo, row + first + lo, (size_t)(hi - lo) * sizeof(FC_T));
-                        } else {
-                            for (int64_t i = lo; i < hi; ++i) b[i] = row[first + i * sw];
-                        }
-                        for (int64_t i = hi; i < cnt; ++i) b[i] = 0;
+                                  ? xn + ic * DHW + id * HW + ih * rg.W : zrow;
+                const int64_t wt = ic * KK + (kd * g->KH + kh) * rg.KW;
+                if (c.buffered) FC_FN(fc_fill_window)(buf, &c, &rg, row);
+                int64_t q = 0, r = 0;
+                for (int64_t kw = 0; kw < rg.KW; ++kw) {
+                    FC_VEC x0, x1;
+                    FC_LOAD_TAP(x0, x1, c, rg, row, buf, kw, q, r);
+#pragma GCC unroll 8
+                    for (int j = 0; j < NB; ++j) {
+                        const FC_T wv = wb[j][wt + kw];
+                        acc[j][0] += wv * x0;
+                        acc[j][1] += wv * x1;
                     }
+                    FC_NEXT_TAP(rg, q, r);
                 }
-                /* acc[j] += w[j, tap] * (x0, x1) for the block's channels. */
-#define FC_DIRECT_FMA(kw)                                              \
-                do {                                                   \
-                    _Pragma("GCC unroll 8")                            \
-                    for (int j = 0; j < NB; ++j) {                     \
-                        const FC_T wv = wb[j][wt + (kw)];              \
-                        acc[j][0] += wv * x0;                          \
-                        acc[j][1] += wv * x1;                          \
-                    }                                                  \
-                } while (0)
-                if (inrow) {
-                    const FC_T *src = row + base0;
-                    for (int64_t kw = 0; kw < KW; ++kw, src += dw) {
-                        const FC_VEC x0 = *(const FC_VEC *)src;        /* unaligned loads */
-                        const FC_VEC x1 = *(const FC_VEC *)(src + VL);
-                        FC_DIRECT_FMA(kw);
-                    }
-                } else if (buffered) {
-                    /* Tap kw starts at window[kw * dw]: phase r, index q. */
-                    int64_t q = 0, r = 0;
-                    for (int64_t kw = 0; kw < KW; ++kw) {
-                        const FC_T *src = buf + r * PL + q;
-                        const FC_VEC x0 = *(const FC_VEC *)src;
-                        const FC_VEC x1 = *(const FC_VEC *)(src + VL);
-                        FC_DIRECT_FMA(kw);
-                        q += dq;
-                        r += dr;
-                        if (r >= sw) { r -= sw; ++q; }
-                    }
-                } else {
-                    for (int64_t kw = 0; kw < KW; ++kw) {
-                        FC_T t[CH];
-                        for (int64_t l = 0; l < CH; ++l) {
-                            const int64_t iw = base0 + kw * dw + l * sw;
-                            t[l] = (l < cols && iw >= 0 && iw < W) ? row[iw] : (FC_T)0;
-                        }
-                        const FC_VEC x0 = *(const FC_VEC *)t;
-                        const FC_VEC x1 = *(const FC_VEC *)(t + VL);
-                        FC_DIRECT_FMA(kw);
-                    }
-                }
-#undef FC_DIRECT_FMA
             }
         }
 #pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) {
-            if (cols == CH) {
-                *(FC_VEC *)(orow[j] + o) = acc[j][0];
-                *(FC_VEC *)(orow[j] + o + VL) = acc[j][1];
-            } else {
-                for (int64_t l = 0; l < cols; ++l)
-                    orow[j][o + l] = l < VL ? acc[j][0][l] : acc[j][1][l - VL];
+        for (int j = 0; j < NB; ++j) FC_FN(fc_store_chunk)(orow[j] + o, acc[j][0], acc[j][1], c.cols);
+    }
+}
+
+/* NR output rows oh, oh + 1, ... of one channel whose group has a single input
+ * channel (depthwise): the rows share every weight, each has its own input. */
+static inline __attribute__((always_inline))
+void FC_FN(fc_depthwise_rows)(const fc_geom *g, const FC_T *xc, const FC_T *wc, FC_T bias,
+                              FC_T *out0, const FC_T *zrow, int64_t od, int64_t oh,
+                              const int NR)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), CH = 2 * VL };
+    const int64_t HW = g->H * g->W;
+    FC_CAT(fc_rowgeom, FC_SFX) rg;
+    FC_FN(fc_rowgeom_init)(&rg, g, CH);
+    FC_T buf[FC_DEPTHWISE_ROWS][FC_DIRECT_MAXWIN];
+
+    for (int64_t o = 0; o < rg.OW; o += CH) {
+        FC_CAT(fc_chunk, FC_SFX) c;
+        FC_FN(fc_chunk_plan)(&c, &rg, o, CH);
+        FC_VEC acc[FC_DEPTHWISE_ROWS][2];
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; ++j) {
+            acc[j][0] = (FC_VEC){0} + bias;
+            acc[j][1] = acc[j][0];
+        }
+        for (int64_t kd = 0; kd < g->KD; ++kd) {
+            const int64_t id = od * g->sd - g->pd + kd * g->dd;
+            const int vd = id >= 0 && id < g->D;
+            for (int64_t kh = 0; kh < g->KH; ++kh) {
+                const FC_T *row[FC_DEPTHWISE_ROWS];
+#pragma GCC unroll 8
+                for (int j = 0; j < NR; ++j) {
+                    const int64_t ih = (oh + j) * g->sh - g->ph + kh * g->dh;
+                    row[j] = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * rg.W : zrow;
+                    if (c.buffered) FC_FN(fc_fill_window)(buf[j], &c, &rg, row[j]);
+                }
+                const FC_T *wt = wc + (kd * g->KH + kh) * rg.KW;
+                int64_t q = 0, r = 0;
+                for (int64_t kw = 0; kw < rg.KW; ++kw) {
+                    const FC_T wv = wt[kw];
+#pragma GCC unroll 8
+                    for (int j = 0; j < NR; ++j) {
+                        FC_VEC x0, x1;
+                        FC_LOAD_TAP(x0, x1, c, rg, row[j], buf[j], kw, q, r);
+                        acc[j][0] += wv * x0;
+                        acc[j][1] += wv * x1;
+                    }
+                    FC_NEXT_TAP(rg, q, r);
+                }
             }
         }
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; ++j)
+            FC_FN(fc_store_chunk)(out0 + j * rg.OW + o, acc[j][0], acc[j][1], c.cols);
+    }
+}
+
+#undef FC_LOAD_TAP
+#undef FC_NEXT_TAP
+
+void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
+                              FC_T *out, const FC_T *zrow,
+                              int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
+{
+    const int64_t ic = oc / g->Cog;                 /* the group's single input channel */
+    const FC_T *xc = x + (n * g->C + ic) * g->D * g->H * g->W;
+    const FC_T *wc = w + oc * g->KD * g->KH * g->KW;
+    FC_T *out0 = out + (((n * g->Co + oc) * g->OD + od) * g->OH + oh) * g->OW;
+    const FC_T b = bias ? bias[oc] : (FC_T)0;
+    switch (nrows) {
+    case 1: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, 1); break;
+    case 2: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, 2); break;
+    case 3: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, 3); break;
+    default: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, FC_DEPTHWISE_ROWS); break;
     }
 }
 
