@@ -111,8 +111,11 @@ def _run_python(code, **env):
     full_env.update(env)
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastconv.__file__)))
     full_env["PYTHONPATH"] = root + os.pathsep + full_env.get("PYTHONPATH", "")
+    # Run from the directory of the fastconv under test: `python -c` puts the
+    # working directory first on sys.path, and a source checkout there would
+    # shadow the installed (compiled) package.
     result = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, cwd=root)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
