@@ -258,6 +258,23 @@ def _check_padding_mode(padding_mode, pads, spatial):
             raise ValueError("replicate padding of an empty dimension")
 
 
+def _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode):
+    """The checks and explicit geometry that both definitions start from."""
+    x = _as_float64(x, "x")
+    weight = _as_float64(weight, "weight")
+    bias = None if bias is None else _as_float64(bias, "bias")
+    x, nd, batched = _check_shapes(x, weight, bias, groups)
+    spatial = x.shape[2:]
+    kernel = weight.shape[2:]
+    stride = _int_tuple(stride, nd, "stride")
+    dilation = _int_tuple(dilation, nd, "dilation")
+    pads = resolve_padding(padding, spatial, kernel, stride, dilation)
+    _check_padding_mode(padding_mode, pads, spatial)
+    out_shape = output_shape(x.shape, weight.shape, stride, pads, dilation)
+    return (x, weight, bias, nd, batched, int(groups), spatial, kernel, stride, dilation, pads,
+            out_shape)
+
+
 def conv_nd(
     x,
     weight,
@@ -316,19 +333,8 @@ def conv_nd(
     >>> conv_nd(x[0], w, padding=1, padding_mode="replicate")
     array([[-1., -2., -2., -2., -1.]])
     """
-    x = _as_float64(x, "x")
-    weight = _as_float64(weight, "weight")
-    bias = None if bias is None else _as_float64(bias, "bias")
-    x, nd, batched = _check_shapes(x, weight, bias, groups)
-    groups = int(groups)
-
-    spatial = x.shape[2:]
-    kernel = weight.shape[2:]
-    stride = _int_tuple(stride, nd, "stride")
-    dilation = _int_tuple(dilation, nd, "dilation")
-    pads = resolve_padding(padding, spatial, kernel, stride, dilation)
-    _check_padding_mode(padding_mode, pads, spatial)
-    out_shape = output_shape(x.shape, weight.shape, stride, pads, dilation)
+    (x, weight, bias, nd, batched, groups, spatial, kernel, stride, dilation, pads,
+     out_shape) = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
     out_spatial = out_shape[2:]
 
     if any(before or after for before, after in pads) and x.size > 0:
@@ -425,18 +431,8 @@ def conv_nd_loops(
     >>> conv_nd_loops(x, w, padding=((1, 0),), padding_mode="circular")
     array([[ 4.,  2.,  5.,  8., 11.]])
     """
-    x = _as_float64(x, "x")
-    weight = _as_float64(weight, "weight")
-    bias = None if bias is None else _as_float64(bias, "bias")
-    x, nd, batched = _check_shapes(x, weight, bias, groups)
-    groups = int(groups)
-    spatial = x.shape[2:]
-    kernel = weight.shape[2:]
-    stride = _int_tuple(stride, nd, "stride")
-    dilation = _int_tuple(dilation, nd, "dilation")
-    pads = resolve_padding(padding, spatial, kernel, stride, dilation)
-    _check_padding_mode(padding_mode, pads, spatial)
-    out_shape = output_shape(x.shape, weight.shape, stride, pads, dilation)
+    (x, weight, bias, nd, batched, groups, spatial, kernel, stride, dilation, pads,
+     out_shape) = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
 
     c_in = x.shape[1]
     c_out = weight.shape[0]

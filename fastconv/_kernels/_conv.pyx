@@ -16,20 +16,11 @@ import numpy as np
 
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport omp_get_thread_num
-
-cdef extern from "gemm.h" nogil:
-    int fc_gemm_nr_at(int level, int dtype)
-    int64_t fc_packed_a_size_at(int level, int64_t M, int64_t K, int dtype)
-    void fc_pack_a_f32_at(int level, int64_t M, int64_t K, const float *A, int64_t lda,
-                          float *Ap)
-    void fc_pack_a_f64_at(int level, int64_t M, int64_t K, const double *A, int64_t lda,
-                          double *Ap)
-    void fc_gemm_packed_f32_at(int level, int64_t M, int64_t N, int64_t K, const float *Ap,
-                               const float *Bp, float *C, int64_t ldc, const float *bias,
-                               int accumulate)
-    void fc_gemm_packed_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *Ap,
-                               const double *Bp, double *C, int64_t ldc, const double *bias,
-                               int accumulate)
+# The GEMM's C functions (gemm.c is compiled into this extension too); the
+# SIMD level is passed explicitly, so no state is shared with _gemm.
+from fastconv._kernels._gemm cimport (
+    fc_gemm_nr_at, fc_packed_a_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
+    fc_gemm_packed_f32_at, fc_gemm_packed_f64_at)
 
 cdef extern from "conv.h" nogil:
     ctypedef struct fc_geom:

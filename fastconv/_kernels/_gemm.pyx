@@ -1,8 +1,9 @@
 """The packed GEMM of fastconv (gemm.c): ISA-level selection and a matmul.
 
 Private module. ``matmul`` is a blocked, multi-threaded matrix product built
-on the single-threaded packed kernel; the tests check the kernel through it
-and the benchmarks use it as the machine's GEMM ceiling. The ``isa_*``
+on the single-threaded packed kernel, used by the benchmarks as the machine's
+GEMM ceiling; ``pack_a``, ``pack_b`` and ``gemm_packed`` expose the kernel's
+pieces one call at a time for the tests. The ``isa_*``
 functions select which compiled SIMD level every fastconv kernel built on
 this GEMM uses.
 """
@@ -338,6 +339,115 @@ def pack_b(b):
         _pack[float](out, b, level, False)
     else:
         _pack[double](out, b, level, False)
+    return out
+
+
+cdef _gemm_packed_run(const floating[::1] ap, const floating[::1] bp, floating[:, :] c,
+                      int64_t K, bias, bint accumulate, int level):
+    cdef int64_t M = c.shape[0], N = c.shape[1]
+    cdef int64_t ldc = c.strides[0] // <int64_t> sizeof(floating)
+    cdef const floating[::1] bias_mv
+    cdef const floating *bias_ptr = NULL
+    cdef const floating *A = &ap[0] if ap.shape[0] > 0 else NULL
+    cdef const floating *B = &bp[0] if bp.shape[0] > 0 else NULL
+    if bias is not None:
+        bias_mv = bias
+        bias_ptr = &bias_mv[0]
+    with nogil:
+        if floating is float:
+            fc_gemm_packed_f32_at(level, M, N, K, A, B, &c[0, 0], ldc, bias_ptr, accumulate)
+        else:
+            fc_gemm_packed_f64_at(level, M, N, K, A, B, &c[0, 0], ldc, bias_ptr, accumulate)
+
+
+def gemm_packed(ap, bp, k, out, *, bias=None, accumulate=False):
+    """Run the single-threaded packed kernel once, as the convolution does.
+
+    ``out[i, j] = bias[i] + sum_k A[i, k] B[k, j]`` (or ``+=`` the sum with
+    ``accumulate=True``) for the ``(M, N) = out.shape`` block, where ``ap``
+    and ``bp`` hold A and B packed at the current level (`pack_a`,
+    `pack_b`, or slices of them starting at a panel boundary).
+
+    Parameters
+    ----------
+    ap : numpy.ndarray
+        1-D contiguous packed A with at least ``ceil(M / MR) * MR * k``
+        elements.
+    bp : numpy.ndarray
+        1-D contiguous packed B with at least ``ceil(N / NR) * NR * k``
+        elements, same dtype.
+    k : int
+        The inner dimension the panels were packed with.
+    out : numpy.ndarray
+        Writeable ``(M, N)`` array of that dtype whose rows are contiguous
+        (the row stride may exceed N: a column block of a larger matrix).
+    bias : numpy.ndarray, optional
+        ``(M,)`` array of that dtype; ignored with ``accumulate=True``.
+    accumulate : bool, optional
+        Add to ``out`` instead of overwriting it: each element's summation
+        continues from the value in ``out``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out``.
+
+    Raises
+    ------
+    ValueError
+        If a size, shape or stride does not fit.
+    TypeError
+        If the dtypes are not all float32 or all float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv._kernels import _gemm
+    >>> a, b = np.eye(2), np.arange(6.0).reshape(2, 3)
+    >>> _gemm.gemm_packed(_gemm.pack_a(a), _gemm.pack_b(b), 2, np.empty((2, 3)))
+    array([[0., 1., 2.],
+           [3., 4., 5.]])
+    """
+    if not isinstance(out, np.ndarray) or out.ndim != 2:
+        raise ValueError("out must be a 2-D numpy.ndarray")
+    dtype = out.dtype
+    code = _dtype_code(dtype)
+    ap = np.asarray(ap)
+    bp = np.asarray(bp)
+    for name, x in (("ap", ap), ("bp", bp)):
+        if x.dtype != dtype:
+            raise TypeError(f"{name} must have the dtype of out ({dtype}), got {x.dtype}")
+        if x.ndim != 1 or not x.flags.c_contiguous:
+            raise ValueError(f"{name} must be a 1-D contiguous array")
+    M, N = out.shape
+    k = int(k)
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    if M == 0 or N == 0:
+        return out
+    if not out.flags.writeable or out.strides[1] != dtype.itemsize \
+            or out.strides[0] < N * dtype.itemsize:
+        raise ValueError("out must be writeable with contiguous, non-overlapping rows")
+    level = fc_isa_get()
+    need_a = fc_packed_a_size_at(level, M, k, code)
+    need_b = fc_packed_b_size_at(level, k, N, code)
+    if ap.shape[0] < need_a:
+        raise ValueError(f"ap holds {ap.shape[0]} elements, the packed {M} x {k} A needs {need_a}")
+    if bp.shape[0] < need_b:
+        raise ValueError(f"bp holds {bp.shape[0]} elements, the packed {k} x {N} B needs {need_b}")
+    if bias is not None:
+        bias = np.ascontiguousarray(bias)
+        if bias.dtype != dtype:
+            raise TypeError(f"bias must have the dtype of out ({dtype}), got {bias.dtype}")
+        if bias.shape != (M,):
+            raise ValueError(f"bias must have shape ({M},), got {bias.shape}")
+    for name, x in (("ap", ap), ("bp", bp), ("bias", bias)):
+        if x is not None and np.may_share_memory(out, x):
+            raise ValueError(f"out overlaps {name}")
+    if code == FC_DTYPE_F32:
+        _gemm_packed_run[float](ap, bp, out, k, bias, accumulate, level)
+    else:
+        _gemm_packed_run[double](ap, bp, out, k, bias, accumulate, level)
     return out
 
 

@@ -86,48 +86,34 @@ static int fc_direct_level(int level)
     return (level < FC_ISA_GENERIC || level > fc_isa_supported()) ? FC_ISA_GENERIC : level;
 }
 
-#define FC_DIRECT_DISPATCH(T, SFX)                                                          \
-void fc_direct_item##SFX(int level, const fc_geom *g, const T *x, const T *w,                \
-                         const T *bias, T *out, const T *zrow, int64_t n, int64_t grp,       \
-                         int64_t oc0, int64_t nb, int64_t od, int64_t oh)                    \
+/* An entry point that runs NAME's instance for the requested level. */
+#define FC_DISPATCH(NAME, SFX, PARAMS, ...)                                                 \
+void NAME##SFX PARAMS                                                                        \
 {                                                                                            \
     switch (FC_X86_LEVELS ? fc_direct_level(level) : FC_ISA_GENERIC) {                       \
-    FC_X86_CASES(SFX, g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh)                     \
-    default:                                                                                 \
-        fc_direct_item_generic##SFX(g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh);      \
+    FC_X86_CASES(NAME, SFX, __VA_ARGS__)                                                     \
+    default: NAME##_generic##SFX(__VA_ARGS__);                                               \
     }                                                                                        \
 }
 
 #if FC_X86_LEVELS
-#define FC_X86_CASES(SFX, ...)                                                               \
-    case FC_ISA_AVX512: fc_direct_item_avx512##SFX(__VA_ARGS__); return;                     \
-    case FC_ISA_AVX2: fc_direct_item_avx2##SFX(__VA_ARGS__); return;
+#define FC_X86_CASES(NAME, SFX, ...)                                                         \
+    case FC_ISA_AVX512: NAME##_avx512##SFX(__VA_ARGS__); return;                             \
+    case FC_ISA_AVX2: NAME##_avx2##SFX(__VA_ARGS__); return;
 #else
-#define FC_X86_CASES(SFX, ...)
+#define FC_X86_CASES(NAME, SFX, ...)
 #endif
 
-FC_DIRECT_DISPATCH(float, _f32)
-FC_DIRECT_DISPATCH(double, _f64)
+#define FC_ENTRY_POINTS(T, SFX)                                                              \
+FC_DISPATCH(fc_direct_item, SFX,                                                             \
+            (int level, const fc_geom *g, const T *x, const T *w, const T *bias, T *out,     \
+             const T *zrow, int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od,     \
+             int64_t oh),                                                                    \
+            g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh)                               \
+FC_DISPATCH(fc_depthwise_item, SFX,                                                          \
+            (int level, const fc_geom *g, const T *x, const T *w, const T *bias, T *out,     \
+             const T *zrow, int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows),   \
+            g, x, w, bias, out, zrow, n, oc, od, oh, nrows)
 
-#define FC_DEPTHWISE_DISPATCH(T, SFX)                                                       \
-void fc_depthwise_item##SFX(int level, const fc_geom *g, const T *x, const T *w,             \
-                            const T *bias, T *out, const T *zrow, int64_t n, int64_t oc,     \
-                            int64_t od, int64_t oh, int64_t nrows)                           \
-{                                                                                            \
-    switch (FC_X86_LEVELS ? fc_direct_level(level) : FC_ISA_GENERIC) {                       \
-    FC_X86_DW_CASES(SFX, g, x, w, bias, out, zrow, n, oc, od, oh, nrows)                     \
-    default:                                                                                 \
-        fc_depthwise_item_generic##SFX(g, x, w, bias, out, zrow, n, oc, od, oh, nrows);      \
-    }                                                                                        \
-}
-
-#if FC_X86_LEVELS
-#define FC_X86_DW_CASES(SFX, ...)                                                            \
-    case FC_ISA_AVX512: fc_depthwise_item_avx512##SFX(__VA_ARGS__); return;                  \
-    case FC_ISA_AVX2: fc_depthwise_item_avx2##SFX(__VA_ARGS__); return;
-#else
-#define FC_X86_DW_CASES(SFX, ...)
-#endif
-
-FC_DEPTHWISE_DISPATCH(float, _f32)
-FC_DEPTHWISE_DISPATCH(double, _f64)
+FC_ENTRY_POINTS(float, _f32)
+FC_ENTRY_POINTS(double, _f64)
