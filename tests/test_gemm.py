@@ -6,6 +6,8 @@ and sums are exact in float32 and float64 alike (any indexing or packing
 mistake then shows as an exact mismatch), and random normal data checked
 against the rigorous rounding-error bound of a dot product.
 """
+import platform
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -35,37 +37,65 @@ def int_matrix(rng, shape, dtype):
     return rng.integers(-4, 5, size=shape).astype(dtype)
 
 
-def assert_gemm_close(actual, a, b, c0=None, err_msg=""):
-    """Check ``actual`` against ``c0 + a @ b`` within the dot-product error bound.
-
-    Summing K products onto an initial value in floating point with unit
-    roundoff u is off by at most about (K + 1) u (|c0| + |a| @ |b|); the bound
-    used is twice that.
-    """
-    dtype = actual.dtype
+def oracle(a, b, c0=None):
+    """Return ``c0 + a @ b`` and ``|c0| + |a| @ |b|``, both in float64."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     expected = a64 @ b64
     magnitude = np.abs(a64) @ np.abs(b64)
     if c0 is not None:
         expected = expected + c0
         magnitude = magnitude + np.abs(c0)
-    k = a.shape[1]
-    bound = (k + 2) * float(np.finfo(dtype).eps) * magnitude
+    return expected, magnitude
+
+
+def assert_within_bound(actual, expected, magnitude, k, err_msg=""):
+    """Check ``actual`` against the rounding-error bound of a dot product.
+
+    Summing k products onto an initial value in floating point with unit
+    roundoff u is off by at most about (k + 1) u (|c0| + |a| @ |b|); the bound
+    used is twice that.
+    """
+    bound = (k + 2) * float(np.finfo(actual.dtype).eps) * magnitude
     err = np.abs(actual.astype(np.float64) - expected)
-    worst = np.unravel_index(np.argmax(err - bound), err.shape) if err.size else None
-    assert np.all(err <= bound), (
-        f"error {err[worst]:.3g} > bound {bound[worst]:.3g} at {worst}. {err_msg}")
+    if err.size and not np.all(err <= bound):
+        worst = np.unravel_index(np.argmax(err - bound), err.shape)
+        raise AssertionError(f"error {err[worst]:.3g} > bound {bound[worst]:.3g} at {worst} "
+                             f"(got {actual[worst]!r}, expected {expected[worst]!r}). {err_msg}")
+
+
+def assert_gemm_close(actual, a, b, c0=None, err_msg=""):
+    """Check ``actual`` against ``c0 + a @ b`` (see `assert_within_bound`)."""
+    expected, magnitude = oracle(a, b, c0)
+    assert_within_bound(actual, expected, magnitude, a.shape[1], err_msg)
 
 
 # --------------------------------------------------------------------------
 # ISA levels
 # --------------------------------------------------------------------------
-def test_levels_are_consistent():
+def _cpu_flags():
+    """The CPU feature flags the Linux kernel reports, or None."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+def test_detected_levels_match_cpu_flags():
     levels = _gemm.isa_levels()
     assert levels[0] == "generic"
-    assert levels == _gemm.ISA_LEVELS[: len(levels)]
-    assert _gemm.isa_supported() == levels[-1]
     assert _gemm.isa_get() in levels
+    flags = _cpu_flags()
+    if flags is None:
+        pytest.skip("CPU flags are only read on x86-64 Linux")
+    has_avx2 = {"avx2", "fma"} <= flags
+    assert ("avx2" in levels) == has_avx2
+    assert ("avx512" in levels) == (has_avx2 and "avx512f" in flags)
 
 
 def test_isa_set_refuses_unsupported_levels():
@@ -140,31 +170,122 @@ def test_pack_rejects_bad_input():
 
 
 # --------------------------------------------------------------------------
+# The packed kernel called directly, one call per block as the convolution does
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("k", (0,) + KS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_single_call(isa, dtype, k, rng):
+    big_a = int_matrix(rng, (max(SIZES), k), dtype)
+    big_b = int_matrix(rng, (k, max(SIZES)), dtype)
+    full = big_a.astype(np.float64) @ big_b.astype(np.float64)  # exact: small integers
+    bias = int_matrix(rng, (max(SIZES),), dtype)
+    for m in (1, 5, 17, 101, 513):
+        ap = _gemm.pack_a(big_a[:m])
+        for n in (1, 5, 17, 127, 513):
+            bp = _gemm.pack_b(big_b[:, :n])
+            out = np.full((m, n), np.nan, dtype)
+            _gemm.gemm_packed(ap, bp, k, out)
+            np.testing.assert_array_equal(out, full[:m, :n], err_msg=f"M={m}, N={n}, K={k}")
+            _gemm.gemm_packed(ap, bp, k, out, bias=bias[:m])
+            np.testing.assert_array_equal(out, full[:m, :n] + bias[:m, None],
+                                          err_msg=f"bias, M={m}, N={n}, K={k}")
+            # accumulate adds to out and ignores the bias
+            _gemm.gemm_packed(ap, bp, k, out, bias=bias[:m], accumulate=True)
+            np.testing.assert_array_equal(out, 2 * full[:m, :n] + bias[:m, None],
+                                          err_msg=f"accumulate, M={m}, N={n}, K={k}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_row_stride(isa, dtype, rng):
+    # C may be a column block of a wider matrix (ldc > N); nothing else is touched.
+    m, n, k = 29, 37, 45
+    a = int_matrix(rng, (m, k), dtype)
+    b = int_matrix(rng, (k, n), dtype)
+    wide = np.full((m, n + 11), -7.0, dtype)
+    _gemm.gemm_packed(_gemm.pack_a(a), _gemm.pack_b(b), k, wide[:, 5:5 + n])
+    np.testing.assert_array_equal(wide[:, 5:5 + n], a.astype(np.float64) @ b)
+    np.testing.assert_array_equal(wide[:, :5], -7.0)
+    np.testing.assert_array_equal(wide[:, 5 + n:], -7.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_split_is_bitwise_invariant(isa, dtype, rng):
+    # The summation order of each element is fixed: computing C in blocks of
+    # rows (at MR boundaries), of columns (at NR boundaries) or of K (each
+    # block continuing the previous one with accumulate) gives the same bits.
+    mr, nr = _gemm.register_tile(dtype)
+    m, n, k = 4 * mr + 3, 5 * nr + 2, 611
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    bias = rng.standard_normal(m).astype(dtype)
+    ap, bp = _gemm.pack_a(a), _gemm.pack_b(b)
+    whole = np.empty((m, n), dtype)
+    _gemm.gemm_packed(ap, bp, k, whole, bias=bias)
+
+    blocks = np.empty((m, n), dtype)
+    for i0, i1 in ((0, mr), (mr, 3 * mr), (3 * mr, m)):
+        for j0, j1 in ((0, 2 * nr), (2 * nr, 3 * nr), (3 * nr, n)):
+            _gemm.gemm_packed(ap[i0 * k:], bp[j0 * k:], k, blocks[i0:i1, j0:j1],
+                              bias=bias[i0:i1])
+    np.testing.assert_array_equal(blocks, whole)
+
+    chained = np.empty((m, n), dtype)
+    for step, (k0, k1) in enumerate(((0, 1), (1, 100), (100, 357), (357, k))):
+        _gemm.gemm_packed(_gemm.pack_a(a[:, k0:k1]), _gemm.pack_b(b[k0:k1]), k1 - k0,
+                          chained, bias=bias, accumulate=step > 0)
+    np.testing.assert_array_equal(chained, whole)
+    assert_gemm_close(whole, a, b, c0=np.broadcast_to(bias[:, None].astype(np.float64), (m, n)))
+
+
+def test_gemm_packed_errors():
+    a, b = np.ones((5, 3)), np.ones((3, 7))
+    ap, bp = _gemm.pack_a(a), _gemm.pack_b(b)
+    out = np.empty((5, 7))
+    with pytest.raises(ValueError, match="ap holds"):
+        _gemm.gemm_packed(ap[:-1], bp, 3, out)
+    with pytest.raises(ValueError, match="bp holds"):
+        _gemm.gemm_packed(ap, bp[:-1], 3, out)
+    with pytest.raises(TypeError, match="ap must have the dtype"):
+        _gemm.gemm_packed(ap.astype(np.float32), bp, 3, out)
+    with pytest.raises(ValueError, match="contiguous"):
+        _gemm.gemm_packed(ap, bp, 3, np.empty((7, 5)).T)
+    buf = np.zeros(bp.size + 40)
+    buf[10:10 + bp.size] = bp
+    with pytest.raises(ValueError, match="out overlaps bp"):
+        _gemm.gemm_packed(ap, buf[10:10 + bp.size], 3, buf[:35].reshape(5, 7))
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        _gemm.gemm_packed(ap, bp, -1, out)
+
+
+# --------------------------------------------------------------------------
 # matmul against the float64 oracle
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("k", KS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matmul_exact_on_integers(isa, dtype, k, rng):
+    big_a = int_matrix(rng, (max(SIZES), k), dtype)
+    big_b = int_matrix(rng, (k, max(SIZES)), dtype)
+    full = big_a.astype(np.float64) @ big_b.astype(np.float64)  # exact: small integers
     for m in SIZES:
         for n in SIZES:
-            a = int_matrix(rng, (m, k), dtype)
-            b = int_matrix(rng, (k, n), dtype)
+            a, b = big_a[:m], np.ascontiguousarray(big_b[:, :n])
             got = _gemm.matmul(a, b)
             assert got.dtype == dtype and got.shape == (m, n)
-            expected = a.astype(np.int64) @ b.astype(np.int64)
-            np.testing.assert_array_equal(got, expected, err_msg=f"M={m}, N={n}, K={k}")
+            np.testing.assert_array_equal(got, full[:m, :n], err_msg=f"M={m}, N={n}, K={k}")
 
 
 @pytest.mark.parametrize("k", KS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matmul_random(isa, dtype, k, rng):
+    big_a = rng.standard_normal((max(SIZES), k)).astype(dtype)
+    big_b = rng.standard_normal((k, max(SIZES))).astype(dtype)
+    expected, magnitude = oracle(big_a, big_b)
     for m in SIZES:
         for n in SIZES:
-            a = rng.standard_normal((m, k)).astype(dtype)
-            b = rng.standard_normal((k, n)).astype(dtype)
-            got = _gemm.matmul(a, b)
+            got = _gemm.matmul(big_a[:m], np.ascontiguousarray(big_b[:, :n]))
             assert got.dtype == dtype
-            assert_gemm_close(got, a, b, err_msg=f"M={m}, N={n}, K={k}")
+            assert_within_bound(got, expected[:m, :n], magnitude[:m, :n], k,
+                                err_msg=f"M={m}, N={n}, K={k}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

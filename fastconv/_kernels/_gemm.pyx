@@ -3,9 +3,8 @@
 Private module. ``matmul`` is a blocked, multi-threaded matrix product built
 on the single-threaded packed kernel, used by the benchmarks as the machine's
 GEMM ceiling; ``pack_a``, ``pack_b`` and ``gemm_packed`` expose the kernel's
-pieces one call at a time for the tests. The ``isa_*``
-functions select which compiled SIMD level every fastconv kernel built on
-this GEMM uses.
+pieces one call at a time for the tests. The ``isa_*`` functions select which
+compiled SIMD level every fastconv kernel built on this GEMM uses.
 """
 import numpy as np
 
@@ -18,14 +17,15 @@ from fastconv._kernels._openmp cimport omp_get_max_threads, omp_get_thread_num
 #: Names of the ISA levels, indexed by level number.
 ISA_LEVELS = ("generic", "avx2", "avx512")
 
-# Block sizes of ``matmul`` (fixed, so that results do not depend on the
-# number of threads): KC rows of B per packed block (KC x NR of B stays in
-# L1), about 128 KiB of packed A per row block, at most about 1 MiB of packed
-# B per thread.
+# Block sizes of ``matmul``. KC (rows of B per packed block) is fixed, so the
+# summation of every element, hence the result, does not depend on the number
+# of threads; one KC x NR panel of B stays in L1 while it meets every MR panel
+# of an A block. An A block (about A_BLOCK_BYTES) and a thread's packed B block
+# (at most about B_BLOCK_BYTES) fit in L2 together.
 cdef enum:
     KC = 256
     A_BLOCK_BYTES = 128 * 1024
-    B_BLOCK_BYTES = 1024 * 1024
+    B_BLOCK_BYTES = 256 * 1024
 
 
 # --------------------------------------------------------------------------

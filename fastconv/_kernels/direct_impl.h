@@ -103,7 +103,10 @@ void FC_FN(fc_fill_window)(FC_T *buf, const FC_CAT(fc_chunk, FC_SFX) *c,
         const int64_t lo = c->plo[r], hi = c->phi[r], cnt = c->pcnt[r];
         for (int64_t i = 0; i < lo; ++i) b[i] = 0;
         if (sw == 1) {
-            for (int64_t i = lo; i < hi; ++i) b[i] = row[first + i];
+            enum { VL = FC_VBYTES / sizeof(FC_T) };
+            int64_t i = lo;
+            for (; i + VL <= hi; i += VL) *(FC_VEC *)(b + i) = *(const FC_VEC *)(row + first + i);
+            for (; i < hi; ++i) b[i] = row[first + i];
         } else {
             for (int64_t i = lo; i < hi; ++i) b[i] = row[first + i * sw];
         }
