@@ -158,4 +158,5 @@ def extensions():
     )
 
 
-setup(ext_modules=extensions())
+if __name__ == "__main__":   # setuptools runs this file as __main__; tests import it
+    setup(ext_modules=extensions())
