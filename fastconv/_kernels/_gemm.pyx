@@ -8,11 +8,13 @@ compiled SIMD level every fastconv kernel built on this GEMM uses.
 """
 import numpy as np
 
+from fastconv._threads import get_num_threads
+
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_max_threads, omp_get_thread_num
+from fastconv._kernels._openmp cimport omp_get_thread_num
 
 #: Names of the ISA levels, indexed by level number.
 ISA_LEVELS = ("generic", "avx2", "avx512")
@@ -491,12 +493,11 @@ cdef void _column_block(int level, int64_t j0, int64_t nb, const floating *Ap,
 
 
 cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
-                 bias, bint accumulate, int level):
+                 bias, bint accumulate, int level, int64_t nthreads):
     cdef int dtype = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     cdef int64_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
     cdef int64_t mr = fc_gemm_mr_at(level, dtype), nr = fc_gemm_nr_at(level, dtype)
     cdef int64_t itemsize = sizeof(floating)
-    cdef int64_t nthreads = max(1, omp_get_max_threads())
     cdef int64_t kc_max = min(K, KC)
     # Row block: about A_BLOCK_BYTES of packed A, a multiple of MR.
     cdef int64_t mc = max(mr, (A_BLOCK_BYTES // (KC * itemsize)) // mr * mr)
@@ -544,7 +545,8 @@ cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:,
 def matmul(a, b, out=None, *, bias=None, accumulate=False):
     """Matrix product ``a @ b`` through fastconv's packed GEMM.
 
-    The columns of the result are shared among OpenMP threads; every element
+    The columns of the result are shared among ``fastconv.get_num_threads()``
+    OpenMP threads (the same setting as the convolutions); every element
     is summed in the same order whatever the number of threads, so the result
     is bitwise identical for any thread count (at a given ISA level).
 
@@ -635,7 +637,7 @@ def matmul(a, b, out=None, *, bias=None, accumulate=False):
     b = np.ascontiguousarray(b)
     level = fc_isa_get()
     if dtype == np.float32:
-        _matmul_run[float](a, b, out, bias, accumulate, level)
+        _matmul_run[float](a, b, out, bias, accumulate, level, get_num_threads())
     else:
-        _matmul_run[double](a, b, out, bias, accumulate, level)
+        _matmul_run[double](a, b, out, bias, accumulate, level, get_num_threads())
     return out
