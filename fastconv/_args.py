@@ -15,7 +15,12 @@ import numpy as np
 #: Every value of ``algorithm=`` that fastconv accepts today.
 ALGORITHMS = ("auto", "direct", "im2col")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-_PAD_STRINGS = ("valid", "same")
+# PyTorch's limits on the padding of the non-zero modes: (ok(pad, size), rule).
+_PADDING_LIMITS = {
+    "reflect": (lambda pad, size: pad < size, "smaller than"),
+    "circular": (lambda pad, size: pad <= size, "at most"),
+    "replicate": (lambda pad, size: size > 0, "used with a non-empty"),
+}
 
 
 @dataclass(frozen=True)
@@ -311,13 +316,10 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     stride = _per_dim(stride, nd, "stride", 1)
     dilation = _per_dim(dilation, nd, "dilation", 1)
     before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
-    if padding_mode != "zeros":
+    if padding_mode in _PADDING_LIMITS:
+        allowed, rule = _PADDING_LIMITS[padding_mode]
         for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
-            limit_ok = (max(b, a) < size) if padding_mode == "reflect" else (
-                max(b, a) <= size if padding_mode == "circular" else size > 0 or b + a == 0)
-            if not limit_ok:
-                rule = {"reflect": "smaller than", "circular": "at most",
-                        "replicate": "used with a non-empty"}[padding_mode]
+            if max(b, a) > 0 and not allowed(max(b, a), size):
                 raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
                                  f"size in each dim: padding ({b}, {a}) vs input size {size} "
                                  f"in spatial dim {dim}")
