@@ -218,79 +218,115 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
     }
 }
 
-/* NR output rows oh, oh + 1, ... of one channel whose group has a single input
- * channel (depthwise): the rows share every weight, each has its own input. */
-static inline __attribute__((always_inline))
-void FC_FN(fc_depthwise_rows)(const fc_geom *g, const FC_T *xc, const FC_T *wc, FC_T bias,
-                              FC_T *out0, const FC_T *zrow, int64_t od, int64_t oh,
-                              const int NR)
-{
-    enum { VL = FC_VBYTES / sizeof(FC_T), CH = 2 * VL };
-    const int64_t HW = g->H * g->W;
-    FC_CAT(fc_rowgeom, FC_SFX) rg;
-    FC_FN(fc_rowgeom_init)(&rg, g, CH);
-    FC_T buf[FC_DEPTHWISE_ROWS][FC_DIRECT_MAXWIN];
-
-    for (int64_t o = 0; o < rg.OW; o += CH) {
-        FC_CAT(fc_chunk, FC_SFX) c;
-        FC_FN(fc_chunk_plan)(&c, &rg, o, CH);
-        FC_VEC acc[FC_DEPTHWISE_ROWS][2];
-#pragma GCC unroll 8
-        for (int j = 0; j < NR; ++j) {
-            acc[j][0] = (FC_VEC){0} + bias;
-            acc[j][1] = acc[j][0];
-        }
-        for (int64_t kd = 0; kd < g->KD; ++kd) {
-            const int64_t id = od * g->sd - g->pd + kd * g->dd;
-            const int vd = id >= 0 && id < g->D;
-            for (int64_t kh = 0; kh < g->KH; ++kh) {
-                const FC_T *row[FC_DEPTHWISE_ROWS];
-#pragma GCC unroll 8
-                for (int j = 0; j < NR; ++j) {
-                    const int64_t ih = (oh + j) * g->sh - g->ph + kh * g->dh;
-                    row[j] = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * rg.W : zrow;
-                    if (c.buffered) FC_FN(fc_fill_window)(buf[j], &c, &rg, row[j]);
-                }
-                const FC_T *wt = wc + (kd * g->KH + kh) * rg.KW;
-                int64_t q = 0, r = 0;
-                for (int64_t kw = 0; kw < rg.KW; ++kw) {
-                    const FC_T wv = wt[kw];
-#pragma GCC unroll 8
-                    for (int j = 0; j < NR; ++j) {
-                        FC_VEC x0, x1;
-                        FC_LOAD_TAP(x0, x1, c, rg, row[j], buf[j], kw, q, r);
-                        acc[j][0] += wv * x0;
-                        acc[j][1] += wv * x1;
-                    }
-                    FC_NEXT_TAP(rg, q, r);
-                }
-            }
-        }
-#pragma GCC unroll 8
-        for (int j = 0; j < NR; ++j)
-            FC_FN(fc_store_chunk)(out0 + j * rg.OW + o, acc[j][0], acc[j][1], c.cols);
-    }
-}
-
 #undef FC_LOAD_TAP
 #undef FC_NEXT_TAP
 
+/* Depthwise output rows (see conv.h). Each output row is cut into segments of
+ * up to FC_DW_SEG columns. Per (kd, kh) the segment's input window is copied
+ * once into `buf` (zero-filled over the padding, split by phase as in
+ * fc_fill_window), then every chunk of U vectors of output columns adds its
+ * taps from contiguous loads, its partial sums kept in `accm` between the
+ * (kd, kh) steps: bias first, then (kd, kh, kw) in order, as the other direct
+ * paths. Windows longer than the buffer (huge dilations) and strides above
+ * FC_DIRECT_MAXPHASE take the general direct kernel with one channel. */
+#define FC_DW_SEG 128
+#define FC_DW_MAXWIN 2048
+
 void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
                               FC_T *out, const FC_T *zrow,
-                              int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
+                              int64_t n, int64_t oc, int64_t od, int64_t oh0, int64_t nrows)
 {
+    enum { VL = FC_VBYTES / sizeof(FC_T), U = 4, CHW = U * VL };
+    const int64_t W = g->W, OW = g->OW, sw = g->sw, pw = g->pw, dw = g->dw, KW = g->KW;
+    const int64_t HW = g->H * W;
     const int64_t ic = oc / g->Cog;                 /* the group's single input channel */
-    const FC_T *xc = x + (n * g->C + ic) * g->D * g->H * g->W;
-    const FC_T *wc = w + oc * g->KD * g->KH * g->KW;
-    FC_T *out0 = out + (((n * g->Co + oc) * g->OD + od) * g->OH + oh) * g->OW;
+    const FC_T *xc = x + (n * g->C + ic) * g->D * HW;
+    const FC_T *wc = w + oc * g->KD * g->KH * KW;
     const FC_T b = bias ? bias[oc] : (FC_T)0;
-    switch (nrows) {
-    case 1: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, 1); break;
-    case 2: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, 2); break;
-    case 3: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, 3); break;
-    default: FC_FN(fc_depthwise_rows)(g, xc, wc, b, out0, zrow, od, oh, FC_DEPTHWISE_ROWS); break;
+    const int64_t span = (KW - 1) * dw + 1;
+    int64_t S = (OW + CHW - 1) / CHW * CHW;         /* segment columns, a multiple of CHW */
+    if (S > FC_DW_SEG) S = FC_DW_SEG;
+    while (S > CHW && (S - 1) * sw + span > FC_DW_MAXWIN) S -= CHW;
+    const int64_t L = (S - 1) * sw + span;          /* a segment's input window */
+    if (L > FC_DW_MAXWIN || sw > FC_DIRECT_MAXPHASE) {
+        for (int64_t oh = oh0; oh < oh0 + nrows; ++oh) {
+            FC_T *orow = out + (((n * g->Co + oc) * g->OD + od) * g->OH + oh) * OW;
+            FC_FN(fc_direct_rows)(g, xc, &wc, &b, &orow, zrow, od, oh, 1);
+        }
+        return;
+    }
+    const int64_t PL = (L + sw - 1) / sw;
+    const int64_t dq = dw / sw, dr = dw % sw;
+    FC_T buf[FC_DW_MAXWIN + FC_DIRECT_MAXPHASE];
+    FC_T accm[FC_DW_SEG];
+
+    for (int64_t s0 = 0; s0 < OW; s0 += S) {
+        const int64_t cols = OW - s0 < S ? OW - s0 : S;
+        const int64_t nch = (cols + CHW - 1) / CHW;
+        const int64_t base0 = s0 * sw - pw;          /* input column of the window's start */
+        /* Per phase r: window[r + i * sw], i < pcnt[r]; inside the row for i in [plo, phi). */
+        int64_t plo[FC_DIRECT_MAXPHASE], phi[FC_DIRECT_MAXPHASE], pcnt[FC_DIRECT_MAXPHASE];
+        const int64_t nph = sw < L ? sw : L;
+        for (int64_t r = 0; r < nph; ++r) {
+            const int64_t first = base0 + r;
+            const int64_t cnt = (L - r + sw - 1) / sw;
+            int64_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
+            int64_t hi = W - 1 - first < 0 ? 0 : (W - 1 - first) / sw + 1;
+            if (lo > cnt) lo = cnt;
+            if (hi > cnt) hi = cnt;
+            if (hi < lo) hi = lo;
+            plo[r] = lo; phi[r] = hi; pcnt[r] = cnt;
+        }
+        for (int64_t oh = oh0; oh < oh0 + nrows; ++oh) {
+            for (int64_t i = 0; i < nch * CHW; i += VL) *(FC_VEC *)(accm + i) = (FC_VEC){0} + b;
+            for (int64_t kd = 0; kd < g->KD; ++kd) {
+                const int64_t id = od * g->sd - g->pd + kd * g->dd;
+                const int vd = id >= 0 && id < g->D;
+                for (int64_t kh = 0; kh < g->KH; ++kh) {
+                    const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
+                    const FC_T *row = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * W : zrow;
+                    for (int64_t r = 0; r < nph; ++r) {
+                        FC_T *bp = buf + r * PL;
+                        const int64_t first = base0 + r;
+                        for (int64_t i = 0; i < plo[r]; ++i) bp[i] = 0;
+                        if (sw == 1) {
+                            int64_t i = plo[r];
+                            for (; i + VL <= phi[r]; i += VL)
+                                *(FC_VEC *)(bp + i) = *(const FC_VEC *)(row + first + i);
+                            for (; i < phi[r]; ++i) bp[i] = row[first + i];
+                        } else {
+                            for (int64_t i = plo[r]; i < phi[r]; ++i) bp[i] = row[first + i * sw];
+                        }
+                        for (int64_t i = phi[r]; i < pcnt[r]; ++i) bp[i] = 0;
+                    }
+                    const FC_T *wt = wc + (kd * g->KH + kh) * KW;
+                    for (int64_t ch = 0; ch < nch; ++ch) {
+                        FC_VEC a[U];
+#pragma GCC unroll 8
+                        for (int u = 0; u < U; ++u) a[u] = *(const FC_VEC *)(accm + ch * CHW + u * VL);
+                        int64_t q = 0, r = 0;
+                        for (int64_t kw = 0; kw < KW; ++kw) {
+                            const FC_T wv = wt[kw];
+                            const FC_T *src = buf + r * PL + q + ch * CHW;
+#pragma GCC unroll 8
+                            for (int u = 0; u < U; ++u) a[u] += wv * *(const FC_VEC *)(src + u * VL);
+                            q += dq;
+                            r += dr;
+                            if (r >= sw) { r -= sw; ++q; }
+                        }
+#pragma GCC unroll 8
+                        for (int u = 0; u < U; ++u) *(FC_VEC *)(accm + ch * CHW + u * VL) = a[u];
+                    }
+                }
+            }
+            FC_T *orow = out + (((n * g->Co + oc) * g->OD + od) * g->OH + oh) * OW;
+            for (int64_t i = 0; i < cols; ++i) orow[s0 + i] = accm[i];
+        }
     }
 }
+
+#undef FC_DW_SEG
+#undef FC_DW_MAXWIN
 
 void FC_FN(fc_direct_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
                            FC_T *out, const FC_T *zrow,
