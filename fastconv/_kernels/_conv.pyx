@@ -94,7 +94,8 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     the reduction over (input channel, kd, kh, kw) held in registers. When each
     group has a single input channel (depthwise, with any channel multiplier)
     the items are (image, output channel, output depth, block of
-    FC_DEPTHWISE_ROWS output rows) instead: the rows share the weights.
+    FC_DEPTHWISE_ROWS output rows) instead, computed segment by segment of
+    output columns from copied input windows (see direct_impl.h).
 
     Parameters
     ----------

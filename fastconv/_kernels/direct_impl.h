@@ -1,5 +1,5 @@
-/* The direct convolution kernel, written once over the element type and the
- * vector width.
+/* The direct convolution kernels (general and depthwise), written once over
+ * the element type and the vector width.
  *
  * conv.c includes this file once per ISA level and dtype with
  *   FC_T       the element type (float or double)
@@ -8,7 +8,7 @@
  * defined, inside a `#pragma GCC target` region for the levels above the
  * baseline. No include guard on purpose.
  *
- * One call computes nb (<= FC_DIRECT_OCB) output channels of one output row
+ * General kernel: one call computes nb (<= FC_DIRECT_OCB) output channels of one output row
  * in chunks of CH = 2 vectors of output columns. A chunk's accumulators
  * (nb x 2 vectors) stay in registers for the whole reduction over
  * (ic, kd, kh, kw). Its input comes
@@ -22,6 +22,8 @@
  *     dilations), the rare case.
  * Every path sums the same products in the same order, so where a column is
  * computed never changes its bits.
+ *
+ * Depthwise kernel (one input channel per group): see fc_depthwise_item.
  */
 #define FC_CAT_(a, b) a##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
