@@ -39,19 +39,28 @@ typedef FC_T FC_VEC __attribute__((vector_size(FC_VBYTES), aligned(sizeof(FC_T))
 #define FC_DIRECT_MAXWIN 640
 #define FC_DIRECT_MAXPHASE 8
 
+/* An input window: L consecutive columns (stride sw apart in the input row)
+ * from column base0 on, copied phase by phase into a buffer: phase r holds
+ * input columns base0 + r + i * sw, i < pcnt[r], at buf[r * PL + i]; those
+ * inside the row (of W columns) are i in [plo[r], phi[r]). */
+typedef struct {
+    int64_t base0, L, PL, sw, W;
+    int64_t nph;               /* phases that exist: min(sw, L) */
+    int64_t plo[FC_DIRECT_MAXPHASE], phi[FC_DIRECT_MAXPHASE], pcnt[FC_DIRECT_MAXPHASE];
+} FC_CAT(fc_window, FC_SFX);
+
 /* How one chunk of CH output columns reads its input (see the top comment). */
 typedef struct {
     int64_t cols, base0;       /* valid columns; input column of the window's start */
     int inrow, buffered;       /* the path */
-    int64_t nph;               /* phases of the window that exist */
-    int64_t plo[FC_DIRECT_MAXPHASE], phi[FC_DIRECT_MAXPHASE], pcnt[FC_DIRECT_MAXPHASE];
+    FC_CAT(fc_window, FC_SFX) win;   /* planned only when buffered */
 } FC_CAT(fc_chunk, FC_SFX);
 
 /* Geometry of the rows that every chunk shares. */
 typedef struct {
     int64_t W, OW, sw, pw, dw, KW;
     int64_t ow_a, ow_b;        /* columns whose every tap is inside the row */
-    int64_t L, PL, dq, dr;     /* window length, phase length, tap step in (q, r) */
+    int64_t L, dq, dr;         /* a chunk's window length, tap step in (q, r) */
 } FC_CAT(fc_rowgeom, FC_SFX);
 
 static inline __attribute__((always_inline))
@@ -63,9 +72,28 @@ void FC_FN(fc_rowgeom_init)(FC_CAT(fc_rowgeom, FC_SFX) *rg, const fc_geom *g, in
     const int64_t last = rg->W - 1 + rg->pw - (rg->KW - 1) * rg->dw;
     rg->ow_b = last < 0 ? 0 : (last / rg->sw + 1 < rg->OW ? last / rg->sw + 1 : rg->OW);
     rg->L = (CH - 1) * rg->sw + (rg->KW - 1) * rg->dw + 1;
-    rg->PL = (rg->L + rg->sw - 1) / rg->sw;
     rg->dq = rg->dw / rg->sw;
     rg->dr = rg->dw % rg->sw;
+}
+
+/* Plan a window (sw <= FC_DIRECT_MAXPHASE). */
+static inline __attribute__((always_inline))
+void FC_FN(fc_window_plan)(FC_CAT(fc_window, FC_SFX) *win, int64_t base0, int64_t L,
+                           int64_t sw, int64_t W)
+{
+    win->base0 = base0; win->L = L; win->sw = sw; win->W = W;
+    win->PL = (L + sw - 1) / sw;
+    win->nph = sw < L ? sw : L;
+    for (int64_t r = 0; r < win->nph; ++r) {
+        const int64_t first = base0 + r;
+        const int64_t cnt = (L - r + sw - 1) / sw;
+        int64_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
+        int64_t hi = W - 1 - first < 0 ? 0 : (W - 1 - first) / sw + 1;
+        if (lo > cnt) lo = cnt;
+        if (hi > cnt) hi = cnt;
+        if (hi < lo) hi = lo;
+        win->plo[r] = lo; win->phi[r] = hi; win->pcnt[r] = cnt;
+    }
 }
 
 static inline __attribute__((always_inline))
@@ -77,32 +105,24 @@ void FC_FN(fc_chunk_plan)(FC_CAT(fc_chunk, FC_SFX) *c, const FC_CAT(fc_rowgeom, 
     c->base0 = o * sw - rg->pw;
     c->inrow = sw == 1 && c->cols == CH && o >= rg->ow_a && o + CH <= rg->ow_b;
     c->buffered = !c->inrow && L <= FC_DIRECT_MAXWIN && sw <= FC_DIRECT_MAXPHASE;
-    /* Phase r of the window holds columns base0 + r + i * sw, i < pcnt[r];
-     * those inside the row are i in [plo[r], phi[r]). */
-    c->nph = c->buffered ? (sw < L ? sw : L) : 0;
-    for (int64_t r = 0; r < c->nph; ++r) {
-        const int64_t first = c->base0 + r;
-        const int64_t cnt = (L - r + sw - 1) / sw;
-        int64_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
-        int64_t hi = rg->W - 1 - first < 0 ? 0 : (rg->W - 1 - first) / sw + 1;
-        if (lo > cnt) lo = cnt;
-        if (hi > cnt) hi = cnt;
-        if (hi < lo) hi = lo;
-        c->plo[r] = lo; c->phi[r] = hi; c->pcnt[r] = cnt;
+    if (c->buffered) {
+        FC_FN(fc_window_plan)(&c->win, c->base0, L, sw, rg->W);
+    } else {   /* an empty window: never filled nor read */
+        c->win.base0 = c->base0; c->win.L = 0; c->win.PL = 0; c->win.sw = sw;
+        c->win.W = rg->W; c->win.nph = 0;
     }
 }
 
-/* Copy a buffered chunk's window of `row` into buf, phase by phase, zeros
- * where it hangs over the row's ends. */
+/* Copy a window of `row` into buf, phase by phase, zeros where it hangs over
+ * the row's ends. */
 static inline __attribute__((always_inline))
-void FC_FN(fc_fill_window)(FC_T *buf, const FC_CAT(fc_chunk, FC_SFX) *c,
-                           const FC_CAT(fc_rowgeom, FC_SFX) *rg, const FC_T *row)
+void FC_FN(fc_fill_window)(FC_T *buf, const FC_CAT(fc_window, FC_SFX) *win, const FC_T *row)
 {
-    const int64_t sw = rg->sw;
-    for (int64_t r = 0; r < c->nph; ++r) {
-        FC_T *b = buf + r * rg->PL;
-        const int64_t first = c->base0 + r;            /* input column of b[0] */
-        const int64_t lo = c->plo[r], hi = c->phi[r], cnt = c->pcnt[r];
+    const int64_t sw = win->sw;
+    for (int64_t r = 0; r < win->nph; ++r) {
+        FC_T *b = buf + r * win->PL;
+        const int64_t first = win->base0 + r;          /* input column of b[0] */
+        const int64_t lo = win->plo[r], hi = win->phi[r], cnt = win->pcnt[r];
         for (int64_t i = 0; i < lo; ++i) b[i] = 0;
         if (sw == 1) {
             enum { VL = FC_VBYTES / sizeof(FC_T) };
@@ -153,7 +173,7 @@ void FC_FN(fc_store_chunk)(FC_T *dst, FC_VEC a0, FC_VEC a1, int64_t cols)
             x0 = *(const FC_VEC *)src_;              /* unaligned loads */       \
             x1 = *(const FC_VEC *)(src_ + VL);                                   \
         } else if ((c).buffered) {                                               \
-            const FC_T *src_ = (buf) + (r) * (rg).PL + (q);                      \
+            const FC_T *src_ = (buf) + (r) * (c).win.PL + (q);                      \
             x0 = *(const FC_VEC *)src_;                                          \
             x1 = *(const FC_VEC *)(src_ + VL);                                   \
         } else {                                                                 \
@@ -200,7 +220,7 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
                 const FC_T *row = (vd && ih >= 0 && ih < g->H)
                                   ? xn + ic * DHW + id * HW + ih * rg.W : zrow;
                 const int64_t wt = ic * KK + (kd * g->KH + kh) * rg.KW;
-                if (c.buffered) FC_FN(fc_fill_window)(buf, &c, &rg, row);
+                if (c.buffered) FC_FN(fc_fill_window)(buf, &c.win, row);
                 int64_t q = 0, r = 0;
                 for (int64_t kw = 0; kw < rg.KW; ++kw) {
                     FC_VEC x0, x1;
@@ -257,7 +277,6 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
         }
         return;
     }
-    const int64_t PL = (L + sw - 1) / sw;
     const int64_t dq = dw / sw, dr = dw % sw;
     FC_T buf[FC_DW_MAXWIN + FC_DIRECT_MAXPHASE];
     FC_T accm[FC_DW_SEG];
@@ -265,20 +284,8 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
     for (int64_t s0 = 0; s0 < OW; s0 += S) {
         const int64_t cols = OW - s0 < S ? OW - s0 : S;
         const int64_t nch = (cols + CHW - 1) / CHW;
-        const int64_t base0 = s0 * sw - pw;          /* input column of the window's start */
-        /* Per phase r: window[r + i * sw], i < pcnt[r]; inside the row for i in [plo, phi). */
-        int64_t plo[FC_DIRECT_MAXPHASE], phi[FC_DIRECT_MAXPHASE], pcnt[FC_DIRECT_MAXPHASE];
-        const int64_t nph = sw < L ? sw : L;
-        for (int64_t r = 0; r < nph; ++r) {
-            const int64_t first = base0 + r;
-            const int64_t cnt = (L - r + sw - 1) / sw;
-            int64_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
-            int64_t hi = W - 1 - first < 0 ? 0 : (W - 1 - first) / sw + 1;
-            if (lo > cnt) lo = cnt;
-            if (hi > cnt) hi = cnt;
-            if (hi < lo) hi = lo;
-            plo[r] = lo; phi[r] = hi; pcnt[r] = cnt;
-        }
+        FC_CAT(fc_window, FC_SFX) win;
+        FC_FN(fc_window_plan)(&win, s0 * sw - pw, L, sw, W);
         for (int64_t oh = oh0; oh < oh0 + nrows; ++oh) {
             for (int64_t i = 0; i < nch * CHW; i += VL) *(FC_VEC *)(accm + i) = (FC_VEC){0} + b;
             for (int64_t kd = 0; kd < g->KD; ++kd) {
@@ -287,20 +294,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                 for (int64_t kh = 0; kh < g->KH; ++kh) {
                     const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
                     const FC_T *row = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * W : zrow;
-                    for (int64_t r = 0; r < nph; ++r) {
-                        FC_T *bp = buf + r * PL;
-                        const int64_t first = base0 + r;
-                        for (int64_t i = 0; i < plo[r]; ++i) bp[i] = 0;
-                        if (sw == 1) {
-                            int64_t i = plo[r];
-                            for (; i + VL <= phi[r]; i += VL)
-                                *(FC_VEC *)(bp + i) = *(const FC_VEC *)(row + first + i);
-                            for (; i < phi[r]; ++i) bp[i] = row[first + i];
-                        } else {
-                            for (int64_t i = plo[r]; i < phi[r]; ++i) bp[i] = row[first + i * sw];
-                        }
-                        for (int64_t i = phi[r]; i < pcnt[r]; ++i) bp[i] = 0;
-                    }
+                    FC_FN(fc_fill_window)(buf, &win, row);
                     const FC_T *wt = wc + (kd * g->KH + kh) * KW;
                     for (int64_t ch = 0; ch < nch; ++ch) {
                         FC_VEC a[U];
@@ -309,7 +303,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                         int64_t q = 0, r = 0;
                         for (int64_t kw = 0; kw < KW; ++kw) {
                             const FC_T wv = wt[kw];
-                            const FC_T *src = buf + r * PL + q + ch * CHW;
+                            const FC_T *src = buf + r * win.PL + q + ch * CHW;
 #pragma GCC unroll 8
                             for (int u = 0; u < U; ++u) a[u] += wv * *(const FC_VEC *)(src + u * VL);
                             q += dq;
