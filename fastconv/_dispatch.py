@@ -4,7 +4,7 @@ The ``auto`` rule (:func:`choose_algorithm`) is decided from measurements of
 ``python -m fastconv bench`` on the development machine (2-core AMD EPYC,
 AVX2+FMA, float32, 1 and 2 threads); the figures are in the docs' Algorithms
 page. On every layer of the bench suite the rule picks the faster of the two
-(im2col 3-10x faster on the dense layers; direct 1.7-4.7x faster on the
+(im2col 2-10x faster on the dense layers; direct 1.7-6.7x faster on the
 depthwise, 32-group and single-channel ones).
 
 * im2col (implicit GEMM) wins as soon as each group has enough output
