@@ -123,11 +123,15 @@ def extensions():
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )
-    sources = {
-        "_openmp": ["_openmp.pyx"],
-        "_gemm": ["_gemm.pyx", "gemm.c"],
-        "_conv": ["_conv.pyx", "conv.c", "gemm.c"],
-    }
+    # Every ``_kernels/_NAME.pyx`` is an extension; ``NAME.c`` next to it, if
+    # present, is compiled into it, plus the shared C sources listed here.
+    shared_sources = {"_conv": ["gemm.c"], "_gemm": ["gemm.c"]}
+    sources = {}
+    for pyx in sorted(f for f in os.listdir(KERNELS) if f.endswith(".pyx")):
+        name = pyx[:-4]
+        own_c = name.lstrip("_") + ".c"
+        srcs = [pyx] + ([own_c] if os.path.exists(os.path.join(KERNELS, own_c)) else [])
+        sources[name] = srcs + [s for s in shared_sources.get(name, []) if s not in srcs]
     # Headers the C sources include: a change to one rebuilds its extensions.
     headers = sorted(os.path.join(KERNELS, f) for f in os.listdir(KERNELS) if f.endswith(".h"))
     exts = [

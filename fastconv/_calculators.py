@@ -1,0 +1,3 @@
+"""Calculators: output shapes, multiply-accumulates, parameters, receptive fields."""
+
+__all__ = []

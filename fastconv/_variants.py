@@ -1,0 +1,3 @@
+"""Depthwise, depthwise-separable, spatially separable and octave convolutions."""
+
+__all__ = []

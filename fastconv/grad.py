@@ -1,0 +1,3 @@
+"""Backward passes of the convolutions (the gradients a training loop needs)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Reference definitions of the signal and image correlate/convolve."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Reference definitions of the transposed convolution."""
+
+__all__ = []
