@@ -15,6 +15,9 @@ import numpy as np
 #: Every value of ``algorithm=`` that fastconv accepts today.
 ALGORITHMS = ("auto", "direct", "im2col")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+#: Where the channel axis is: before the spatial dims (PyTorch) or last
+#: (TensorFlow/Keras, images ``(H, W, C)``). Weights keep one format.
+LAYOUTS = ("channels_first", "channels_last")
 # PyTorch's limits on the padding of the non-zero modes: (ok(pad, size), rule).
 _PADDING_LIMITS = {
     "reflect": (lambda pad, size: pad < size, "smaller than"),
@@ -260,6 +263,39 @@ def check_out(out, shape, dtype, inputs):
         if arr is not None and np.shares_memory(out, arr):
             raise ValueError(f"out overlaps the input {name}: the result would overwrite "
                              f"the data it is computed from")
+
+
+def check_layout(layout):
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r} is not one of {', '.join(LAYOUTS)}")
+    return layout
+
+
+def to_channels_first(x, layout, nd, name="input"):
+    """A channels-first view of ``x`` given in ``layout`` (no copy).
+
+    ``x`` is ``(N, *spatial, C)`` or unbatched ``(*spatial, C)`` for
+    ``"channels_last"``; the channel axis moves to just before the ``nd``
+    spatial dims. ``None`` passes through (an absent ``out``).
+    """
+    check_layout(layout)
+    if layout == "channels_first" or x is None:
+        return x
+    if name == "out" and not isinstance(x, np.ndarray):
+        raise ValueError(f"out must be a numpy.ndarray, got {type(x).__name__}")
+    arr = x if name == "out" else _as_array(x, name)
+    if arr.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"with layout='channels_last' the {name} must have {nd + 2} dims "
+                         f"(N, *spatial, C) or {nd + 1} dims (*spatial, C) for {nd} spatial "
+                         f"dims, got {name} of shape {arr.shape}")
+    return np.moveaxis(arr, -1, -(nd + 1))
+
+
+def from_channels_first(y, layout, nd):
+    """``y`` (channels-first) seen in ``layout``: the inverse of :func:`to_channels_first`."""
+    if layout == "channels_first" or y is None:
+        return y
+    return np.moveaxis(y, -(nd + 1), -1)
 
 
 def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,

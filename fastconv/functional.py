@@ -4,16 +4,21 @@ Each function is a thin layer over one pipeline: :mod:`fastconv._args` turns
 the arguments into a validated problem and kernel-ready arrays,
 :mod:`fastconv._dispatch` chooses the algorithm and calls one kernel.
 """
-from fastconv._args import prepare_conv
+from fastconv._args import from_channels_first, prepare_conv, to_channels_first
 from fastconv._dispatch import run_conv
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
 
 
-def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm, out):
-    problem, x, weight, bias, out = prepare_conv(nd, x, weight, bias, stride, padding,
-                                                 dilation, groups, padding_mode, algorithm, out)
-    return run_conv(problem, x, weight, bias, out)
+def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm, out,
+          layout):
+    x = to_channels_first(x, layout, nd)
+    out_cf = to_channels_first(out, layout, nd, "out")
+    problem, x, weight, bias, out_cf = prepare_conv(nd, x, weight, bias, stride, padding,
+                                                    dilation, groups, padding_mode, algorithm,
+                                                    out_cf)
+    result = run_conv(problem, x, weight, bias, out_cf)
+    return out if out is not None else from_channels_first(result, layout, nd)
 
 
 _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
@@ -53,11 +58,16 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.
+    layout : {{'channels_first', 'channels_last'}}, default 'channels_first'
+        Where the channel axis of ``x`` and of the result is: ``(N, C, {spatial})``
+        as in PyTorch, or ``(N, {spatial}, C)`` as in TensorFlow/Keras and
+        image arrays. The weight has the same format in both.
 
     Returns
     -------
     ndarray
-        Shape ``(N, C_out, {out_spatial})`` (unbatched if ``x`` was), dtype
+        Shape ``(N, C_out, {out_spatial})`` (unbatched if ``x`` was; channels
+        last with ``layout='channels_last'``), dtype
         ``np.result_type`` of the float inputs (integer and bool inputs are
         computed in float64). Each output size is
         ``floor((in + pad_before + pad_after - dilation * (k - 1) - 1) / stride) + 1``.
@@ -100,7 +110,10 @@ _EXAMPLES = {
     >>> bool(np.allclose(y, ref, rtol=1e-4, atol=1e-4))
     True
     >>> fastconv.conv2d(x, w, stride=2, dilation=2, padding=((1, 2), (0, 1))).shape
-    (2, 8, 16, 15)""",
+    (2, 8, 16, 15)
+    >>> image = rng.standard_normal((32, 32, 3))      # (H, W, C), unbatched
+    >>> fastconv.conv2d(image, w, padding=1, layout="channels_last").shape
+    (32, 32, 8)""",
     3: """    >>> import numpy as np, fastconv
     >>> x = np.ones((1, 2, 4, 5, 6))          # float64 in, float64 out
     >>> w = np.ones((4, 1, 3, 3, 3))          # groups=2: each output sees 1 channel
@@ -116,9 +129,9 @@ def _make(nd):
     out_spatial = ", ".join("out_" + s.strip() for s in spatial.split(","))
 
     def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-             padding_mode="zeros", algorithm="auto", out=None):
+             padding_mode="zeros", algorithm="auto", out=None, layout="channels_first"):
         return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
-                     algorithm, out)
+                     algorithm, out, layout)
 
     conv.__name__ = conv.__qualname__ = f"conv{nd}d"
     conv.__module__ = "fastconv"
