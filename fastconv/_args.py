@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Every value of ``algorithm=`` that fastconv accepts today.
-ALGORITHMS = ("auto", "direct", "im2col")
+ALGORITHMS = ("auto", "direct", "im2col", "winograd")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 #: Where the channel axis is: before the spatial dims (PyTorch) or last
 #: (TensorFlow/Keras, images ``(H, W, C)``). Weights keep one format.
@@ -242,11 +242,33 @@ def compute_dtype(*arrays):
 
 def check_algorithm(algorithm, available=ALGORITHMS):
     if algorithm not in available:
-        if algorithm == "winograd":
-            raise ValueError("algorithm='winograd' is not available in this version of "
-                             f"fastconv; available algorithms: {', '.join(available)}")
         raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(available)}")
     return algorithm
+
+
+def winograd_reason(kernel, stride):
+    """Why Winograd F(2, 3) cannot compute a convolution, or None if it can.
+
+    It needs stride 1 and, along every spatial axis, 3 taps (transformed) or
+    1 tap (not transformed), with at least one axis of 3. Dilation is allowed
+    (the input is split into sub-grids).
+    """
+    kernel, stride = tuple(kernel), tuple(stride)
+    if any(k not in (1, 3) for k in kernel):
+        return f"it needs 3 (or 1) taps along every axis, got a kernel of size {kernel}"
+    if 3 not in kernel:
+        return f"it needs an axis of 3 taps, got a kernel of size {kernel}"
+    if any(s != 1 for s in stride):
+        return f"it needs stride 1, got stride {stride}"
+    return None
+
+
+def check_winograd(kernel, stride, algorithms=("auto", "direct", "im2col")):
+    """Raise the ValueError of ``algorithm='winograd'`` on an inapplicable problem."""
+    reason = winograd_reason(kernel, stride)
+    if reason is not None:
+        raise ValueError(f"algorithm='winograd' cannot compute this convolution: Winograd "
+                         f"F(2, 3) {reason}; use one of {', '.join(map(repr, algorithms))}")
 
 
 def check_out(out, shape, dtype, inputs):
@@ -299,7 +321,7 @@ def from_channels_first(y, layout, nd):
 
 
 def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
-                 algorithm, out):
+                 algorithm, out, *, convert_input=True):
     """Validate a conv{nd}d call.
 
     Returns
@@ -311,6 +333,9 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
         zero for the kernels, see :func:`kernel_padding`).
     out : ndarray or None
         The caller's ``out`` (validated) or None.
+
+    With ``convert_input=False`` the input is validated but returned as given
+    (a plan validates a stand-in of the input's shape).
     """
     check_algorithm(algorithm)
     if padding_mode not in PADDING_MODES:
@@ -368,18 +393,28 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
                           dilation=dilation, pad_before=before, pad_after=after,
                           padding_mode=padding_mode, out_spatial=out_spatial, dtype=dtype,
                           algorithm=algorithm)
+    if algorithm == "winograd":
+        check_winograd(kernel, stride)
     if out is not None:
         check_out(out, problem.out_shape, dtype,
                   [("input", x_in), ("weight", w_in), ("bias", bias)])
 
-    xb = np.ascontiguousarray(xb, dtype=dtype)
-    if padding_mode != "zeros" and any(before + after):
-        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
-        xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(before, after)), mode=np_mode)
+    if convert_input:
+        xb = pad_input(np.ascontiguousarray(xb, dtype=dtype), problem)
     weight = np.ascontiguousarray(weight, dtype=dtype)
     if b_arr is not None:
         b_arr = np.ascontiguousarray(b_arr, dtype=dtype)
     return problem, xb, weight, b_arr, out
+
+
+def pad_input(xb, problem):
+    """``xb`` padded explicitly for a non-zero ``padding_mode`` (zero padding is the kernels')."""
+    if problem.padding_mode != "zeros" and any(problem.pad_before + problem.pad_after):
+        np_mode = {"reflect": "reflect", "replicate": "edge",
+                   "circular": "wrap"}[problem.padding_mode]
+        xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(problem.pad_before, problem.pad_after)),
+                    mode=np_mode)
+    return xb
 
 
 def kernel_padding(problem):

@@ -18,12 +18,14 @@ import warnings
 
 import numpy as np
 
-from fastconv._args import kernel_padding
+from fastconv._args import kernel_padding, winograd_reason
 from fastconv._kernels import _conv, _gemm
 from fastconv._threads import get_num_threads
 
 IM2COL_MIN_CHANNELS_PER_GROUP = 8
 IM2COL_MIN_REDUCTION = 16
+WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
+WINOGRAD_MIN_TILES = 256
 
 
 def select_isa_from_environment():
@@ -47,15 +49,77 @@ def isa_level():
     return _gemm.ISA_LEVELS.index(_gemm.isa_get())
 
 
-def choose_algorithm(problem):
-    """The algorithm that ``algorithm="auto"`` runs for ``problem``."""
+def winograd_tiles(problem):
+    """Output tiles of a Winograd F(2, 3) computation: 2 positions per tile
+    along each 3-tap axis, 1 along the others, over the whole batch."""
+    tiles = problem.n
+    for k, o in zip(problem.kernel, problem.out_spatial):
+        tiles *= (o + 1) // 2 if k == 3 else o
+    return tiles
+
+
+def choose_algorithm(problem, planned=False):
+    """The algorithm that ``algorithm="auto"`` runs for ``problem``.
+
+    ``planned``: the weights are prepared once by a plan, so Winograd's
+    weight transform costs nothing per call.
+    """
     if problem.algorithm != "auto":
         return problem.algorithm
     cog = problem.c_out // problem.groups
-    reduction = problem.c_in // problem.groups * int(np.prod(problem.kernel))
+    cig = problem.c_in // problem.groups
+    if (winograd_reason(problem.kernel, problem.stride) is None
+            and cig >= WINOGRAD_MIN_CHANNELS_PER_GROUP
+            and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
+            and (planned or winograd_tiles(problem) >= WINOGRAD_MIN_TILES)):
+        return "winograd"
+    reduction = cig * int(np.prod(problem.kernel))
     if cog >= IM2COL_MIN_CHANNELS_PER_GROUP and reduction >= IM2COL_MIN_REDUCTION:
         return "im2col"
     return "direct"
+
+
+def winograd_weights(weight5, groups, isa):
+    """The weights transformed (``G g G^T`` along each 3-tap axis, in float64)
+    and packed for the GEMM at level ``isa``: one matrix per (point, group)."""
+    return _conv.winograd_weights(weight5, groups, isa)
+
+
+def _subgrid(o, d, p):
+    """Space-to-batch along one axis: output residue ``o`` of dilation ``d``
+    reads the input sub-grid starting at ``s`` with ``c`` leading positions
+    skipped (c > 0) or zero-padded (c < 0)."""
+    s = (o - p) % d
+    return s, (o - p - s) // d
+
+
+def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads, isa):
+    """Winograd F(2, 3) into ``o5``; a dilated kernel is applied to the
+    ``prod(dilation)`` interleaved sub-grids of the input, each convolved with
+    the undilated kernel (the space-to-batch identity), never by inflating it."""
+    if all(d == 1 for d in dilation):
+        _conv.winograd(x5, packed, bias, o5, tuple(padding), tuple(taps), groups, threads, isa)
+        return
+    ranges = [range(min(d, o)) if k == 3 else range(1)
+              for d, o, k in zip(dilation, o5.shape[2:], taps)]
+    for residues in np.ndindex(*[len(r) for r in ranges]):
+        xs, os_, pads = [slice(None)] * 2, [slice(None)] * 2, []
+        for r, d, p, k in zip(residues, dilation, padding, taps):
+            if k != 3 or d == 1:
+                xs.append(slice(None))
+                os_.append(slice(None))
+                pads.append(p)
+                continue
+            s, c = _subgrid(r, d, p)
+            xs.append(slice(s + max(c, 0) * d, None, d))
+            os_.append(slice(r, None, d))
+            pads.append(max(-c, 0))
+        sub_x = np.ascontiguousarray(x5[tuple(xs)])
+        target = o5[tuple(os_)]
+        sub_o = np.empty(target.shape, dtype=o5.dtype)
+        _conv.winograd(sub_x, packed, bias, sub_o, tuple(pads), tuple(taps), groups, threads,
+                       isa)
+        target[...] = sub_o
 
 
 def _as_3d(values, fill):
@@ -63,23 +127,55 @@ def _as_3d(values, fill):
     return (fill,) * (3 - len(values)) + tuple(values)
 
 
-def run_conv(problem, x, weight, bias, out):
+def _weight5(problem, weight):
+    return weight.reshape(weight.shape[:2] + _as_3d(problem.kernel, 1))
+
+
+def prepare_weights(problem, weight, algorithm, isa):
+    """What ``algorithm`` can compute once per weight at SIMD level ``isa``:
+    the transformed and packed weights of winograd, the packed weights of
+    im2col, nothing for direct. A plan keeps it for every later call."""
+    w5 = _weight5(problem, weight)
+    if algorithm == "winograd":
+        return winograd_weights(w5, problem.groups, isa)
+    if algorithm == "im2col":
+        g = problem.groups
+        return _conv.pack_a(w5.reshape(g, problem.c_out // g, -1), isa)
+    return None
+
+
+def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=None):
     """Compute ``problem`` into ``out`` (or a new array); return the result.
 
     ``x``, ``weight``, ``bias`` come from :func:`fastconv._args.prepare_conv`.
+    A plan passes the ``algorithm`` it chose, the SIMD level ``isa`` it packed
+    for and the ``packed`` weights of :func:`prepare_weights`; a plain call
+    chooses and prepares here.
     """
     result = out
     if result is None or not result.flags.c_contiguous:
         result = np.empty(problem.out_shape, dtype=problem.dtype)
     if result.size:
         x5 = x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1))
-        w5 = weight.reshape(weight.shape[:2] + _as_3d(problem.kernel, 1))
+        w5 = _weight5(problem, weight)
         o5 = result.reshape((problem.n, problem.c_out) + _as_3d(problem.out_spatial, 1))
-        args = (x5, w5, bias, o5, _as_3d(problem.stride, 1),
-                _as_3d(kernel_padding(problem), 0), _as_3d(problem.dilation, 1),
-                problem.groups, get_num_threads(), isa_level())
-        kernel = {"direct": _conv.direct, "im2col": _conv.im2col}[choose_algorithm(problem)]
-        kernel(*args)
+        padding = _as_3d(kernel_padding(problem), 0)
+        threads = get_num_threads()
+        if isa is None:
+            isa = isa_level()
+        if algorithm is None:
+            algorithm = choose_algorithm(problem)
+        if packed is None:
+            packed = prepare_weights(problem, weight, algorithm, isa)
+        if algorithm == "winograd":
+            run_winograd(x5, packed, bias, o5, padding, _as_3d(problem.kernel, 1),
+                         _as_3d(problem.dilation, 1), problem.groups, threads, isa)
+        elif algorithm == "im2col":
+            _conv.im2col(x5, w5, bias, o5, _as_3d(problem.stride, 1), padding,
+                         _as_3d(problem.dilation, 1), problem.groups, threads, isa, packed)
+        else:
+            _conv.direct(x5, w5, bias, o5, _as_3d(problem.stride, 1), padding,
+                         _as_3d(problem.dilation, 1), problem.groups, threads, isa)
     if out is not None and result is not out:
         out[...] = result
         return out

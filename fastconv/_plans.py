@@ -1,3 +1,212 @@
-"""Plans: a convolution prepared once (weights transformed and packed) and run on many inputs."""
+"""Plans: a convolution prepared once (weights transformed and packed) and run on many inputs.
 
-__all__ = []
+A plan validates the arguments, chooses the algorithm and prepares the
+weights once (:func:`fastconv._dispatch.prepare_weights`: Winograd's
+transformed weights, im2col's packed ones); every call then only converts its
+input and runs the kernel. This is the inference loop's shape: one layer, many
+batches.
+"""
+import dataclasses
+
+import numpy as np
+
+from fastconv._args import (_as_array, check_layout, check_out, from_channels_first, pad_input,
+                            prepare_conv, to_channels_first)
+from fastconv._dispatch import choose_algorithm, isa_level, prepare_weights, run_conv
+
+__all__ = ["ConvPlan", "plan_conv1d", "plan_conv2d", "plan_conv3d"]
+
+
+class ConvPlan:
+    """A convolution with fixed weights, prepared for repeated calls.
+
+    Made by :func:`plan_conv1d`, :func:`plan_conv2d` or :func:`plan_conv3d`;
+    calling it computes the convolution of a new input::
+
+        y = plan(x)            # same result as fastconv.conv2d(x, weight, ...)
+
+    Attributes
+    ----------
+    algorithm : str
+        The algorithm the plan runs (``auto`` resolved when the plan was made).
+    dtype : numpy.dtype
+        The computation dtype; inputs are converted to it.
+    input_shape, output_shape : tuple
+        Shapes of one call's input and result, in the plan's ``layout``. The
+        batch size (the first dim of a batched shape) may differ between calls.
+    layout : str
+    """
+
+    def __init__(self, nd, weight, input_shape, bias, stride, padding, dilation, groups,
+                 padding_mode, algorithm, layout, dtype):
+        check_layout(layout)
+        input_shape = tuple(int(s) for s in np.atleast_1d(np.asarray(input_shape, dtype=np.int64)))
+        if any(s < 0 for s in input_shape):
+            raise ValueError(f"input_shape must hold non-negative sizes, got {input_shape}")
+        probe_dtype = np.dtype(np.float32 if dtype is None else dtype)
+        if probe_dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64 (or None), got {dtype!r}")
+        # A zero-strided stand-in of the input: the shapes are validated by the
+        # same code as a plain call's, without touching an input-sized array.
+        probe = np.lib.stride_tricks.as_strided(np.zeros(1, probe_dtype), shape=input_shape,
+                                                strides=(0,) * len(input_shape))
+        probe = to_channels_first(probe, layout, nd)
+        problem, _, weight, bias, _ = prepare_conv(nd, probe, weight, bias, stride, padding,
+                                                   dilation, groups, padding_mode, algorithm,
+                                                   None, convert_input=False)
+        self._nd = nd
+        self._problem = problem
+        self._weight = weight.copy()          # the caller may change its array later
+        self._bias = None if bias is None else bias.copy()
+        self.layout = layout
+        self.dtype = problem.dtype
+        self.algorithm = choose_algorithm(problem, planned=True)
+        self._isa = isa_level()
+        self._packed = prepare_weights(problem, self._weight, self.algorithm, self._isa)
+        self.input_shape = input_shape
+        self.output_shape = tuple(from_channels_first(np.empty(problem.out_shape, np.bool_),
+                                                      layout, nd).shape)
+
+    def __repr__(self):
+        p = self._problem
+        return (f"ConvPlan(conv{self._nd}d, input_shape={self.input_shape}, "
+                f"output_shape={self.output_shape}, kernel={p.kernel}, stride={p.stride}, "
+                f"dilation={p.dilation}, groups={p.groups}, dtype={self.dtype}, "
+                f"algorithm={self.algorithm!r}, layout={self.layout!r})")
+
+    def __call__(self, x, out=None):
+        """The convolution of ``x`` with the plan's weights.
+
+        Parameters
+        ----------
+        x : array_like
+            Of the plan's ``input_shape`` (any batch size when batched), in its
+            ``layout``; converted to the plan's dtype; never modified.
+        out : ndarray, optional
+            Of the result's shape and the plan's dtype, not overlapping ``x``.
+
+        Returns
+        -------
+        ndarray
+        """
+        p, nd = self._problem, self._nd
+        x_in = x
+        arr = to_channels_first(_as_array(x, "input"), self.layout, nd)
+        expected = to_channels_first(np.empty(self.input_shape, np.bool_), self.layout, nd).shape
+        batched = len(expected) == nd + 2
+        if arr.ndim != len(expected) or arr.shape[batched:] != expected[batched:]:
+            raise ValueError(f"the plan was made for inputs of shape {self.input_shape}"
+                             f"{' (any batch size)' if batched else ''}, got input of shape "
+                             f"{np.shape(x)}")
+        xb = arr if batched else arr[None]
+        problem = dataclasses.replace(p, n=int(xb.shape[0]))
+        out_cf = None
+        if out is not None:
+            out_cf = to_channels_first(out, self.layout, nd, "out")
+            check_out(out_cf, problem.out_shape, self.dtype, [("input", x_in)])
+        xb = pad_input(np.ascontiguousarray(xb, dtype=self.dtype), problem)
+        result = run_conv(problem, xb, self._weight, self._bias, out_cf,
+                          algorithm=self.algorithm, isa=self._isa, packed=self._packed)
+        return out if out is not None else from_channels_first(result, self.layout, nd)
+
+
+_PLAN_DOC = """Prepare a {nd}-D convolution with fixed weights for many inputs.
+
+    The arguments are those of :func:`fastconv.conv{nd}d`, with the input's
+    shape instead of the input. The plan validates them, resolves
+    ``algorithm='auto'`` and prepares the weights once (Winograd's
+    transformed weights ``G g G^T``, im2col's packed panels), so each call
+    only transforms its input and runs the kernel: an inference loop pays the
+    weight transform once. A plain :func:`fastconv.conv{nd}d` call does the
+    same work every time.
+
+    Parameters
+    ----------
+    weight : array_like
+        Filters of shape ``(C_out, C_in // groups, {kernel})``; copied, so
+        later changes to the caller's array do not affect the plan.
+    input_shape : tuple of ints
+        Shape of the inputs, ``(N, C_in, {spatial})`` or unbatched (in the
+        given ``layout``). Calls may use any batch size ``N``.
+    bias, stride, padding, dilation, groups, padding_mode, layout
+        As in :func:`fastconv.conv{nd}d`.
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
+        ``'auto'`` is resolved now, knowing that the weights are prepared
+        once: it picks Winograd for every 3-tap stride-1 layer with at least
+        16 channels per group (a plain call also asks for enough tiles to
+        amortise the transform).
+    dtype : {{None, float32, float64}}, default None
+        The computation dtype; None: the weights' (and bias') float dtype
+        (float64 for integers). Inputs are converted to it.
+
+    Returns
+    -------
+    ConvPlan
+        Callable as ``plan(x, out=None)``; its ``algorithm``, ``dtype``,
+        ``input_shape`` and ``output_shape`` attributes describe it.
+
+    Raises
+    ------
+    ValueError
+        For the errors of :func:`fastconv.conv{nd}d`, a bad ``input_shape``
+        or ``dtype``; at call time, for an input whose shape (other than the
+        batch size) differs from ``input_shape``, or a bad ``out``.
+
+    See Also
+    --------
+    fastconv.conv{nd}d : the same convolution in one call.
+
+    Examples
+    --------
+{example}
+"""
+
+_PLAN_EXAMPLES = {
+    1: """    >>> import numpy as np, fastconv
+    >>> w = np.ones((4, 2, 3), dtype=np.float32)
+    >>> plan = fastconv.plan_conv1d(w, (1, 2, 10), padding=1)
+    >>> plan(np.ones((1, 2, 10), dtype=np.float32))[0, 0]
+    array([4., 6., 6., 6., 6., 6., 6., 6., 6., 4.], dtype=float32)""",
+    2: """    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    >>> plan = fastconv.plan_conv2d(w, (1, 64, 28, 28), padding=1)
+    >>> plan.algorithm, plan.output_shape
+    ('winograd', (1, 64, 28, 28))
+    >>> for _ in range(3):                      # weights transformed only once
+    ...     x = rng.standard_normal((1, 64, 28, 28)).astype(np.float32)
+    ...     y = plan(x)
+    >>> ref = fastconv.reference.conv2d(x, w, padding=1)
+    >>> bool(np.allclose(y, ref, rtol=1e-4, atol=1e-3))
+    True
+    >>> plan(np.zeros((4, 64, 28, 28), np.float32)).shape   # another batch size
+    (4, 64, 28, 28)""",
+    3: """    >>> import numpy as np, fastconv
+    >>> w = np.ones((2, 1, 3, 3, 3))
+    >>> plan = fastconv.plan_conv3d(w, (1, 1, 4, 4, 4), algorithm="winograd")
+    >>> plan(np.ones((1, 1, 4, 4, 4)))[0, 0, 0]
+    array([[27., 27.],
+           [27., 27.]])""",
+}
+
+
+def _make_plan(nd):
+    names = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
+    spatial, kernel = names[nd]
+
+    def plan(weight, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+             padding_mode="zeros", algorithm="auto", layout="channels_first", dtype=None):
+        return ConvPlan(nd, weight, input_shape, bias, stride, padding, dilation, groups,
+                        padding_mode, algorithm, layout, dtype)
+
+    plan.__name__ = plan.__qualname__ = f"plan_conv{nd}d"
+    plan.__module__ = "fastconv"
+    plan.__doc__ = _PLAN_DOC.format(nd=nd, spatial=spatial, kernel=kernel,
+                                    example=_PLAN_EXAMPLES[nd])
+    return plan
+
+
+plan_conv1d = _make_plan(1)
+plan_conv2d = _make_plan(2)
+plan_conv3d = _make_plan(3)
+ConvPlan.__module__ = "fastconv"

@@ -1,3 +1,613 @@
-"""Backward passes of the convolutions (the gradients a training loop needs)."""
+"""Backward passes of the convolutions: the gradients a training loop needs.
 
-__all__ = []
+The names and signatures follow ``torch.nn.grad`` (``conv2d_input(input_size,
+weight, grad_output, ...)`` and ``conv2d_weight(input, weight_size,
+grad_output, ...)``), with ``padding_mode=`` and ``algorithm=`` added; the
+transposed convolutions get the same pair, with their own argument order
+(``output_padding``, ``groups`` before ``dilation``).
+
+How each gradient is computed, from the pieces the forward pass already has:
+
+* the input gradient of a convolution is a transposed convolution of
+  ``grad_output`` (:func:`fastconv._transposed.transpose_core`, sub-pixel
+  decomposition, no inserted zeros) onto the (padded) input; for the
+  ``reflect``/``replicate``/``circular`` padding modes the gradient of the
+  padded border is folded back onto the input cells it was copied from;
+* the input gradient of a transposed convolution is a convolution;
+* every weight gradient is a reduction over the batch and the output
+  positions, computed as one convolution whose "batch" is the input channels,
+  whose "channels" are the batch and whose "kernel" is ``grad_output``
+  (stride and dilation swap roles): the project's implicit-GEMM kernel then
+  runs it in parallel over disjoint output blocks, without atomics, with the
+  same result for every thread count; a 1x1 stride-1 convolution is one GEMM
+  ``grad_output (C_out, N*P) x input^T (N*P, C_in)``;
+* the bias gradient sums ``grad_output`` over the batch and spatial dims.
+"""
+import numpy as np
+
+from fastconv._args import (_PADDING_LIMITS, PADDING_MODES, _as_array, _is_int, _per_dim,
+                            check_algorithm, compute_dtype, explicit_padding, output_spatial,
+                            prepare_conv)
+from fastconv._dispatch import _as_3d, isa_level, run_conv
+from fastconv._kernels import _grad
+from fastconv._threads import get_num_threads
+from fastconv._transposed import prepare_transposed, transpose_core
+
+__all__ = [
+    "bias",
+    "conv1d_input", "conv1d_weight",
+    "conv2d_input", "conv2d_weight",
+    "conv3d_input", "conv3d_weight",
+    "conv_transpose1d_input", "conv_transpose1d_weight",
+    "conv_transpose2d_input", "conv_transpose2d_weight",
+    "conv_transpose3d_input", "conv_transpose3d_weight",
+]
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+def _shape_tuple(shape, name):
+    if isinstance(shape, np.ndarray) or not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of ints (a shape), got {type(shape).__name__}")
+    if not all(_is_int(v) and v >= 0 for v in shape):
+        raise ValueError(f"{name} must contain non-negative ints, got {shape!r}")
+    return tuple(int(v) for v in shape)
+
+
+def _conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                   algorithm, x_name, w_name):
+    """Validate a forward conv{nd}d's geometry given only shapes."""
+    check_algorithm(algorithm)
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode={padding_mode!r} is not one of "
+                         f"{', '.join(PADDING_MODES)}")
+    if len(w_shape) != nd + 2:
+        raise ValueError(f"conv{nd}d expects a {w_name} of {nd + 2} dims (C_out, "
+                         f"C_in // groups, {'k, ' * nd}), got {w_name} {w_shape}")
+    if len(x_shape) not in (nd + 1, nd + 2):
+        raise ValueError(f"conv{nd}d expects an {x_name} of {nd + 2} dims (N, C_in, *spatial) "
+                         f"or {nd + 1} dims (C_in, *spatial), got {x_name} {x_shape}")
+    if not _is_int(groups) or groups <= 0:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    batched = len(x_shape) == nd + 2
+    n = x_shape[0] if batched else 1
+    c_in = x_shape[-nd - 1]
+    c_out, cig = w_shape[:2]
+    kernel = tuple(w_shape[2:])
+    in_spatial = tuple(x_shape[-nd:])
+    if min(kernel) == 0 or cig == 0:
+        raise ValueError(f"{w_name} {w_shape} is empty: every kernel size and C_in // groups "
+                         f"must be >= 1")
+    if c_in != cig * groups:
+        raise ValueError(f"{x_name} has {c_in} channels, but {w_name} {w_shape} with "
+                         f"groups={groups} expects C_in = {cig} * {groups} = {cig * groups}")
+    if c_out % groups:
+        raise ValueError(f"groups={groups} must divide the output channels C_out={c_out} "
+                         f"({w_name} {w_shape})")
+    stride = _per_dim(stride, nd, "stride", 1)
+    dilation = _per_dim(dilation, nd, "dilation", 1)
+    before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
+    if padding_mode in _PADDING_LIMITS:
+        allowed, rule = _PADDING_LIMITS[padding_mode]
+        for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
+            if max(b, a) > 0 and not allowed(max(b, a), size):
+                raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
+                                 f"size in each dim: padding ({b}, {a}) vs input size {size} "
+                                 f"in spatial dim {dim}")
+    out = output_spatial(in_spatial, kernel, stride, dilation, before, after)
+    return dict(batched=batched, n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=kernel,
+                in_spatial=in_spatial, stride=stride, dilation=dilation, before=before,
+                after=after, out_spatial=out)
+
+
+def _grad_output(grad_output, g, nd):
+    gy = _as_array(grad_output, "grad_output")
+    expected = ((g["n"],) if g["batched"] else ()) + (g["c_out"],) + g["out_spatial"]
+    if gy.shape != expected:
+        raise ValueError(f"grad_output has shape {gy.shape}, but the convolution's output has "
+                         f"shape {expected}")
+    return gy
+
+
+# --------------------------------------------------------------------------
+# Cores (batched, C-contiguous arrays of the computation dtype)
+# --------------------------------------------------------------------------
+def _source_index(j, size, mode):
+    """Input cell that padded cell ``j`` (in input coordinates) copies, or None."""
+    if 0 <= j < size:
+        return j
+    if mode == "replicate":
+        return 0 if j < 0 else size - 1
+    if mode == "circular":
+        return j % size
+    if mode == "reflect":
+        return -j if j < 0 else 2 * (size - 1) - j
+    return None
+
+
+def _fold_padding(gpad, in_spatial, before, mode):
+    """Add the gradient of the padded border onto the cells it was copied from."""
+    cur = gpad
+    for dim, (size, b) in enumerate(zip(in_spatial, before)):
+        axis = 2 + dim
+        if cur.shape[axis] == size and b == 0:
+            continue
+        lead = (slice(None),) * axis
+        folded = np.array(cur[lead + (slice(b, b + size),)])
+        for j in list(range(b)) + list(range(b + size, cur.shape[axis])):
+            src = _source_index(j - b, size, mode)
+            if src is not None:
+                folded[lead + (src,)] += cur[lead + (j,)]
+        cur = folded
+    return cur
+
+
+def _input_core(nd, gy, weight, g, algorithm, padding_mode):
+    """Input gradient of a convolution (batched result)."""
+    dtype = gy.dtype
+    if padding_mode == "zeros":
+        res = np.empty((gy.shape[0], g["c_in"]) + g["in_spatial"], dtype=dtype)
+        if res.size:
+            transpose_core(nd, gy, weight, None, g["stride"], g["dilation"], g["before"],
+                           g["in_spatial"], g["groups"], algorithm, res)
+        return res
+    padded = tuple(s + b + a for s, b, a in zip(g["in_spatial"], g["before"], g["after"]))
+    gpad = np.empty((gy.shape[0], g["c_in"]) + padded, dtype=dtype)
+    if gpad.size:
+        transpose_core(nd, gy, weight, None, g["stride"], g["dilation"], (0,) * nd, padded,
+                       g["groups"], algorithm, gpad)
+    return _fold_padding(gpad, g["in_spatial"], g["before"], padding_mode)
+
+
+def _weight_core(nd, x, gy, kernel, stride, dilation, before, after, groups, algorithm):
+    """``gw[o, c, t] = sum_{n, p} gy[n, o, p] * xpad[n, c, p * stride + t * dilation]``.
+
+    ``x`` ``(N, C_in, *in)`` is zero-padded by ``before``/``after`` (enough
+    padding; extra rows are ignored); ``gy`` is ``(N, C_out, *out)``. Returns
+    ``(C_out, C_in // groups, *kernel)``.
+    """
+    n, c_in = x.shape[:2]
+    c_out = gy.shape[1]
+    cig = c_in // groups
+    out = gy.shape[2:]
+    dtype = gy.dtype
+    if n == 0 or 0 in out:
+        return np.zeros((c_out, cig) + tuple(kernel), dtype=dtype)
+    if algorithm != "direct":
+        res = np.empty((c_out, cig) + tuple(kernel), dtype=dtype)
+        _grad.weight_grad(x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1)),
+                          gy.reshape(gy.shape[:2] + _as_3d(out, 1)),
+                          res.reshape(res.shape[:2] + _as_3d(kernel, 1)),
+                          _as_3d(stride, 1), _as_3d(before, 0), _as_3d(dilation, 1),
+                          groups, get_num_threads(), isa_level())
+        return res
+    if (groups == 1 and all(k == 1 for k in kernel) and all(s == 1 for s in stride)
+            and not any(before + after) and x.shape[2:] == out):
+        # 1x1, stride 1: one GEMM over the batch and positions, as a 1-D 1x1 convolution
+        # with the positions as channels: (1, N*P, C_in) x (C_out, N*P, 1) -> (1, C_out, C_in).
+        p = int(np.prod(out))
+        xt = x.reshape(n, c_in, p).transpose(0, 2, 1).reshape(1, n * p, c_in)
+        gt = gy.reshape(n, c_out, p).transpose(1, 0, 2).reshape(c_out, n * p, 1)
+        problem, xs, ws, _, _ = prepare_conv(1, xt, gt, None, 1, 0, 1, 1, "zeros", algorithm,
+                                             None)
+        res = run_conv(problem, xs, ws, None, None)
+        return res.reshape((c_out, c_in) + (1,) * nd)
+    # A convolution whose batch is the C_in // groups input channels of a group, whose
+    # input channels are (group, batch) and whose kernel is grad_output: the reduction over
+    # (batch, output positions) is the convolution's reduction.
+    xt = x.reshape((n, groups, cig) + x.shape[2:])
+    xt = xt.transpose((2, 1, 0) + tuple(range(3, 3 + nd))).reshape((cig, groups * n)
+                                                                    + x.shape[2:])
+    gt = gy.swapaxes(0, 1)                       # (C_out, N, *out)
+    problem, xs, ws, _, _ = prepare_conv(nd, xt, gt, None, dilation, tuple(zip(before, after)),
+                                         stride, groups, "zeros", algorithm, None)
+    res = run_conv(problem, xs, ws, None, None)  # (C_in // groups, C_out, *K'), K' >= kernel
+    res = res[(slice(None), slice(None)) + tuple(slice(0, k) for k in kernel)]
+    return np.ascontiguousarray(res.swapaxes(0, 1))
+
+
+# --------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------
+def _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation, groups,
+                padding_mode, algorithm):
+    input_shape = _shape_tuple(input_shape, "input_shape")
+    w = _as_array(weight, "weight")
+    g = _conv_geometry(nd, input_shape, w.shape, stride, padding, dilation, groups,
+                       padding_mode, algorithm, "input_shape", "weight")
+    gy = _grad_output(grad_output, g, nd)
+    dtype = compute_dtype(w, gy)
+    gyb = np.ascontiguousarray(gy if g["batched"] else gy[None], dtype=dtype)
+    w = np.ascontiguousarray(w, dtype=dtype)
+    res = _input_core(nd, gyb, w, g, algorithm, padding_mode)
+    return res if g["batched"] else res[0]
+
+
+def _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation, groups,
+                 padding_mode, algorithm):
+    weight_shape = _shape_tuple(weight_shape, "weight_shape")
+    x = _as_array(input, "input")
+    g = _conv_geometry(nd, x.shape, weight_shape, stride, padding, dilation, groups,
+                       padding_mode, algorithm, "input", "weight_shape")
+    gy = _grad_output(grad_output, g, nd)
+    dtype = compute_dtype(x, gy)
+    xb = x if g["batched"] else x[None]
+    gyb = np.ascontiguousarray(gy if g["batched"] else gy[None], dtype=dtype)
+    before, after = g["before"], g["after"]
+    if padding_mode != "zeros" and any(before + after) and xb.size:
+        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
+        xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(before, after)), mode=np_mode)
+        before = after = (0,) * nd
+    xb = np.ascontiguousarray(xb, dtype=dtype)
+    return _weight_core(nd, xb, gyb, g["kernel"], g["stride"], g["dilation"], before, after,
+                        g["groups"], algorithm)
+
+
+def _transposed_check(nd, x_shape, w_shape, gy, stride, padding, output_padding, groups,
+                      dilation, algorithm, x_name):
+    """Validate via the forward transposed convolution's rules (shapes only)."""
+    # A zero-strided stand-in: prepare_transposed only looks at its shape here.
+    t = prepare_transposed(nd, np.broadcast_to(np.zeros((), np.float32), x_shape),
+                           np.broadcast_to(np.zeros((), np.float32), w_shape), None, stride,
+                           padding, output_padding, groups, dilation, algorithm, None,
+                           name=x_name, arrays=False)
+    if gy.shape != t.out_shape:
+        raise ValueError(f"grad_output has shape {gy.shape}, but the transposed convolution's "
+                         f"output has shape {t.out_shape}")
+    return t
+
+
+def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
+                          output_padding, groups, dilation, algorithm):
+    input_shape = _shape_tuple(input_shape, "input_shape")
+    w = _as_array(weight, "weight")
+    gy = _as_array(grad_output, "grad_output")
+    t = _transposed_check(nd, input_shape, w.shape, gy, stride, padding, output_padding,
+                          groups, dilation, algorithm, "input_shape")
+    dtype = compute_dtype(w, gy)
+    gyb = gy if t.batched else gy[None]
+    in_spatial = tuple(input_shape[-nd:])
+    kernel = w.shape[2:]
+    # grad_x[n, c, i] = sum_{o, t} w[c, o, t] * gy[n, o, i*s - before + t*d]: a convolution
+    # of grad_output with w (as a (C_in, C_out // groups, *k) conv weight) whose padded
+    # length gives exactly in_spatial outputs.
+    sl, pads = [], []
+    for size, length, k, s, d, b in zip(in_spatial, gyb.shape[2:], kernel, t.stride,
+                                        t.dilation, t.before):
+        need = (size - 1) * s + d * (k - 1) + 1 - b    # rows of gy read (from 0)
+        sl.append(slice(0, min(length, need)))
+        pads.append((b, max(need - length, 0)))
+    gys = gyb[(slice(None), slice(None)) + tuple(sl)]
+    problem, xs, ws, _, _ = prepare_conv(nd, gys.astype(dtype, copy=False), w.astype(dtype),
+                                         None, t.stride, tuple(pads), t.dilation, t.groups,
+                                         "zeros", algorithm, None)
+    res = run_conv(problem, xs, ws, None, None)
+    return res if t.batched else res[0]
+
+
+def _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding,
+                           output_padding, groups, dilation, algorithm):
+    weight_shape = _shape_tuple(weight_shape, "weight_shape")
+    x = _as_array(input, "input")
+    gy = _as_array(grad_output, "grad_output")
+    t = _transposed_check(nd, x.shape, weight_shape, gy, stride, padding, output_padding,
+                          groups, dilation, algorithm, "input")
+    dtype = compute_dtype(x, gy)
+    xb = np.ascontiguousarray(x if t.batched else x[None], dtype=dtype)
+    gyb = np.ascontiguousarray(gy if t.batched else gy[None], dtype=dtype)
+    # gw[c, o, t] = sum_{n, i} x[n, c, i] * gy[n, o, i*s - before + t*d]: the weight
+    # gradient of the convolution gy -> x (weight (C_in, C_out // groups, *k)).
+    after = tuple(max((i - 1) * s + d * (k - 1) + 1 - b - length, 0) for i, s, d, k, b, length
+                  in zip(xb.shape[2:], t.stride, t.dilation, weight_shape[2:], t.before,
+                         gyb.shape[2:]))
+    return _weight_core(nd, gyb, xb, weight_shape[2:], t.stride, t.dilation, t.before, after,
+                        t.groups, algorithm)
+
+
+def bias(grad_output):
+    """Gradient of a convolution's loss with respect to its bias.
+
+    The sum of ``grad_output`` over the batch and spatial dims (every axis
+    but axis 1), in a fixed order (the result does not depend on the thread
+    count).
+
+    Parameters
+    ----------
+    grad_output : array_like
+        ``(N, C_out, *spatial)``; for an unbatched gradient pass
+        ``grad_output[None]``.
+
+    Returns
+    -------
+    ndarray
+        ``(C_out,)``, float32 for float32 input, else float64.
+
+    Raises
+    ------
+    ValueError
+        If ``grad_output`` has fewer than 2 dims.
+    TypeError
+        For complex, object, string and other non-numeric dtypes.
+
+    See Also
+    --------
+    fastconv.grad.conv2d_weight, fastconv.grad.conv2d_input : the other gradients.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> fastconv.grad.bias(np.ones((2, 3, 4, 4), dtype=np.float32))
+    array([32., 32., 32.], dtype=float32)
+    """
+    gy = _as_array(grad_output, "grad_output")
+    if gy.ndim < 2:
+        raise ValueError(f"grad_output must be (N, C_out, *spatial), got shape {gy.shape}")
+    dtype = compute_dtype(gy)
+    return np.sum(gy, axis=(0,) + tuple(range(2, gy.ndim)), dtype=dtype)
+
+
+bias.__module__ = "fastconv.grad"
+
+_NAMES = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
+
+_INPUT_DOC = """Gradient of ``conv{nd}d`` with respect to its input.
+
+    ``grad_input = d(loss)/d(x)`` given ``grad_output = d(loss)/d(y)`` for
+    ``y = fastconv.conv{nd}d(x, weight, stride=..., padding=..., ...)``:
+    a transposed convolution of ``grad_output`` (sub-pixel decomposition, no
+    inserted zeros), with the padded border folded back onto the input for the
+    non-zero padding modes. The signature of ``torch.nn.grad.conv{nd}d_input``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, {spatial})`` or unbatched ``(C_in, {spatial})``.
+    weight : array_like
+        ``(C_out, C_in // groups, {kernel})``.
+    grad_output : array_like
+        ``(N, C_out, {out})`` (unbatched if ``input_shape`` is).
+    stride, padding, dilation, groups
+        As for :func:`fastconv.conv{nd}d` (every padding form, ``'same'``
+        and asymmetric pairs included).
+    padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
+        As for :func:`fastconv.conv{nd}d`.
+    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
+        Algorithm of the convolutions it runs.
+
+    Returns
+    -------
+    ndarray
+        Of shape ``input_shape``; dtype of ``weight`` and ``grad_output``
+        (float32 stays float32, integers give float64).
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes (``grad_output`` not the forward output's
+        shape), bad stride/padding/dilation/groups/padding_mode/algorithm.
+    TypeError
+        For an ``input_shape`` that is not a tuple, or non-numeric dtypes.
+
+    See Also
+    --------
+    fastconv.grad.conv{nd}d_weight : the weight gradient.
+    fastconv.conv_transpose{nd}d : the transposed convolution.
+    fastconv.reference.grad.conv{nd}d_input : the float64 definition.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal({xshape})
+    >>> w = rng.standard_normal({wshape})
+    >>> y = fastconv.conv{nd}d(x, w, stride=2, padding=1)
+    >>> g = np.ones_like(y)
+    >>> gx = fastconv.grad.conv{nd}d_input(x.shape, w, g, stride=2, padding=1)
+    >>> gx.shape == x.shape
+    True
+    >>> # adjoint identity: <conv(x), g> == <x, grad_input(g)>
+    >>> bool(np.isclose(np.vdot(y, g), np.vdot(x, gx)))
+    True
+"""
+
+_WEIGHT_DOC = """Gradient of ``conv{nd}d`` with respect to its weight.
+
+    ``grad_weight[o, c, t] = sum_n sum_p grad_output[n, o, p] *
+    x_pad[n, c, p * stride + t * dilation]``: a reduction over the batch and
+    the output positions, computed as a GEMM on the project's micro-kernel
+    (parallel over disjoint output blocks, the same result for any thread
+    count). The signature of ``torch.nn.grad.conv{nd}d_weight``.
+
+    Parameters
+    ----------
+    input : array_like
+        The forward input ``(N, C_in, {spatial})`` or ``(C_in, {spatial})``.
+    weight_shape : tuple of int
+        ``(C_out, C_in // groups, {kernel})``.
+    grad_output : array_like
+        ``(N, C_out, {out})`` (unbatched if ``input`` is).
+    stride, padding, dilation, groups
+        As for :func:`fastconv.conv{nd}d`.
+    padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
+        As for :func:`fastconv.conv{nd}d`.
+    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
+        Algorithm of the convolution that computes the reduction.
+
+    Returns
+    -------
+    ndarray
+        Of shape ``weight_shape``; dtype of ``input`` and ``grad_output``.
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes or bad parameters.
+    TypeError
+        For a ``weight_shape`` that is not a tuple, or non-numeric dtypes.
+
+    See Also
+    --------
+    fastconv.grad.conv{nd}d_input : the input gradient.
+    fastconv.grad.bias : the bias gradient.
+    fastconv.reference.grad.conv{nd}d_weight : the float64 definition.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal({xshape})
+    >>> w = rng.standard_normal({wshape})
+    >>> g = rng.standard_normal(fastconv.conv_output_shape(x.shape, w.shape, padding=1))
+    >>> gw = fastconv.grad.conv{nd}d_weight(x, w.shape, g, padding=1)
+    >>> ref = fastconv.reference.grad.conv{nd}d_weight(x, w.shape, g, padding=1)
+    >>> bool(np.allclose(gw, ref))
+    True
+"""
+
+_T_INPUT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its input.
+
+    The adjoint of a transposed convolution is a convolution:
+    ``grad_input = conv{nd}d(grad_output, weight, stride, padding, dilation,
+    groups)`` (cropped or zero-extended so its size is the input's).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, {spatial})`` or unbatched ``(C_in, {spatial})``.
+    weight : array_like
+        ``(C_in, C_out // groups, {kernel})``.
+    grad_output : array_like
+        Gradient with respect to the transposed convolution's output.
+    stride, padding, output_padding, groups, dilation
+        As for :func:`fastconv.conv_transpose{nd}d` (same order).
+    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
+        Algorithm of the convolution it runs.
+
+    Returns
+    -------
+    ndarray
+        Of shape ``input_shape``.
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes or bad parameters.
+    TypeError
+        For an ``input_shape`` that is not a tuple, or non-numeric dtypes.
+
+    See Also
+    --------
+    fastconv.grad.conv_transpose{nd}d_weight : the weight gradient.
+    fastconv.reference.grad.conv_transpose{nd}d_input : the float64 definition.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal({xshape})
+    >>> w = rng.standard_normal({twshape})
+    >>> y = fastconv.conv_transpose{nd}d(x, w, stride=2, padding=1, output_padding=1)
+    >>> g = rng.standard_normal(y.shape)
+    >>> gx = fastconv.grad.conv_transpose{nd}d_input(x.shape, w, g, stride=2, padding=1,
+    ...                                             output_padding=1)
+    >>> bool(np.isclose(np.vdot(y, g), np.vdot(x, gx)))
+    True
+"""
+
+_T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weight.
+
+    ``grad_weight[c, o, t] = sum_n sum_i x[n, c, i] * grad_output[n, o, i * stride
+    - padding + t * dilation]``, the same reduction as
+    :func:`fastconv.grad.conv{nd}d_weight` with the roles of input and output
+    exchanged.
+
+    Parameters
+    ----------
+    input : array_like
+        The forward input ``(N, C_in, {spatial})`` or ``(C_in, {spatial})``.
+    weight_shape : tuple of int
+        ``(C_in, C_out // groups, {kernel})``.
+    grad_output : array_like
+        Gradient with respect to the transposed convolution's output.
+    stride, padding, output_padding, groups, dilation
+        As for :func:`fastconv.conv_transpose{nd}d`.
+    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
+        Algorithm of the convolution that computes the reduction.
+
+    Returns
+    -------
+    ndarray
+        Of shape ``weight_shape``.
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes or bad parameters.
+    TypeError
+        For a ``weight_shape`` that is not a tuple, or non-numeric dtypes.
+
+    See Also
+    --------
+    fastconv.grad.conv_transpose{nd}d_input : the input gradient.
+    fastconv.reference.grad.conv_transpose{nd}d_weight : the float64 definition.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal({xshape})
+    >>> w_shape = {twshape}
+    >>> g = rng.standard_normal(fastconv.conv_transpose_output_shape(x.shape, w_shape,
+    ...                                                             stride=2))
+    >>> gw = fastconv.grad.conv_transpose{nd}d_weight(x, w_shape, g, stride=2)
+    >>> ref = fastconv.reference.grad.conv_transpose{nd}d_weight(x, w_shape, g, stride=2)
+    >>> bool(np.allclose(gw, ref))
+    True
+"""
+
+
+def _make(nd):
+    spatial, kernel = _NAMES[nd]
+    out = ", ".join("out_" + s.strip() for s in spatial.split(","))
+    fmt = dict(nd=nd, spatial=spatial, kernel=kernel, out=out,
+               xshape=(2, 3) + (7,) * nd, wshape=(4, 3) + (3,) * nd,
+               twshape=(3, 2) + (3,) * nd)
+
+    def conv_input(input_shape, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                   padding_mode="zeros", *, algorithm="auto"):
+        return _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation,
+                           groups, padding_mode, algorithm)
+
+    def conv_weight(input, weight_shape, grad_output, stride=1, padding=0, dilation=1,
+                    groups=1, padding_mode="zeros", *, algorithm="auto"):
+        return _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation,
+                            groups, padding_mode, algorithm)
+
+    def conv_transpose_input(input_shape, weight, grad_output, stride=1, padding=0,
+                             output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+        return _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
+                                     output_padding, groups, dilation, algorithm)
+
+    def conv_transpose_weight(input, weight_shape, grad_output, stride=1, padding=0,
+                              output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+        return _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding,
+                                      output_padding, groups, dilation, algorithm)
+
+    made = {}
+    for fn, name, doc in ((conv_input, f"conv{nd}d_input", _INPUT_DOC),
+                          (conv_weight, f"conv{nd}d_weight", _WEIGHT_DOC),
+                          (conv_transpose_input, f"conv_transpose{nd}d_input", _T_INPUT_DOC),
+                          (conv_transpose_weight, f"conv_transpose{nd}d_weight",
+                           _T_WEIGHT_DOC)):
+        fn.__name__ = fn.__qualname__ = name
+        fn.__module__ = "fastconv.grad"
+        fn.__doc__ = doc.format(**fmt)
+        made[name] = fn
+    return made
+
+
+for _nd in (1, 2, 3):
+    globals().update(_make(_nd))
+del _nd

@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 import fastconv
 from fastconv import reference
 
-ALGORITHMS = fastconv.ALGORITHMS
+# Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
+# it on the applicable cases of these grids and checks its error on the others.
+ALGORITHMS = tuple(a for a in fastconv.ALGORITHMS if a != "winograd")
 CONV = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
 REF = {1: reference.conv1d, 2: reference.conv2d, 3: reference.conv3d}
 

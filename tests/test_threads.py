@@ -13,7 +13,9 @@ import fastconv
 from fastconv import reference
 
 
-ALGORITHMS = fastconv.ALGORITHMS
+# Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
+# it on the applicable cases of these grids and checks its error on the others.
+ALGORITHMS = tuple(a for a in fastconv.ALGORITHMS if a != "winograd")
 
 
 def _openmp_enabled():

@@ -4,6 +4,30 @@ asv runs the benchmarks against many commits of fastconv, so these helpers
 skip (by raising ``NotImplementedError``, which asv reports as "n/a") the
 parameter combinations that the measured version of fastconv, or the machine,
 cannot run, instead of failing.
+
+Profiles
+--------
+The environment variable ``FASTCONV_ASV_PROFILE`` chooses the size of the
+suite; it is read once, when asv imports the benchmarks:
+
+``full`` (the default)
+    What the nightly report measures: both float dtypes, one and two threads,
+    the shapes of typical network layers.
+``quick``
+    What continuous integration runs to keep the suite from rotting: every
+    benchmark and every algorithm still runs, but with ``float32`` only, one
+    thread and smaller arrays (:func:`pick`), so that
+    ``asv run --quick`` of the whole suite takes a few minutes.
+
+The parameter grid is the same for every commit measured in one run (asv
+discovers the benchmarks once, then runs them by parameter index), so the
+parameters below never depend on the installed fastconv: a combination that a
+commit cannot run is skipped in ``setup`` instead.
+
+Quick-profile timings measure other shapes than full-profile ones under the
+same names: do not store them next to nightly results (``asv run --quick``
+saves nothing, and ``asv_benchmarks/nightly.sh`` always uses the full
+profile).
 """
 import math
 import os
@@ -13,10 +37,40 @@ import numpy as np
 
 import fastconv
 
-#: Algorithms benchmarked; each is skipped on versions that do not have it.
-ALGORITHMS = ("auto", "direct", "im2col")
-DTYPES = ("float32", "float64")
-THREADS = (1, 2)
+#: The variable that chooses the profile, and its accepted values.
+PROFILE_VARIABLE = "FASTCONV_ASV_PROFILE"
+PROFILES = ("full", "quick")
+
+
+def _read_profile():
+    value = os.environ.get(PROFILE_VARIABLE, "full").strip().lower() or "full"
+    if value not in PROFILES:
+        raise ValueError(f"{PROFILE_VARIABLE}={value!r} is not a profile; use one of "
+                         f"{', '.join(PROFILES)}")
+    return value
+
+
+#: ``"full"`` or ``"quick"``, from ``FASTCONV_ASV_PROFILE``.
+PROFILE = _read_profile()
+QUICK = PROFILE == "quick"
+
+#: Algorithms benchmarked; each is skipped on versions that do not have it,
+#: and where it does not apply to the shape (see :func:`check_call`).
+ALGORITHMS = ("auto", "direct", "im2col", "winograd")
+#: Algorithms that every version accepts for every shape: a ValueError from
+#: one of these is a real failure, never a skip.
+GENERAL_ALGORITHMS = ("auto", "direct", "im2col")
+DTYPES = ("float32",) if QUICK else ("float32", "float64")
+THREADS = (1,) if QUICK else (1, 2)
+
+
+def pick(full, quick):
+    """Return ``full`` in the full profile and ``quick`` in the quick one.
+
+    Benchmarks choose their array shapes with it, e.g.
+    ``x_shape = common.pick((8, 64, 4096), (2, 16, 512))``.
+    """
+    return quick if QUICK else full
 
 
 def usable_cores():
@@ -34,6 +88,32 @@ def require_algorithm(algorithm):
         raise NotImplementedError(
             f"algorithm {algorithm!r} is not available in this fastconv version "
             f"(available: {available})")
+
+
+def require_function(name, module=fastconv):
+    """Return ``module.name``, or skip the benchmark if this version lacks it."""
+    func = getattr(module, name, None)
+    if func is None:
+        raise NotImplementedError(
+            f"{getattr(module, '__name__', module)}.{name} is not available in this "
+            f"fastconv version")
+    return func
+
+
+def check_call(call, algorithm):
+    """Run ``call()`` once (a warm-up) and return its result.
+
+    A ``ValueError`` from a specialised algorithm (one not in
+    :data:`GENERAL_ALGORITHMS`, e.g. ``"winograd"`` on a 5 x 5 kernel or a
+    stride of 2) means that it does not apply to the shape: the benchmark is
+    skipped. From the general algorithms it is a real error and propagates.
+    """
+    try:
+        return call()
+    except ValueError as exc:
+        if algorithm in GENERAL_ALGORITHMS:
+            raise
+        raise NotImplementedError(f"algorithm {algorithm!r} does not apply: {exc}") from exc
 
 
 def set_threads(threads):

@@ -2,12 +2,20 @@
 
 ``Conv1d``, ``Conv2d`` and ``Conv3d`` measure one representative shape each
 for every algorithm, both float dtypes and one or two threads: time per call,
-peak memory, and achieved GFLOP/s. ``Layers`` times the layers of the
-``python -m fastconv bench`` suite with each algorithm.
+peak memory, and achieved GFLOP/s. ``Conv2dOptions`` measures the options
+that change the data path (padding modes, ``padding="same"`` with a stride,
+channels-last layout, ``out=``). ``Layers`` times the float32 layers of the
+``python -m fastconv bench`` suite that ``conv2d`` computes, with each
+algorithm and thread count.
 
-The shapes are chosen so that a ``--quick`` run of the whole suite takes a
-few minutes even with the slowest algorithm and float64.
+The shapes depend on the profile (``FASTCONV_ASV_PROFILE``, see
+``common.py``): network-sized in the full profile, small in the quick one.
+``fastconv.conv_output_shape`` and the configuration functions
+(``get_num_threads``, ``set_num_threads``, ``get_config``, ``show_config``)
+do no measurable work and are not benchmarked.
 """
+import inspect
+
 import fastconv
 
 from . import common
@@ -47,6 +55,7 @@ class _ConvCase:
         self.b = common.random_array(self.w_shape[:1], dtype, seed=2)
         self.kwargs = dict(self.conv_kwargs, algorithm=algorithm)
         self.macs = common.conv_macs(self.x_shape, self.w_shape, **self._shape_kwargs())
+        common.check_call(self._run, algorithm)
 
     def teardown(self, algorithm, dtype, threads):
         common.restore_threads()
@@ -75,8 +84,8 @@ class Conv1d(_ConvCase):
     """A batch of 8 sequences of 4096 samples, 64 -> 64 channels, kernel 3."""
 
     ndim = 1
-    x_shape = (8, 64, 4096)
-    w_shape = (64, 64, 3)
+    x_shape = common.pick((8, 64, 4096), (2, 16, 512))
+    w_shape = common.pick((64, 64, 3), (16, 16, 3))
     conv_kwargs = {"padding": 1}
 
 
@@ -84,8 +93,8 @@ class Conv2d(_ConvCase):
     """A ResNet-style 3 x 3 layer: 64 -> 64 channels on 56 x 56, padding 1."""
 
     ndim = 2
-    x_shape = (1, 64, 56, 56)
-    w_shape = (64, 64, 3, 3)
+    x_shape = common.pick((1, 64, 56, 56), (1, 16, 28, 28))
+    w_shape = common.pick((64, 64, 3, 3), (16, 16, 3, 3))
     conv_kwargs = {"padding": 1}
 
 
@@ -97,41 +106,132 @@ class Conv3d(_ConvCase):
     """
 
     ndim = 3
-    x_shape = (1, 32, 8, 28, 28)
-    w_shape = (32, 32, 3, 3, 3)
+    x_shape = common.pick((1, 32, 8, 28, 28), (1, 8, 6, 14, 14))
+    w_shape = common.pick((32, 32, 3, 3, 3), (8, 8, 3, 3, 3))
     conv_kwargs = {"padding": 1}
 
 
-#: The layers of ``python -m fastconv bench``: name -> (input shape, weight
-#: shape, keyword arguments). Batch 1, float32, 56 x 56 feature maps.
-LAYERS = {
-    "resnet3x3_64_56": ((1, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}),
-    "pw1x1_256_64_56": ((1, 256, 56, 56), (64, 256, 1, 1), {}),
-    "dw3x3_144_56": ((1, 144, 56, 56), (144, 1, 3, 3), {"padding": 1, "groups": 144}),
-    "s2_3x3_128_56": ((1, 128, 56, 56), (128, 128, 3, 3), {"padding": 1, "stride": 2}),
-    "dil2_3x3_64_56": ((1, 64, 56, 56), (64, 64, 3, 3), {"padding": 2, "dilation": 2}),
+#: ``Conv2dOptions`` cases: name -> (keyword arguments of ``conv2d``, whether
+#: the input and the result are channels-last, whether ``out=`` is passed).
+OPTIONS = {
+    "zeros": ({"padding": 1}, False, False),
+    "reflect": ({"padding": 1, "padding_mode": "reflect"}, False, False),
+    "circular": ({"padding": 1, "padding_mode": "circular"}, False, False),
+    "same_stride2": ({"padding": "same", "stride": 2}, False, False),
+    "channels_last": ({"padding": 1, "layout": "channels_last"}, True, False),
+    "out": ({"padding": 1}, False, True),
 }
 
 
-class Layers:
-    """The ``python -m fastconv bench`` layers, in float32, with default threads."""
+class Conv2dOptions:
+    """``conv2d`` options that change the data path, on the ``Conv2d`` shape.
 
-    params = (list(LAYERS), common.ALGORITHMS)
-    param_names = ("layer", "algorithm")
+    Compare each case with ``zeros`` (the plain call): the padding modes build
+    a padded copy, channels-last input is read in another order, and ``out=``
+    saves the allocation of the result. ``auto`` algorithm, float32.
+    """
+
+    params = (list(OPTIONS), common.THREADS)
+    param_names = ("option", "threads")
     repeat = (3, 10, 20.0)
     number = 1
     timeout = 300
 
-    def setup(self, layer, algorithm):
+    def setup(self, option, threads):
+        kwargs, channels_last, use_out = OPTIONS[option]
+        if "layout" in kwargs:
+            if "layout" not in inspect.signature(fastconv.conv2d).parameters:
+                raise NotImplementedError("conv2d has no layout= in this fastconv version")
+        common.set_threads(threads)
+        x_shape, w_shape = Conv2d.x_shape, Conv2d.w_shape
+        x = common.random_array(x_shape, "float32", seed=0)
+        self.x = x.transpose(0, 2, 3, 1).copy() if channels_last else x
+        self.w = common.random_array(w_shape, "float32", seed=1)
+        self.b = common.random_array(w_shape[:1], "float32", seed=2)
+        self.kwargs = dict(kwargs)
+        if use_out:
+            shape = fastconv.conv_output_shape(x_shape, w_shape, padding=kwargs["padding"])
+            self.kwargs["out"] = common.random_array(shape, "float32", seed=3)
+        common.check_call(self._run, "auto")
+
+    def teardown(self, option, threads):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, self.b, **self.kwargs)
+
+    def time_conv2d(self, option, threads):
+        self._run()
+
+    def peakmem_conv2d(self, option, threads):
+        self._run()
+
+
+#: The float32 ``conv2d`` layers of ``python -m fastconv bench``: name ->
+#: (input shape, weight shape, keyword arguments). A fixed list (not read from
+#: the installed fastconv), so that every measured commit gets the same
+#: parameters. The quick profile shrinks the spatial size and the channels.
+LAYERS = {
+    "resnet3x3_64_56": ((1, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}),
+    "resnet3x3_256_14": ((1, 256, 14, 14), (256, 256, 3, 3), {"padding": 1}),
+    "pw1x1_256_64_56": ((1, 256, 56, 56), (64, 256, 1, 1), {}),
+    "s2_3x3_128_56": ((1, 128, 56, 56), (128, 128, 3, 3), {"padding": 1, "stride": 2}),
+    "dw3x3_144_56": ((1, 144, 56, 56), (144, 1, 3, 3), {"padding": 1, "groups": 144}),
+    "grp32_3x3_128_56": ((1, 128, 56, 56), (128, 4, 3, 3), {"padding": 1, "groups": 32}),
+    "dil2_3x3_64_56": ((1, 64, 56, 56), (64, 64, 3, 3), {"padding": 2, "dilation": 2}),
+    "img5x5_1024": ((1, 1, 1024, 1024), (1, 1, 5, 5), {"padding": 2}),
+}
+
+
+def _layer_shapes(layer):
+    """The layer's shapes in the current profile (quick: a quarter of the
+    channels, spatial size 1/4, groups kept)."""
+    x_shape, w_shape, kwargs = LAYERS[layer]
+    if not common.QUICK:
+        return x_shape, w_shape, kwargs
+    groups = kwargs.get("groups", 1)
+    c_in = max(groups, x_shape[1] // 4)
+    c_out = max(groups, w_shape[0] // 4)
+    x_shape = (1, c_in) + tuple(max(8, s // 4) for s in x_shape[2:])
+    w_shape = (c_out, c_in // groups) + w_shape[2:]
+    return x_shape, w_shape, kwargs
+
+
+class Layers:
+    """The ``python -m fastconv bench`` conv2d layers, float32, each algorithm."""
+
+    params = (list(LAYERS), common.ALGORITHMS, common.THREADS)
+    param_names = ("layer", "algorithm", "threads")
+    repeat = (3, 10, 20.0)
+    number = 1
+    timeout = 300
+
+    def setup(self, layer, algorithm, threads):
         common.require_algorithm(algorithm)
-        x_shape, w_shape, kwargs = LAYERS[layer]
+        common.set_threads(threads)
+        x_shape, w_shape, kwargs = _layer_shapes(layer)
         self.x = common.random_array(x_shape, "float32", seed=0)
         self.w = common.random_array(w_shape, "float32", seed=1)
         self.b = common.random_array(w_shape[:1], "float32", seed=2)
         self.kwargs = dict(kwargs, algorithm=algorithm)
+        self.macs = common.conv_macs(x_shape, w_shape,
+                                     **{k: v for k, v in kwargs.items() if k != "groups"})
+        common.check_call(self._run, algorithm)
 
-    def time_layer(self, layer, algorithm):
-        fastconv.conv2d(self.x, self.w, self.b, **self.kwargs)
+    def teardown(self, layer, algorithm, threads):
+        common.restore_threads()
 
-    def peakmem_layer(self, layer, algorithm):
-        fastconv.conv2d(self.x, self.w, self.b, **self.kwargs)
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, self.b, **self.kwargs)
+
+    def time_layer(self, layer, algorithm, threads):
+        self._run()
+
+    def peakmem_layer(self, layer, algorithm, threads):
+        self._run()
+
+    def track_gflops(self, layer, algorithm, threads):
+        seconds = common.best_time(self._run, 3)
+        return 2.0 * self.macs / seconds / 1e9
+
+    track_gflops.unit = "GFLOP/s"

@@ -19,7 +19,7 @@ from fastconv._kernels._openmp cimport omp_get_thread_num
 # The GEMM's C functions (gemm.c is compiled into this extension too); the
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
-    fc_gemm_nr_at, fc_packed_a_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
+    fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
     fc_gemm_packed_f32_at, fc_gemm_packed_f64_at)
 
 cdef extern from "conv.h" nogil:
@@ -51,10 +51,30 @@ cdef extern from "conv.h" nogil:
                             int64_t p0, int64_t ncols, int64_t nr, float *Bp)
     void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
                             int64_t p0, int64_t ncols, int64_t nr, double *Bp)
+    ctypedef struct fc_wgeom:
+        int64_t N, C, D, H, W
+        int64_t Co, groups, Cg, Cog
+        int64_t OD, OH, OW
+        int64_t pd, ph, pw
+        int64_t fd, fh, fw
+        int64_t TD, TH, TW
+        int64_t P
+    void fc_wino_input_f32(int level, const fc_wgeom *g, const float *x, int64_t grp,
+                           int64_t t0, int64_t nt, int64_t nr, int64_t vstride, float *V)
+    void fc_wino_input_f64(int level, const fc_wgeom *g, const double *x, int64_t grp,
+                           int64_t t0, int64_t nt, int64_t nr, int64_t vstride, double *V)
+    void fc_wino_output_f32(int level, const fc_wgeom *g, const float *Mb, int64_t ldm,
+                            int64_t pstride, int64_t co0, int64_t mblk, int64_t t0,
+                            int64_t nt, const float *bias, float *out)
+    void fc_wino_output_f64(int level, const fc_wgeom *g, const double *Mb, int64_t ldm,
+                            int64_t pstride, int64_t co0, int64_t mblk, int64_t t0,
+                            int64_t nt, const double *bias, double *out)
 
 #: Bytes of unfolded input one thread packs at a time (the GEMM's B block):
 #: about half of a 512 KiB L2 cache, so a block and the weights' panels stay close.
 IM2COL_BLOCK_BYTES = 256 * 1024
+#: The same for the transformed input tiles of the Winograd algorithm.
+WINOGRAD_BLOCK_BYTES = 256 * 1024
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -182,7 +202,7 @@ def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize):
 
 def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] weight,
            bias, floating[:, :, :, :, ::1] out, tuple stride, tuple padding,
-           tuple dilation, int64_t groups, int num_threads, int isa):
+           tuple dilation, int64_t groups, int num_threads, int isa, packed=None):
     """im2col convolution as an implicit GEMM into ``out``.
 
     Per group, ``out[n, group] (Cog x P) = W_g (Cog x K) @ cols (K x P)`` with
@@ -195,7 +215,9 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
 
     Parameters are those of :func:`direct`, and ``isa``, the GEMM's SIMD level
     (``fastconv._kernels._gemm``'s numbering), read once per call so packing and
-    computing agree.
+    computing agree. ``packed``: the weights already packed by :func:`pack_a`
+    for this ``isa`` (as ``(groups, C_out / groups, K)`` matrices), or None to
+    pack them here.
     """
     cdef fc_geom g = _geometry(_shape5(x.shape), _shape5(weight.shape), _shape5(out.shape),
                                stride, padding, dilation, groups)
@@ -211,7 +233,10 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     if total == 0 or M == 0:
         return out
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
-    cdef floating[::1] ap = np.empty(g.groups * asz, dtype)
+    cdef bint prepacked = packed is not None
+    cdef floating[::1] ap = packed if prepacked else np.empty(g.groups * asz, dtype)
+    if ap.shape[0] != g.groups * asz:
+        raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
     cdef floating[:, ::1] ws = np.empty((num_threads, K * ncolb), dtype)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
@@ -229,7 +254,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *bias_g
 
     with nogil:
-        for grp in range(g.groups):   # weights packed once per call
+        for grp in range(g.groups * (not prepacked)):   # weights packed once per call
             if floating is float:
                 fc_pack_a_f32_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
             else:
@@ -255,3 +280,214 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
             fc_im2col_pack_f64(&g, xp, n, grp, p0, ncols, nr, bpk)
             fc_gemm_packed_f64_at(isa, M, ncols, K, app + grp * asz, bpk, cp, P, bias_g, 0)
     return out
+
+
+def pack_a(const floating[:, :, ::1] a, int isa):
+    """Pack each matrix ``a[i]`` (M x K) as the GEMM's A operand at level ``isa``.
+
+    Returns one flat array: matrix ``i`` at offset ``i * packed_a_size(M, K)``.
+    """
+    cdef int dt = 0 if floating is float else 1
+    dtype = np.float32 if floating is float else np.float64
+    cdef int64_t B = a.shape[0], M = a.shape[1], K = a.shape[2]
+    cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
+    cdef floating[::1] ap = np.zeros(max(B * asz, 1), dtype)
+    cdef int64_t i
+    if B * M * K == 0:
+        return np.asarray(ap)[:B * asz]
+    with nogil:
+        for i in range(B):
+            if floating is float:
+                fc_pack_a_f32_at(isa, M, K, &a[i, 0, 0], K, &ap[i * asz])
+            else:
+                fc_pack_a_f64_at(isa, M, K, &a[i, 0, 0], K, &ap[i * asz])
+    return np.asarray(ap)
+
+
+def winograd_block_tiles(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize):
+    """Tiles per work item: a multiple of ``nr`` near WINOGRAD_BLOCK_BYTES of
+    transformed input (P points x Cg channels per tile), at least ``nr``."""
+    cdef int64_t nt = (WINOGRAD_BLOCK_BYTES // max(P * Cg * itemsize, 1)) // nr * nr
+    cdef int64_t cap = (tiles + nr - 1) // nr * nr
+    return max(nr, min(nt, cap))
+
+
+def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, :, ::1] out,
+             tuple padding, tuple taps, int64_t groups, int num_threads, int isa):
+    """Winograd F(2, 3) convolution (stride 1, no dilation) into ``out``.
+
+    ``taps`` gives the kernel size along (D, H, W), each 1 or 3; the axes of 3
+    taps are transformed (P = 4 ** their number points). ``packed`` holds the
+    transformed weights ``U[p, grp]`` (C_out / groups x C_in / groups each),
+    packed by :func:`pack_a` for this ``isa`` in (point, group) order.
+
+    Work items are (block of tiles, group, block of output channels): each
+    transforms its tiles' input (all of the group's input channels) into the
+    GEMM's packed operands, multiplies them with the P weight matrices (one
+    GEMM per point) and transforms the products back into output tiles. The
+    blocks of output channels only exist to give every thread work when there
+    are few tile blocks; each output element is computed by one item in an
+    order fixed by the problem, so the result does not depend on the thread count.
+    """
+    cdef fc_wgeom g
+    g.N, g.C, g.D, g.H, g.W = _shape5(x.shape)
+    _, g.Co, g.OD, g.OH, g.OW = _shape5(out.shape)
+    g.groups = groups
+    g.Cg = g.C // groups
+    g.Cog = g.Co // groups
+    g.pd, g.ph, g.pw = padding
+    g.fd, g.fh, g.fw = [1 if k == 3 else 0 for k in taps]
+    g.TD = (g.OD + g.fd) // (1 + g.fd)
+    g.TH = (g.OH + g.fh) // (1 + g.fh)
+    g.TW = (g.OW + g.fw) // (1 + g.fw)
+    g.P = 4 ** (g.fd + g.fh + g.fw)
+    cdef int dt = 0 if floating is float else 1
+    dtype = np.float32 if floating is float else np.float64
+    cdef int64_t M = g.Cog, K = g.Cg
+    cdef int64_t mr = fc_gemm_mr_at(isa, dt), nr = fc_gemm_nr_at(isa, dt)
+    cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
+    cdef int64_t tiles = g.N * g.TD * g.TH * g.TW
+    if tiles == 0 or M == 0:
+        return out
+    cdef const floating[::1] up = packed
+    if up.shape[0] != g.P * groups * asz:
+        raise ValueError(f"packed Winograd weights have {up.shape[0]} elements, expected "
+                         f"{g.P * groups * asz}")
+    cdef int64_t nt = winograd_block_tiles(g.P, K, tiles, nr, np.dtype(dtype).itemsize)
+    cdef int64_t nblk = (tiles + nt - 1) // nt
+    cdef int64_t mpanels = (M + mr - 1) // mr
+    cdef int64_t ncob = 1
+    if nblk * groups < 4 * num_threads:
+        ncob = min(mpanels, (4 * num_threads + nblk * groups - 1) // (nblk * groups))
+    cdef int64_t mblk = (mpanels + ncob - 1) // ncob * mr
+    ncob = (M + mblk - 1) // mblk
+    cdef int64_t ntp = (nt + nr - 1) // nr * nr
+    cdef floating[:, ::1] vs = np.empty((num_threads, g.P * K * ntp), dtype)
+    cdef floating[:, ::1] ms = np.empty((num_threads, g.P * mblk * ntp), dtype)
+    cdef const floating[::1] xf = np.asarray(x).reshape(-1)
+    cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
+                                   else np.ascontiguousarray(bias, dtype))
+    cdef floating[::1] of = np.asarray(out).reshape(-1)
+    cdef const floating *xp = _ptr(xf)
+    cdef const floating *upp = &up[0]
+    cdef const floating *bp = _ptr(bf)
+    cdef floating *op = &of[0]
+    cdef int64_t total = nblk * groups * ncob
+    cdef int64_t t, r, blk, grp, cob, t0, cnt, co0, rows, p, tid
+    cdef floating *vp
+    cdef floating *mp
+    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+        tid = omp_get_thread_num()
+        r = t
+        cob = r % ncob
+        r = r // ncob
+        grp = r % groups
+        blk = r // groups
+        t0 = blk * nt
+        cnt = tiles - t0
+        if cnt > nt:
+            cnt = nt
+        co0 = cob * mblk
+        rows = M - co0
+        if rows > mblk:
+            rows = mblk
+        vp = &vs[tid, 0]
+        mp = &ms[tid, 0]
+        if floating is float:
+            fc_wino_input_f32(isa, &g, xp, grp, t0, cnt, nr, K * ntp, vp)
+        else:
+            fc_wino_input_f64(isa, &g, xp, grp, t0, cnt, nr, K * ntp, vp)
+        for p in range(g.P):
+            if floating is float:
+                fc_gemm_packed_f32_at(isa, rows, cnt, K,
+                                      upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
+                                      vp + p * K * ntp, mp + p * mblk * ntp, ntp, NULL, 0)
+            else:
+                fc_gemm_packed_f64_at(isa, rows, cnt, K,
+                                      upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
+                                      vp + p * K * ntp, mp + p * mblk * ntp, ntp, NULL, 0)
+        if floating is float:
+            fc_wino_output_f32(isa, &g, mp, ntp, mblk * ntp, grp * M + co0, rows, t0, cnt,
+                               bp, op)
+        else:
+            fc_wino_output_f64(isa, &g, mp, ntp, mblk * ntp, grp * M + co0, rows, t0, cnt,
+                               bp, op)
+    return out
+
+
+cdef inline void _g_transform(const double *g, double *u) noexcept nogil:
+    # Lavin & Gray's G (4 x 3) applied to 3 taps: u = G g.
+    u[0] = g[0]
+    u[1] = 0.5 * (g[0] + g[1] + g[2])
+    u[2] = 0.5 * (g[0] - g[1] + g[2])
+    u[3] = g[2]
+
+
+def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa):
+    """The weights of a Winograd F(2, 3) convolution, transformed and packed.
+
+    ``U = G g G^T`` (along every axis of 3 taps; axes of 1 tap are kept),
+    computed in float64 from ``w`` (C_out, C_in / groups, KD, KH, KW) and
+    stored in the GEMM's packed-A format at level ``isa``: one C_out / groups
+    x C_in / groups matrix per (point, group), the layout :func:`winograd` reads.
+    """
+    cdef int dt = 0 if floating is float else 1
+    dtype = np.float32 if floating is float else np.float64
+    cdef int64_t Co = w.shape[0], K = w.shape[1]
+    cdef int64_t KD = w.shape[2], KH = w.shape[3], KW = w.shape[4]
+    cdef int64_t M = Co // groups
+    cdef int64_t aD = 4 if KD == 3 else 1, aH = 4 if KH == 3 else 1, aW = 4 if KW == 3 else 1
+    cdef int64_t P = aD * aH * aW
+    cdef int64_t mr = fc_gemm_mr_at(isa, dt)
+    cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
+    cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
+    cdef int64_t co, ci, grp, i, p, a, b, c, idx
+    cdef double taps[27]
+    cdef double t1[4 * 3 * 3]
+    cdef double t2[4 * 4 * 3]
+    cdef double t3[4 * 4 * 4]
+    cdef double col[3]
+    cdef double res[4]
+    if P * groups * asz == 0:
+        return np.asarray(ap)[:0]
+    with nogil:
+        for co in range(Co):
+            grp = co // M
+            i = co % M
+            for ci in range(K):
+                for a in range(KD * KH * KW):
+                    taps[a] = w[co, ci, a // (KH * KW), (a // KW) % KH, a % KW]
+                # Along W: (KD, KH, KW) -> (KD, KH, aW)
+                for a in range(KD * KH):
+                    if aW == 4:
+                        _g_transform(&taps[a * 3], res)
+                        for c in range(4):
+                            t1[a * 4 + c] = res[c]
+                    else:
+                        t1[a] = taps[a]
+                # Along H: (KD, KH, aW) -> (KD, aH, aW)
+                for a in range(KD):
+                    for c in range(aW):
+                        if aH == 4:
+                            for b in range(3):
+                                col[b] = t1[(a * 3 + b) * aW + c]
+                            _g_transform(col, res)
+                            for b in range(4):
+                                t2[(a * 4 + b) * aW + c] = res[b]
+                        else:
+                            t2[a * aW + c] = t1[a * aW + c]
+                # Along D: (KD, aH, aW) -> (aD, aH, aW)
+                for b in range(aH * aW):
+                    if aD == 4:
+                        for a in range(3):
+                            col[a] = t2[a * aH * aW + b]
+                        _g_transform(col, res)
+                        for a in range(4):
+                            t3[a * aH * aW + b] = res[a]
+                    else:
+                        t3[b] = t2[b]
+                # Packed A: panel i // mr holds K columns of mr rows.
+                for p in range(P):
+                    idx = (p * groups + grp) * asz + (i // mr) * K * mr + ci * mr + i % mr
+                    ap[idx] = <floating>t3[p]
+    return np.asarray(ap)

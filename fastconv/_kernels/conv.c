@@ -1,6 +1,7 @@
-/* fastconv: direct convolution and implicit-im2col packing (see conv.h).
+/* fastconv: direct convolution, implicit-im2col packing and the Winograd
+ * transforms (see conv.h).
  *
- * The direct kernel is instantiated once per ISA level (the same levels and
+ * The direct kernel and the Winograd transforms are instantiated once per ISA level (the same levels and
  * the same selection as the GEMM's, gemm.h) and dtype; the packing once per
  * dtype. */
 #include "conv.h"
@@ -25,11 +26,13 @@
 #define FC_T float
 #define FC_SFX _generic_f32
 #include "direct_impl.h"
+#include "winograd_impl.h"
 #undef FC_T
 #undef FC_SFX
 #define FC_T double
 #define FC_SFX _generic_f64
 #include "direct_impl.h"
+#include "winograd_impl.h"
 #undef FC_T
 #undef FC_SFX
 #undef FC_VBYTES
@@ -41,11 +44,13 @@
 #define FC_T float
 #define FC_SFX _avx2_f32
 #include "direct_impl.h"
+#include "winograd_impl.h"
 #undef FC_T
 #undef FC_SFX
 #define FC_T double
 #define FC_SFX _avx2_f64
 #include "direct_impl.h"
+#include "winograd_impl.h"
 #undef FC_T
 #undef FC_SFX
 #undef FC_VBYTES
@@ -57,11 +62,13 @@
 #define FC_T float
 #define FC_SFX _avx512_f32
 #include "direct_impl.h"
+#include "winograd_impl.h"
 #undef FC_T
 #undef FC_SFX
 #define FC_T double
 #define FC_SFX _avx512_f64
 #include "direct_impl.h"
+#include "winograd_impl.h"
 #undef FC_T
 #undef FC_SFX
 #undef FC_VBYTES
@@ -113,7 +120,15 @@ FC_DISPATCH(fc_direct_item, SFX,                                                
 FC_DISPATCH(fc_depthwise_item, SFX,                                                          \
             (int level, const fc_geom *g, const T *x, const T *w, const T *bias, T *out,     \
              const T *zrow, int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows),   \
-            g, x, w, bias, out, zrow, n, oc, od, oh, nrows)
+            g, x, w, bias, out, zrow, n, oc, od, oh, nrows)                                \
+FC_DISPATCH(fc_wino_input, SFX,                                                              \
+            (int level, const fc_wgeom *g, const T *x, int64_t grp, int64_t t0, int64_t nt,  \
+             int64_t nr, int64_t vstride, T *V),                                             \
+            g, x, grp, t0, nt, nr, vstride, V)                                                        \
+FC_DISPATCH(fc_wino_output, SFX,                                                             \
+            (int level, const fc_wgeom *g, const T *Mb, int64_t ldm, int64_t pstride,        \
+             int64_t co0, int64_t mblk, int64_t t0, int64_t nt, const T *bias, T *out),      \
+            g, Mb, ldm, pstride, co0, mblk, t0, nt, bias, out)
 
 FC_ENTRY_POINTS(float, _f32)
 FC_ENTRY_POINTS(double, _f64)

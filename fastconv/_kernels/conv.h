@@ -68,4 +68,39 @@ void fc_im2col_pack_f32(const fc_geom *g, const float *x, int64_t n, int64_t grp
 void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
                         int64_t p0, int64_t ncols, int64_t nr, double *Bp);
 
+/* Winograd F(2, 3): the tiling of one convolution with stride 1, every
+ * kernel axis of 1 or 3 taps (fd/fh/fw: the axis has 3 taps and is
+ * transformed) and no dilation (the Python layer splits a dilated input into
+ * sub-grids). A tile covers 2 output positions along a transformed axis and 1
+ * along the others; tiles are numbered over (N, TD, TH, TW). */
+typedef struct {
+    int64_t N, C, D, H, W;
+    int64_t Co, groups, Cg, Cog;
+    int64_t OD, OH, OW;
+    int64_t pd, ph, pw;     /* padding before */
+    int64_t fd, fh, fw;     /* 1: the axis has 3 taps */
+    int64_t TD, TH, TW;     /* tiles along each axis */
+    int64_t P;              /* transform points: 4 ** (fd + fh + fw) */
+} fc_wgeom;
+
+/* Tiles of one segment: at most the widest GEMM panel. */
+#define FC_WG_SEG 32
+#define FC_WG_ROW (2 * FC_WG_SEG + 2)
+
+/* Input transform of tiles [t0, t0 + nt) of group grp into the P packed-B
+ * operands V (point p at V + p * vstride; each Cg rows x nt rounded up to nr). */
+void fc_wino_input_f32(int level, const fc_wgeom *g, const float *x, int64_t grp, int64_t t0,
+                       int64_t nt, int64_t nr, int64_t vstride, float *V);
+void fc_wino_input_f64(int level, const fc_wgeom *g, const double *x, int64_t grp, int64_t t0,
+                       int64_t nt, int64_t nr, int64_t vstride, double *V);
+/* Output transform of the GEMM results Mb (point p at Mb + p * pstride; rows
+ * are output channels co0 .. co0 + mblk - 1, row stride ldm) of tiles
+ * [t0, t0 + nt), plus bias, into out (N, Co, OD, OH, OW). */
+void fc_wino_output_f32(int level, const fc_wgeom *g, const float *Mb, int64_t ldm,
+                        int64_t pstride, int64_t co0, int64_t mblk, int64_t t0, int64_t nt,
+                        const float *bias, float *out);
+void fc_wino_output_f64(int level, const fc_wgeom *g, const double *Mb, int64_t ldm,
+                        int64_t pstride, int64_t co0, int64_t mblk, int64_t t0, int64_t nt,
+                        const double *bias, double *out);
+
 #endif

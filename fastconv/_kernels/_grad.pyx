@@ -1,0 +1,256 @@
+"""Weight gradient of a convolution as a blocked GEMM on the project's micro-kernel.
+
+Per group ``g``: ``gw[g] (Cog x J) = sum_n gy[n, g] (Cog x P) @ cols[n, g]^T (P x J)``
+with ``J = C/groups * KD*KH*KW`` and ``P = OD*OH*OW``; ``cols`` (the unfolded
+input) is never built: each work item packs one ``KC x nb`` block of
+``cols^T`` straight into the GEMM's panel format, from the input, in a
+per-thread workspace.
+
+Work items are (group, block of ``nb`` columns of ``J``): each owns a disjoint
+block of ``gw`` and sums its reduction over ``(n, position block)`` in a fixed
+order, so the result is bitwise identical for any thread count (no atomics).
+"""
+from libc.stdint cimport int64_t
+from cython.parallel cimport prange
+
+import numpy as np
+
+from fastconv._kernels._fused cimport floating
+from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._gemm cimport (
+    gemm_mr, gemm_nr, packed_a_size, packed_b_size, pack_a_f32, pack_a_f64,
+    gemm_packed_f32, gemm_packed_f64)
+
+cdef enum:
+    # Reduction rows (output positions) per packed block.
+    KC = 256
+
+
+cdef void _pack_cols_t(const floating *x, int64_t C, int64_t D, int64_t H, int64_t W,
+                       int64_t OH, int64_t OW, int64_t KD, int64_t KH, int64_t KW,
+                       int64_t sd, int64_t sh, int64_t sw, int64_t pd, int64_t ph, int64_t pw,
+                       int64_t dd, int64_t dh, int64_t dw, int64_t c0, int64_t j0, int64_t nb,
+                       int64_t p0, int64_t kcb, int64_t nr, floating *Bp) noexcept nogil:
+    """Pack ``cols^T[p0:p0+kcb, j0:j0+nb]`` of one image into panels of ``kcb x nr``.
+
+    Column ``j`` is ``(c, kd, kh, kw)`` (input channel ``c0 + c``), row ``p``
+    the output position ``(od, oh, ow)``; out-of-range taps read zero. Each
+    column is walked one output row at a time so the input is read in runs.
+    """
+    cdef int64_t jj, j, c, rem, kd, kh, kw, k, od, oh, ow, idd, ih, iw, seg, t
+    cdef int64_t OHW = OH * OW
+    cdef int64_t npan = (nb + nr - 1) // nr
+    cdef floating *dst
+    cdef const floating *row
+    # Zero the tail columns of the last panel.
+    for jj in range(nb, npan * nr):
+        dst = Bp + (jj // nr) * kcb * nr + (jj % nr)
+        for k in range(kcb):
+            dst[k * nr] = 0
+    for jj in range(nb):
+        j = j0 + jj
+        c = j // (KD * KH * KW)
+        rem = j % (KD * KH * KW)
+        kd = rem // (KH * KW)
+        kh = (rem // KW) % KH
+        kw = rem % KW
+        dst = Bp + (jj // nr) * kcb * nr + (jj % nr)
+        k = 0
+        od = p0 // OHW
+        oh = (p0 % OHW) // OW
+        ow = p0 % OW
+        while k < kcb:
+            seg = OW - ow
+            if seg > kcb - k:
+                seg = kcb - k
+            idd = od * sd - pd + kd * dd
+            ih = oh * sh - ph + kh * dh
+            if idd < 0 or idd >= D or ih < 0 or ih >= H:
+                for t in range(seg):
+                    dst[(k + t) * nr] = 0
+            else:
+                row = x + ((c0 + c) * D + idd) * H * W + ih * W
+                iw = ow * sw - pw + kw * dw
+                for t in range(seg):
+                    if iw >= 0 and iw < W:
+                        dst[(k + t) * nr] = row[iw]
+                    else:
+                        dst[(k + t) * nr] = 0
+                    iw = iw + sw
+            k = k + seg
+            ow = 0
+            oh = oh + 1
+            if oh == OH:
+                oh = 0
+                od = od + 1
+
+
+def block_columns(int64_t J, int64_t Cog, int64_t groups, int64_t nr, int num_threads):
+    """Columns of ``J`` per work item: a multiple of ``nr``, at most 8 panels,
+    small enough to give each thread a few items when ``J`` allows."""
+    cdef int64_t per = (J * groups + 4 * num_threads - 1) // (4 * num_threads)
+    cdef int64_t nb = (per + nr - 1) // nr * nr
+    return max(nr, min(nb, 8 * nr, (J + nr - 1) // nr * nr))
+
+
+def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] gy,
+                floating[:, :, :, :, ::1] gw, tuple stride, tuple padding, tuple dilation,
+                int64_t groups, int num_threads, int isa):
+    """Write the weight gradient of a convolution into ``gw``.
+
+    Parameters
+    ----------
+    x : (N, C, D, H, W) C-contiguous array
+        The convolution's input (zero padding is implicit: ``padding`` is the
+        before-amount per dim; any after-padding is implied by the sizes).
+    gy : (N, C_out, OD, OH, OW) array of the same dtype
+        The gradient of the output.
+    gw : (C_out, C // groups, KD, KH, KW) array of the same dtype
+        Overwritten with the gradient.
+    stride, padding, dilation : tuples of 3 ints
+    groups : int
+    num_threads : int
+    isa : int
+        The GEMM's SIMD level (``fastconv._kernels._gemm`` numbering).
+    """
+    cdef int dt = 0 if floating is float else 1
+    dtype = np.float32 if floating is float else np.float64
+    cdef int64_t N = x.shape[0], C = x.shape[1], D = x.shape[2], H = x.shape[3], W = x.shape[4]
+    cdef int64_t Cout = gy.shape[1], OD = gy.shape[2], OH = gy.shape[3], OW = gy.shape[4]
+    cdef int64_t Cig = C // groups, Cog = Cout // groups
+    cdef int64_t KD = gw.shape[2], KH = gw.shape[3], KW = gw.shape[4]
+    cdef int64_t J = Cig * KD * KH * KW
+    cdef int64_t P = OD * OH * OW
+    cdef int64_t sd = stride[0], sh = stride[1], sw = stride[2]
+    cdef int64_t pd = padding[0], ph = padding[1], pw = padding[2]
+    cdef int64_t dd = dilation[0], dh = dilation[1], dw = dilation[2]
+    cdef int64_t mr = gemm_mr(isa, dt), nr = gemm_nr(isa, dt)
+    cdef int64_t nb = block_columns(J, Cog, groups, nr, num_threads)
+    cdef int64_t njb = (J + nb - 1) // nb
+    cdef int64_t npb = (P + KC - 1) // KC
+    cdef int64_t total = groups * njb
+    if gy.shape[0] != N or gw.shape[0] != Cout or gw.shape[1] != Cig:
+        raise ValueError("weight_grad: inconsistent shapes")
+    if Cout == 0 or J == 0:
+        return gw
+    if N == 0 or P == 0:
+        np.asarray(gw)[...] = 0
+        return gw
+    # A = gy, packed once: block (n, g, pb) of Cog x KC at ap[((n * groups + g) * npb + pb) * ablk].
+    cdef int64_t ablk = packed_a_size(isa, Cog, KC, dt)
+    cdef int64_t bblk = packed_b_size(isa, KC, nb, dt)
+    cdef floating[::1] ap = np.empty(N * groups * npb * ablk, dtype)
+    cdef floating[:, ::1] bws = np.empty((num_threads, bblk), dtype)
+    cdef const floating *xp = &x[0, 0, 0, 0, 0]
+    cdef const floating *gp = &gy[0, 0, 0, 0, 0]
+    cdef floating *wp = &gw[0, 0, 0, 0, 0]
+    cdef floating *app = &ap[0]
+    cdef int64_t a, n, grp, pb, p0, kcb, it, jb, j0, ncols, first
+    cdef floating *bp
+
+    with nogil:
+        for a in prange(N * groups * npb, num_threads=num_threads, schedule="static"):
+            n = a // (groups * npb)
+            grp = (a // npb) % groups
+            pb = a % npb
+            p0 = pb * KC
+            kcb = min(KC, P - p0)
+            if floating is float:
+                pack_a_f32(isa, Cog, kcb, gp + (n * Cout + grp * Cog) * P + p0, P,
+                           app + a * ablk)
+            else:
+                pack_a_f64(isa, Cog, kcb, gp + (n * Cout + grp * Cog) * P + p0, P,
+                           app + a * ablk)
+        for it in prange(total, num_threads=num_threads, schedule="dynamic"):
+            grp = it // njb
+            jb = it % njb
+            j0 = jb * nb
+            ncols = min(nb, J - j0)
+            bp = &bws[omp_get_thread_num(), 0]
+            first = 1
+            for n in range(N):
+                for pb in range(npb):
+                    p0 = pb * KC
+                    kcb = min(KC, P - p0)
+                    _pack_cols_t(xp + n * C * D * H * W, C, D, H, W, OH, OW, KD, KH, KW,
+                                 sd, sh, sw, pd, ph, pw, dd, dh, dw, grp * Cig, j0, ncols,
+                                 p0, kcb, nr, bp)
+                    if floating is float:
+                        gemm_packed_f32(isa, Cog, ncols, kcb,
+                                        app + ((n * groups + grp) * npb + pb) * ablk, bp,
+                                        wp + grp * Cog * J + j0, J, NULL, not first)
+                    else:
+                        gemm_packed_f64(isa, Cog, ncols, kcb,
+                                        app + ((n * groups + grp) * npb + pb) * ablk, bp,
+                                        wp + grp * Cog * J + j0, J, NULL, not first)
+                    first = 0
+    return gw
+
+
+cdef inline int64_t _first_valid(int64_t n_in, int64_t start, int64_t s,
+                                 int64_t off) noexcept nogil:
+    """The first block index i < n_in with (start + i) * s + off >= 0 (or n_in)."""
+    cdef int64_t i = 0
+    while i < n_in and (start + i) * s + off < 0:
+        i = i + 1
+    return i
+
+
+cdef inline int64_t _end_valid(int64_t n_in, int64_t start, int64_t n_out, int64_t s,
+                               int64_t off) noexcept nogil:
+    """One past the last block index i < n_in with (start + i) * s + off < n_out."""
+    cdef int64_t i = n_in
+    while i > 0 and (start + i - 1) * s + off >= n_out:
+        i = i - 1
+    return i
+
+
+def col2im_add(const floating[:, ::1] cols, floating[:, :, :, ::1] out, tuple in_block,
+               tuple start, tuple kernel, tuple stride, tuple padding, tuple dilation,
+               int num_threads):
+    """Add the columns of a transposed convolution's GEMM into its output.
+
+    ``cols`` is ``(C * KD*KH*KW, BD*BH*BW)``: row ``(o, kd, kh, kw)``, column the
+    input position ``(id, ih, iw)`` of a block starting at ``start``; each value
+    is added to ``out[o, (start_d + id) * sd - pd + kd * dd, ...]`` when that lies
+    inside ``out`` ``(C, OD, OH, OW)``. Parallel over ``o`` (disjoint), taps and
+    positions in a fixed order: the same bits for any thread count.
+    """
+    cdef int64_t C = out.shape[0], OD = out.shape[1], OH = out.shape[2], OW = out.shape[3]
+    cdef int64_t BD = in_block[0], BH = in_block[1], BW = in_block[2]
+    cdef int64_t s0 = start[0], s1 = start[1], s2 = start[2]
+    cdef int64_t KD = kernel[0], KH = kernel[1], KW = kernel[2]
+    cdef int64_t sd = stride[0], sh = stride[1], sw = stride[2]
+    cdef int64_t pd = padding[0], ph = padding[1], pw = padding[2]
+    cdef int64_t dd = dilation[0], dh = dilation[1], dw = dilation[2]
+    cdef int64_t kk = KD * KH * KW, P = BD * BH * BW
+    if cols.shape[0] != C * kk or cols.shape[1] != P:
+        raise ValueError("col2im_add: inconsistent shapes")
+    if C == 0 or P == 0:
+        return out
+    cdef const floating *cp = &cols[0, 0]
+    cdef floating *op = &out[0, 0, 0, 0]
+    cdef int64_t o, kd, kh, kw, dlo, dhi, hlo, hhi, wlo, whi, i, j, l, qd, qh, qw0
+    cdef const floating *src
+    cdef floating *dst
+    with nogil:
+        for o in prange(C, num_threads=num_threads, schedule="static"):
+            for kd in range(KD):
+                dlo = _first_valid(BD, s0, sd, kd * dd - pd)
+                dhi = _end_valid(BD, s0, OD, sd, kd * dd - pd)
+                for kh in range(KH):
+                    hlo = _first_valid(BH, s1, sh, kh * dh - ph)
+                    hhi = _end_valid(BH, s1, OH, sh, kh * dh - ph)
+                    for kw in range(KW):
+                        wlo = _first_valid(BW, s2, sw, kw * dw - pw)
+                        whi = _end_valid(BW, s2, OW, sw, kw * dw - pw)
+                        src = cp + (o * kk + (kd * KH + kh) * KW + kw) * P
+                        for i in range(dlo, dhi):
+                            qd = (s0 + i) * sd + kd * dd - pd
+                            for j in range(hlo, hhi):
+                                qh = (s1 + j) * sh + kh * dh - ph
+                                dst = op + ((o * OD + qd) * OH + qh) * OW
+                                qw0 = (s2 + wlo) * sw + kw * dw - pw
+                                for l in range(max(whi - wlo, 0)):
+                                    dst[qw0 + l * sw] += src[(i * BH + j) * BW + wlo + l]
+    return out

@@ -1,0 +1,259 @@
+/* Winograd F(2, 3) transforms of the input tiles and of the output tiles,
+ * instantiated by conv.c once per SIMD level and dtype:
+ *   FC_T      float or double
+ *   FC_SFX    name suffix (_avx2_f32, ...)
+ *
+ * Along every transformed axis (3 taps, stride 1) a tile covers 4 input and
+ * 2 output positions; along an untransformed axis (1 tap) 1 and 1. The
+ * transforms are separable, so they are applied one axis at a time:
+ *
+ *   input:  B^T d    v0 = d0 - d2, v1 = d1 + d2, v2 = d2 - d1, v3 = d1 - d3
+ *   output: A^T m    y0 = m0 + m1 + m2,  y1 = m1 - m2 - m3
+ *
+ * Every loop below runs over consecutive tiles of one tile row (a
+ * "segment"), so its loads and stores are contiguous or stride-2 and the
+ * compiler vectorises it; the D and H transforms work on whole rows. */
+
+#define FC_CAT_(a, b) a##b
+#define FC_CAT(a, b) FC_CAT_(a, b)
+#define FC_NAME(name) FC_CAT(name, FC_SFX)
+
+/* B^T along one axis, on rows of length n: out[i] from in[i]. */
+static inline void FC_NAME(fc_wg_bt)(FC_T *const *in, FC_T *const *out, int64_t n)
+{
+    FC_T *restrict o0 = out[0], *restrict o1 = out[1], *restrict o2 = out[2],
+         *restrict o3 = out[3];
+    const FC_T *restrict i0 = in[0], *restrict i1 = in[1], *restrict i2 = in[2],
+               *restrict i3 = in[3];
+    for (int64_t j = 0; j < n; ++j) {
+        o0[j] = i0[j] - i2[j];
+        o1[j] = i1[j] + i2[j];
+        o2[j] = i2[j] - i1[j];
+        o3[j] = i1[j] - i3[j];
+    }
+}
+
+/* A^T along one axis, on rows of length n. */
+static inline void FC_NAME(fc_wg_at)(FC_T *const *in, FC_T *const *out, int64_t n)
+{
+    FC_T *restrict o0 = out[0], *restrict o1 = out[1];
+    const FC_T *restrict i0 = in[0], *restrict i1 = in[1], *restrict i2 = in[2],
+               *restrict i3 = in[3];
+    for (int64_t j = 0; j < n; ++j) {
+        o0[j] = i0[j] + i1[j] + i2[j];
+        o1[j] = i1[j] - i2[j] - i3[j];
+    }
+}
+
+/* Input rows of length n starting at input column x0 of row `src` (NULL: a
+ * row in the padding), zero outside [0, W). */
+static inline void FC_NAME(fc_wg_load_row)(const FC_T *src, int64_t x0, int64_t n, int64_t W,
+                                          FC_T *restrict dst)
+{
+    int64_t j = 0, lo, hi;
+    if (src == NULL) {
+        for (; j < n; ++j) dst[j] = 0;
+        return;
+    }
+    lo = x0 < 0 ? -x0 : 0;               /* first j inside the row */
+    if (lo > n) lo = n;
+    hi = W - x0;                         /* first j past the row */
+    if (hi > n) hi = n;
+    if (hi < lo) hi = lo;
+    for (; j < lo; ++j) dst[j] = 0;
+    for (; j < hi; ++j) dst[j] = src[x0 + j];
+    for (; j < n; ++j) dst[j] = 0;
+}
+
+/* Transform the input tiles [t0, t0 + nt) (flattened over N, TD, TH, TW) of
+ * every input channel of group grp into V: P points vstride elements apart,
+ * each a packed-B operand (Cg rows, nt rounded up to nr columns, zero past
+ * nt) of the GEMM. */
+static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp, int64_t t0,
+                                   int64_t nt, int64_t nr, int64_t vstride, FC_T *V)
+{
+    const int aD = g->fd ? 4 : 1, aH = g->fh ? 4 : 1, aW = g->fw ? 4 : 1;
+    const int64_t md = g->fd ? 2 : 1, mh = g->fh ? 2 : 1, mw = g->fw ? 2 : 1;
+    const int64_t Cg = g->Cg, ntp = (nt + nr - 1) / nr * nr;
+    FC_T rows[16][FC_WG_ROW], tmp[16][FC_WG_ROW];
+    FC_T *rp[16], *tp[16], *ep[16];
+
+    for (int q = 0; q < 16; ++q) {
+        rp[q] = rows[q];
+        tp[q] = tmp[q];
+    }
+    for (int64_t ci = 0; ci < Cg; ++ci) {
+        const int64_t c = grp * Cg + ci;
+        int64_t l = 0;
+        while (l < nt) {
+            const int64_t t = t0 + l;
+            int64_t r = t / g->TW;
+            const int64_t tw = t % g->TW, th = r % g->TH;
+            r /= g->TH;
+            const int64_t td = r % g->TD, n = r / g->TD;
+            int64_t seg = g->TW - tw;
+            if (seg > nt - l) seg = nt - l;
+            if (seg > nr - l % nr) seg = nr - l % nr;
+            const int64_t len = (seg - 1) * mw + aW;
+            const int64_t x0 = tw * mw - g->pw;
+
+            /* The aD x aH input rows the segment reads, zero-padded. */
+            for (int a = 0; a < aD; ++a) {
+                const int64_t z = td * md - g->pd + a;
+                for (int b = 0; b < aH; ++b) {
+                    const int64_t y = th * mh - g->ph + b;
+                    const FC_T *src = NULL;
+                    if (z >= 0 && z < g->D && y >= 0 && y < g->H)
+                        src = x + (((n * g->C + c) * g->D + z) * g->H + y) * g->W;
+                    FC_NAME(fc_wg_load_row)(src, x0, len, g->W, rows[a * aH + b]);
+                }
+            }
+            /* Along H (rows a*aH + b -> a*aH + ph), then along D. */
+            FC_T **cur = rp;
+            if (g->fh) {
+                for (int a = 0; a < aD; ++a)
+                    FC_NAME(fc_wg_bt)(cur + a * 4, tp + a * 4, len);
+                cur = tp;
+            }
+            if (g->fd) {
+                FC_T **dst = (cur == rp) ? tp : rp;
+                for (int b = 0; b < aH; ++b) {
+                    FC_T *in4[4], *out4[4];
+                    for (int a = 0; a < 4; ++a) {
+                        in4[a] = cur[a * aH + b];
+                        out4[a] = dst[a * aH + b];
+                    }
+                    FC_NAME(fc_wg_bt)(in4, out4, len);
+                }
+                cur = dst;
+            }
+            for (int q = 0; q < aD * aH; ++q)
+                ep[q] = cur[q];
+
+            /* Along W, stored straight into the packed operands. */
+            const int64_t off = (l / nr) * Cg * nr + ci * nr + l % nr;
+            for (int q = 0; q < aD * aH; ++q) {
+                const FC_T *restrict e = ep[q];
+                if (g->fw) {
+                    FC_T *restrict v0 = V + (int64_t)(q * 4 + 0) * vstride + off;
+                    FC_T *restrict v1 = V + (int64_t)(q * 4 + 1) * vstride + off;
+                    FC_T *restrict v2 = V + (int64_t)(q * 4 + 2) * vstride + off;
+                    FC_T *restrict v3 = V + (int64_t)(q * 4 + 3) * vstride + off;
+                    for (int64_t s = 0; s < seg; ++s) {
+                        const FC_T c0 = e[2 * s], c1 = e[2 * s + 1], c2 = e[2 * s + 2],
+                                   c3 = e[2 * s + 3];
+                        v0[s] = c0 - c2;
+                        v1[s] = c1 + c2;
+                        v2[s] = c2 - c1;
+                        v3[s] = c1 - c3;
+                    }
+                } else {
+                    FC_T *restrict v = V + (int64_t)q * vstride + off;
+                    for (int64_t s = 0; s < seg; ++s)
+                        v[s] = e[s];
+                }
+            }
+            l += seg;
+        }
+    }
+    /* Columns past nt in the last panel: zero (their products are discarded). */
+    if (ntp > nt) {
+        const int64_t last = (ntp / nr - 1) * Cg * nr;
+        for (int64_t p = 0; p < g->P; ++p)
+            for (int64_t ci = 0; ci < Cg; ++ci)
+                for (int64_t j = nt % nr; j < nr; ++j)
+                    V[p * vstride + last + ci * nr + j] = 0;
+    }
+}
+
+/* Transform the GEMM results of tiles [t0, t0 + nt) back into output values:
+ * Mb holds P points, each mblk rows (output channels co0 ..) x ldm columns
+ * (tiles), point stride pstride. Adds the bias and writes the output rows,
+ * cropped to (OD, OH, OW). */
+static void FC_NAME(fc_wino_output)(const fc_wgeom *g, const FC_T *Mb, int64_t ldm,
+                                    int64_t pstride, int64_t co0, int64_t mblk, int64_t t0,
+                                    int64_t nt, const FC_T *bias, FC_T *out)
+{
+    const int aD = g->fd ? 4 : 1, aH = g->fh ? 4 : 1;
+    const int64_t md = g->fd ? 2 : 1, mh = g->fh ? 2 : 1, mw = g->fw ? 2 : 1;
+    FC_T wrow[16][2 * FC_WG_SEG], hrow[8][2 * FC_WG_SEG], drow[4][2 * FC_WG_SEG];
+    FC_T *wp[16], *hp[8], *dp[4];
+
+    for (int q = 0; q < 16; ++q) wp[q] = wrow[q];
+    for (int q = 0; q < 8; ++q) hp[q] = hrow[q];
+    for (int q = 0; q < 4; ++q) dp[q] = drow[q];
+    for (int64_t i = 0; i < mblk; ++i) {
+        const int64_t co = co0 + i;
+        const FC_T b = bias ? bias[co] : (FC_T)0;
+        int64_t l = 0;
+        while (l < nt) {
+            const int64_t t = t0 + l;
+            int64_t r = t / g->TW;
+            const int64_t tw = t % g->TW, th = r % g->TH;
+            r /= g->TH;
+            const int64_t td = r % g->TD, n = r / g->TD;
+            int64_t seg = g->TW - tw;
+            if (seg > nt - l) seg = nt - l;
+            if (seg > FC_WG_SEG) seg = FC_WG_SEG;
+            const int64_t len = seg * mw;
+            const FC_T *base = Mb + i * ldm + l;
+
+            /* Along W: point rows (q, pw) -> output columns of row q. */
+            for (int q = 0; q < aD * aH; ++q) {
+                FC_T *restrict w = wrow[q];
+                if (g->fw) {
+                    const FC_T *restrict m0 = base + (int64_t)(q * 4 + 0) * pstride;
+                    const FC_T *restrict m1 = base + (int64_t)(q * 4 + 1) * pstride;
+                    const FC_T *restrict m2 = base + (int64_t)(q * 4 + 2) * pstride;
+                    const FC_T *restrict m3 = base + (int64_t)(q * 4 + 3) * pstride;
+                    for (int64_t s = 0; s < seg; ++s) {
+                        w[2 * s] = m0[s] + m1[s] + m2[s];
+                        w[2 * s + 1] = m1[s] - m2[s] - m3[s];
+                    }
+                } else {
+                    const FC_T *restrict m0 = base + (int64_t)q * pstride;
+                    for (int64_t s = 0; s < seg; ++s)
+                        w[s] = m0[s];
+                }
+            }
+            /* Along H: rows a*aH + ph -> a*mh + oh; then along D. */
+            FC_T **cur = wp;
+            if (g->fh) {
+                for (int a = 0; a < aD; ++a)
+                    FC_NAME(fc_wg_at)(wp + a * 4, hp + a * 2, len);
+                cur = hp;
+            }
+            if (g->fd) {
+                for (int oh = 0; oh < mh; ++oh) {
+                    FC_T *in4[4], *out2[2];
+                    for (int a = 0; a < 4; ++a) in4[a] = cur[a * mh + oh];
+                    out2[0] = dp[0 * mh + oh];
+                    out2[1] = dp[1 * mh + oh];
+                    FC_NAME(fc_wg_at)(in4, out2, len);
+                }
+                cur = dp;
+            }
+            /* Rows (od, oh) of the tiles, cropped to the output, plus bias. */
+            int64_t ow0 = tw * mw, nw = len;
+            if (nw > g->OW - ow0) nw = g->OW - ow0;
+            for (int64_t a = 0; a < md; ++a) {
+                const int64_t od = td * md + a;
+                if (od >= g->OD) break;
+                for (int64_t c = 0; c < mh; ++c) {
+                    const int64_t oh = th * mh + c;
+                    if (oh >= g->OH) break;
+                    const FC_T *restrict src = cur[a * mh + c];
+                    FC_T *restrict dst = out + (((n * g->Co + co) * g->OD + od) * g->OH + oh)
+                                         * g->OW + ow0;
+                    for (int64_t j = 0; j < nw; ++j)
+                        dst[j] = b + src[j];
+                }
+            }
+            l += seg;
+        }
+    }
+}
+
+#undef FC_NAME
+#undef FC_CAT
+#undef FC_CAT_

@@ -1,0 +1,268 @@
+"""Tests of fastconv.grad: the backward passes of the convolutions."""
+import itertools
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import grad, reference
+from fastconv.reference import grad as rgrad
+from conftest import FLOAT_DTYPES, assert_conv_close
+
+ALGOS = ("auto", "direct", "im2col")
+MODES = ("zeros", "reflect", "replicate", "circular")
+CONV = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
+
+
+def _fn(kind, nd):
+    return getattr(grad, kind.format(nd=nd))
+
+
+CONV_GRID = [
+    (nd, s, p, d, g, k, mode)
+    for nd in (1, 2)
+    for s, p, d, g, k, mode in itertools.product(
+        (1, 2, 3), (0, 1, "same", "pairs"), (1, 2), (1, 2), (1, 3), MODES)
+    if (nd == 1 or (k == 3 and (g == 2) == (d == 2)))
+] + [(3, 2, 1, 1, 1, 3, "zeros"), (3, 1, "same", 2, 2, 2, "circular")]
+
+
+@pytest.mark.parametrize("nd,s,p,d,g,k,mode", CONV_GRID)
+def test_conv_grads_match_reference(rng, nd, s, p, d, g, k, mode):
+    spatial = {1: (9,), 2: (7, 6), 3: (5, 4, 6)}[nd]
+    padding = ((2, 0),) * nd if p == "pairs" else p
+    x = rng.standard_normal((2, 4) + spatial)
+    w = rng.standard_normal((2 * g, 4 // g) + (k,) * nd)
+    y = reference.conv_nd(x, w, None, s, padding, d, g, mode)
+    gy = rng.standard_normal(y.shape)
+    ref_in = rgrad.conv_nd_input(x.shape, w, gy, s, padding, d, g, mode)
+    ref_w = rgrad.conv_nd_weight(x, w.shape, gy, s, padding, d, g, mode)
+    for algorithm in ALGOS:
+        for dtype in FLOAT_DTYPES:
+            gi = _fn("conv{nd}d_input", nd)(x.shape, w.astype(dtype), gy.astype(dtype), s,
+                                            padding, d, g, mode, algorithm=algorithm)
+            gw = _fn("conv{nd}d_weight", nd)(x.astype(dtype), w.shape, gy.astype(dtype), s,
+                                             padding, d, g, mode, algorithm=algorithm)
+            # generous term counts: every product that may reach one element
+            assert_conv_close(gi, ref_in, dtype, 4 * w[0].size * 4, err_msg=algorithm)
+            assert_conv_close(gw, ref_w, dtype, 2 * gy[0, 0].size, err_msg=algorithm)
+
+
+TRANSPOSED_GRID = [
+    (nd, s, p, op, g, d, k)
+    for nd in (1, 2)
+    for s, p, op, g, d, k in itertools.product((1, 2, 3), (0, 1, ((2, 0),)), (0, 1), (1, 2),
+                                               (1, 2), (1, 3))
+    if (op < s or op < d) and (nd == 1 or (k == 3 and (g == 2) == (d == 2)))
+]
+
+
+@pytest.mark.parametrize("nd,s,p,op,g,d,k", TRANSPOSED_GRID)
+def test_transposed_grads_match_reference(rng, nd, s, p, op, g, d, k):
+    spatial = {1: (6,), 2: (5, 4)}[nd]
+    padding = p * nd if isinstance(p, tuple) else p
+    x = rng.standard_normal((2, 4) + spatial)
+    w = rng.standard_normal((4, 3) + (k,) * nd)
+    try:
+        y = reference.conv_transpose_nd(x, w, None, s, padding, op, g, d)
+    except ValueError:
+        return
+    gy = rng.standard_normal(y.shape)
+    ref_in = rgrad.conv_transpose_nd_input(x.shape, w, gy, s, padding, op, g, d)
+    ref_w = rgrad.conv_transpose_nd_weight(x, w.shape, gy, s, padding, op, g, d)
+    for algorithm in ALGOS:
+        for dtype in FLOAT_DTYPES:
+            gi = _fn("conv_transpose{nd}d_input", nd)(x.shape, w.astype(dtype),
+                                                      gy.astype(dtype), s, padding, op, g, d,
+                                                      algorithm=algorithm)
+            gw = _fn("conv_transpose{nd}d_weight", nd)(x.astype(dtype), w.shape,
+                                                       gy.astype(dtype), s, padding, op, g, d,
+                                                       algorithm=algorithm)
+            assert_conv_close(gi, ref_in, dtype, 3 * w[0].size, err_msg=algorithm)
+            assert_conv_close(gw, ref_w, dtype, 2 * gy[0, 0].size, err_msg=algorithm)
+
+
+def test_finite_differences(rng):
+    """Every gradient against central differences of the forward pass (float64)."""
+    x = rng.standard_normal((2, 2, 5, 4))
+    w = rng.standard_normal((3, 2, 2, 3))
+    b = rng.standard_normal(3)
+    kw = dict(stride=(2, 1), padding=((1, 0), (1, 1)), dilation=(1, 2))
+    for mode in MODES:
+        y = fastconv.conv2d(x, w, b, padding_mode=mode, **kw)
+        gy = rng.standard_normal(y.shape)
+
+        def loss(xx=x, ww=w, bb=b):
+            return float(np.vdot(fastconv.conv2d(xx, ww, bb, padding_mode=mode, **kw), gy))
+
+        gx = grad.conv2d_input(x.shape, w, gy, padding_mode=mode, **kw)
+        gw = grad.conv2d_weight(x, w.shape, gy, padding_mode=mode, **kw)
+        gb = grad.bias(gy)
+        eps = 1e-6
+        for arr, g_arr, name in ((x, gx, "xx"), (w, gw, "ww"), (b, gb, "bb")):
+            num = np.empty_like(arr)
+            for idx in np.ndindex(arr.shape):
+                plus, minus = arr.copy(), arr.copy()
+                plus[idx] += eps
+                minus[idx] -= eps
+                num[idx] = (loss(**{name: plus}) - loss(**{name: minus})) / (2 * eps)
+            np.testing.assert_allclose(g_arr, num, rtol=1e-6, atol=1e-6, err_msg=mode + name)
+
+
+def test_transposed_finite_differences(rng):
+    x = rng.standard_normal((1, 2, 3, 4))
+    w = rng.standard_normal((2, 2, 3, 2))
+    kw = dict(stride=2, padding=1, output_padding=1, dilation=(1, 2))
+    y = fastconv.conv_transpose2d(x, w, **kw)
+    gy = rng.standard_normal(y.shape)
+    gx = grad.conv_transpose2d_input(x.shape, w, gy, **kw)
+    gw = grad.conv_transpose2d_weight(x, w.shape, gy, **kw)
+    eps = 1e-6
+    for arr, g_arr, which in ((x, gx, 0), (w, gw, 1)):
+        num = np.empty_like(arr)
+        for idx in np.ndindex(arr.shape):
+            vals = []
+            for sign in (1, -1):
+                a = arr.copy()
+                a[idx] += sign * eps
+                args = (a, w) if which == 0 else (x, a)
+                vals.append(np.vdot(fastconv.conv_transpose2d(*args, **kw), gy))
+            num[idx] = (vals[0] - vals[1]) / (2 * eps)
+        np.testing.assert_allclose(g_arr, num, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_adjoint_identity_random(seed):
+    r = np.random.default_rng(seed)
+    nd = int(r.integers(1, 4))
+    g = int(r.integers(1, 3))
+    k = tuple(int(v) for v in r.integers(1, 4, nd))
+    s = tuple(int(v) for v in r.integers(1, 4, nd))
+    d = tuple(int(v) for v in r.integers(1, 3, nd))
+    pads = tuple((int(a), int(b)) for a, b in r.integers(0, 3, (nd, 2)))
+    spatial = tuple(int(v) for v in r.integers(6, 10, nd))
+    x = r.standard_normal((2, 2 * g) + spatial)
+    w = r.standard_normal((3 * g, 2) + k)
+    y = CONV[nd](x, w, stride=s, padding=pads, dilation=d, groups=g)
+    gy = r.standard_normal(y.shape)
+    gx = _fn("conv{nd}d_input", nd)(x.shape, w, gy, s, pads, d, g)
+    np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-10)
+    # and the weight: <conv(x, w), g> == <w, grad_weight(g)>
+    gw = _fn("conv{nd}d_weight", nd)(x, w.shape, gy, s, pads, d, g)
+    np.testing.assert_allclose(np.vdot(y, gy), np.vdot(w, gw), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_odd_sizes_unbatched_and_unused_rows(rng, dtype):
+    # stride 4 with kernel 3 leaves input rows that no output reads
+    x = rng.standard_normal((5, 101)).astype(dtype)
+    w = rng.standard_normal((7, 5, 3)).astype(dtype)
+    y = fastconv.conv1d(x, w, stride=4)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gi = grad.conv1d_input(x.shape, w, gy, stride=4)
+    gw = grad.conv1d_weight(x, w.shape, gy, stride=4)
+    assert gi.dtype == dtype and gw.dtype == dtype and gi.shape == x.shape
+    assert_conv_close(gi, rgrad.conv1d_input(x.shape, w, gy, stride=4), dtype, 21)
+    assert_conv_close(gw, rgrad.conv1d_weight(x, w.shape, gy, stride=4), dtype, 25)
+    assert not gi[:, 100].any()       # the last row is never read
+
+
+@pytest.mark.parametrize("shape,wshape,kw", [
+    ((2, 19, 13, 11), (24, 19, 3, 3), dict(padding=1)),
+    ((1, 32, 9, 9), (16, 32, 1, 1), {}),
+    ((2, 12, 9, 10), (12, 3, 3, 3), dict(groups=4, stride=2)),
+])
+def test_threads_bitwise_equal(rng, restore_threads, shape, wshape, kw):
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(wshape).astype(np.float32)
+    gy = rng.standard_normal(fastconv.conv_output_shape(shape, wshape, **{
+        k: v for k, v in kw.items() if k != "groups"})).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        fastconv.set_num_threads(threads)
+        results.append((grad.conv2d_input(shape, w, gy, **kw),
+                        grad.conv2d_weight(x, wshape, gy, **kw), grad.bias(gy),
+                        grad.conv_transpose2d_weight(gy, wshape, x, **{
+                            k: v for k, v in kw.items() if k != "padding"})
+                        if "padding" not in kw else None))
+    for a, b in zip(*results):
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+
+
+def test_torch_oracle(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((6, 2, 3, 2))
+    kw = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    y = torch.nn.functional.conv2d(xt, wt, **kw)
+    gy = rng.standard_normal(tuple(y.shape))
+    y.backward(torch.tensor(gy))
+    np.testing.assert_allclose(grad.conv2d_input(x.shape, w, gy, **kw), xt.grad.numpy(),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grad.conv2d_weight(x, w.shape, gy, **kw), wt.grad.numpy(),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(gy), **kw).numpy(),
+        grad.conv2d_input(x.shape, w, gy, **kw), rtol=1e-10, atol=1e-10)
+
+
+def test_bias():
+    gy = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    np.testing.assert_array_equal(grad.bias(gy), np.array([60, 92, 124], np.float32))
+    assert grad.bias(np.ones((2, 3), int)).dtype == np.float64
+    np.testing.assert_allclose(grad.bias(gy), rgrad.bias(gy))
+
+
+def test_public_names():
+    assert set(grad.__all__) >= {"bias", "conv2d_input", "conv3d_weight",
+                                 "conv_transpose1d_input", "conv_transpose3d_weight"}
+    assert grad.conv2d_input.__module__ == "fastconv.grad"
+
+
+ERRORS = [
+    ("conv2d_input", dict(grad_output=np.ones((1, 3, 4, 4))), "grad_output"),
+    ("conv2d_input", dict(stride=0), "stride"),
+    ("conv2d_input", dict(padding_mode="mirror"), "padding_mode"),
+    ("conv2d_input", dict(padding_mode="reflect", padding=5), "padding_mode"),
+    ("conv2d_input", dict(groups=2), "groups"),
+    ("conv2d_input", dict(algorithm="fft"), "algorithm"),
+    ("conv2d_input", dict(padding="full"), "padding"),
+    ("conv2d_weight", dict(grad_output=np.ones((1, 2, 3, 3))), "grad_output"),
+    ("conv2d_weight", dict(dilation=(1, 2, 3)), "dilation"),
+    ("conv_transpose2d_input", dict(output_padding=3), "output_padding"),
+    ("conv_transpose2d_input", dict(grad_output=np.ones((1, 3, 4, 4))), "grad_output"),
+    ("conv_transpose2d_weight", dict(groups=3), "groups"),
+    ("conv_transpose2d_weight", dict(padding="same"), "padding"),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,match", ERRORS)
+def test_errors(name, kwargs, match):
+    x = np.ones((1, 4, 5, 5))
+    if name.startswith("conv2d"):
+        w = np.ones((3, 4, 3, 3))
+        gy = np.ones((1, 3, 3, 3))
+    else:
+        w = np.ones((4, 3, 3, 3))
+        gy = np.ones((1, 3, 7, 7))
+    gy = kwargs.pop("grad_output", gy)
+    fn = getattr(grad, name)
+    with pytest.raises(ValueError, match=match):
+        if name.endswith("input"):
+            fn(x.shape, w, gy, **kwargs)
+        else:
+            fn(x, w.shape, gy, **kwargs)
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="input_shape"):
+        grad.conv2d_input(np.ones((1, 4, 5, 5)), np.ones((3, 4, 3, 3)), np.ones((1, 3, 3, 3)))
+    with pytest.raises(TypeError, match="weight_shape"):
+        grad.conv2d_weight(np.ones((1, 4, 5, 5)), np.ones((3, 4, 3, 3)), np.ones((1, 3, 3, 3)))
+    with pytest.raises(TypeError, match="complex"):
+        grad.conv2d_weight(np.ones((1, 4, 5, 5), complex), (3, 4, 3, 3), np.ones((1, 3, 3, 3)))
+    with pytest.raises(ValueError, match="grad_output"):
+        grad.bias(np.ones(3))
