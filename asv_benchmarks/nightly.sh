@@ -38,14 +38,21 @@
 #                       only: results are not saved and there is no report
 #   -h, --help          this text
 #
+# Environment: PYTHON, the interpreter that runs asv (default python3);
+# ASV_PYTHONPATH, passed to the benchmarks as PYTHONPATH (a source checkout
+# built in place, with --existing).
+#
 # asv starts every benchmark in a fresh interpreter (launch method `spawn`,
 # pinned here as in asv.conf.json): no OpenMP runtime is forked, and the
 # start-up is a small part of each benchmark. The full suite takes tens of
 # minutes per commit on a 2-core machine; see README.md for cron and CI use.
 set -euo pipefail
 
+caller=$(pwd)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
+# Paths given on the command line are relative to where the script was started.
+absolute() { case "$1" in /*) echo "$1" ;; */*) echo "$caller/$1" ;; *) echo "$1" ;; esac; }
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "nightly.sh: $*" >&2; exit 2; }
@@ -63,10 +70,11 @@ positional=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --existing) [ $# -ge 2 ] || die "--existing needs a Python interpreter"; existing=$2; shift 2 ;;
+        --existing) [ $# -ge 2 ] || die "--existing needs a Python interpreter"; existing=$(absolute "$2"); shift 2 ;;
         --factor) [ $# -ge 2 ] || die "--factor needs a number"; factor=$2; shift 2 ;;
         --max-commits) [ $# -ge 2 ] || die "--max-commits needs a number"; max_commits=$2; shift 2 ;;
-        --html-dir) [ $# -ge 2 ] || die "--html-dir needs a folder"; html_dir=$2; shift 2 ;;
+        --html-dir) [ $# -ge 2 ] || die "--html-dir needs a folder"
+            case "$2" in /*) html_dir=$2 ;; *) html_dir=$caller/$2 ;; esac; shift 2 ;;
         --bench) [ $# -ge 2 ] || die "--bench needs a regular expression"; bench+=(--bench "$2"); shift 2 ;;
         --machine) [ $# -ge 2 ] || die "--machine needs a name"; machine=(--machine "$2"); shift 2 ;;
         --quick) quick=1; shift ;;

@@ -180,6 +180,6 @@ def test_shape_and_type_errors():
     with pytest.raises(ValueError, match="overlaps"):
         fastconv.conv_transpose2d(x, np.ones((4, 4, 1, 1)), out=x)
     with pytest.raises(ValueError, match="entries"):
-        fastconv.conv_transpose_output_shape((1, 4, 5), (4, 3, 2, 2))
+        fastconv.conv_transpose_output_shape((1, 4), (4, 3, 2, 2))
     with pytest.raises(ValueError, match="channels"):
         fastconv.conv_transpose_output_shape((1, 3, 5, 5), (4, 3, 2, 2))

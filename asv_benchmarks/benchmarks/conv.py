@@ -6,7 +6,8 @@ peak memory, and achieved GFLOP/s. ``Conv2dOptions`` measures the options
 that change the data path (padding modes, ``padding="same"`` with a stride,
 channels-last layout, ``out=``). ``Layers`` times the float32 layers of the
 ``python -m fastconv bench`` suite that ``conv2d`` computes, with each
-algorithm and thread count.
+algorithm and thread count. ``Plans`` measures ``plan_conv1d/2d/3d``: making
+a plan, and calling it.
 
 The shapes depend on the profile (``FASTCONV_ASV_PROFILE``, see
 ``common.py``): network-sized in the full profile, small in the quick one.
@@ -235,3 +236,51 @@ class Layers:
         return 2.0 * self.macs / seconds / 1e9
 
     track_gflops.unit = "GFLOP/s"
+
+
+#: ``Plans`` cases: the ``Conv1d``, ``Conv2d`` and ``Conv3d`` shapes.
+PLAN_CASES = {"conv1d": Conv1d, "conv2d": Conv2d, "conv3d": Conv3d}
+
+
+class Plans:
+    """``fastconv.plan_conv1d/2d/3d``: making a plan, and calling it.
+
+    A plan prepares the weights once (Winograd's transform, im2col's packing);
+    ``time_plan_call`` against ``Conv2d.time_conv`` (same shape, same
+    algorithm) is what that saves per call, ``time_plan_make`` what it costs
+    once. float32, on the shapes of ``Conv1d``, ``Conv2d`` and ``Conv3d``;
+    skipped on versions without plans.
+    """
+
+    params = (list(PLAN_CASES), common.ALGORITHMS, common.THREADS)
+    param_names = ("case", "algorithm", "threads")
+    repeat = (3, 10, 20.0)
+    number = 1
+    timeout = 300
+
+    def setup(self, case, algorithm, threads):
+        common.require_algorithm(algorithm)
+        cls = PLAN_CASES[case]
+        self.make = common.require_function(f"plan_conv{cls.ndim}d")
+        common.set_threads(threads)
+        self.x = common.random_array(cls.x_shape, "float32", seed=0)
+        self.w = common.random_array(cls.w_shape, "float32", seed=1)
+        self.b = common.random_array(cls.w_shape[:1], "float32", seed=2)
+        self.kwargs = dict(cls.conv_kwargs, algorithm=algorithm)
+        self.plan = common.check_call(self._make, algorithm)
+        self.plan(self.x)
+
+    def teardown(self, case, algorithm, threads):
+        common.restore_threads()
+
+    def _make(self):
+        return self.make(self.w, self.x.shape, self.b, **self.kwargs)
+
+    def time_plan_make(self, case, algorithm, threads):
+        self._make()
+
+    def time_plan_call(self, case, algorithm, threads):
+        self.plan(self.x)
+
+    def peakmem_plan_call(self, case, algorithm, threads):
+        self.plan(self.x)

@@ -85,7 +85,10 @@ typedef struct {
 
 /* Tiles of one segment: at most the widest GEMM panel. */
 #define FC_WG_SEG 32
-#define FC_WG_ROW (2 * FC_WG_SEG + 2)
+/* Tiles of one run of the input transform (consecutive tiles of a tile row)
+ * and the length of its row buffers. */
+#define FC_WG_RUN 128
+#define FC_WG_RROW (2 * FC_WG_RUN + 2)
 
 /* Input transform of tiles [t0, t0 + nt) of group grp into the P packed-B
  * operands V (point p at V + p * vstride; each Cg rows x nt rounded up to nr). */

@@ -25,7 +25,7 @@
 #define FC_FN(name) FC_CAT(name, FC_SFX)
 #define FC_FVEC FC_CAT(fc_fvec, FC_SFX)
 #define FC_FL (FC_VBYTES / (int)sizeof(FC_T))
-#define FC_FR 3
+#define FC_FR 3   /* output rows per register block */
 
 typedef FC_T FC_FVEC __attribute__((vector_size(FC_VBYTES), aligned(sizeof(FC_T))));
 

@@ -68,19 +68,25 @@ static inline void FC_NAME(fc_wg_load_row)(const FC_T *src, int64_t x0, int64_t 
 /* Transform the input tiles [t0, t0 + nt) (flattened over N, TD, TH, TW) of
  * every input channel of group grp into V: P points vstride elements apart,
  * each a packed-B operand (Cg rows, nt rounded up to nr columns, zero past
- * nt) of the GEMM. */
+ * nt) of the GEMM.
+ *
+ * Tiles are taken a run at a time (consecutive tiles of one tile row, at most
+ * FC_WG_RUN): the D and H transforms are applied once to the run's input
+ * rows (read in place when they lie inside the input, else copied with their
+ * zero padding), then the W transform writes each panel's part of the run. */
 static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp, int64_t t0,
                                    int64_t nt, int64_t nr, int64_t vstride, FC_T *V)
 {
-    const int aD = g->fd ? 4 : 1, aH = g->fh ? 4 : 1, aW = g->fw ? 4 : 1;
+    const int aD = g->fd ? 4 : 1, aH = g->fh ? 4 : 1;
     const int64_t md = g->fd ? 2 : 1, mh = g->fh ? 2 : 1, mw = g->fw ? 2 : 1;
+    const int64_t aW = g->fw ? 4 : 1;
     const int64_t Cg = g->Cg, ntp = (nt + nr - 1) / nr * nr;
-    FC_T rows[16][FC_WG_ROW], tmp[16][FC_WG_ROW];
-    FC_T *rp[16], *tp[16], *ep[16];
+    FC_T rows[16][FC_WG_RROW], tmp[16][FC_WG_RROW], tmp2[16][FC_WG_RROW];
+    FC_T *rp[16], *tp[16], *t2p[16];
 
     for (int q = 0; q < 16; ++q) {
-        rp[q] = rows[q];
         tp[q] = tmp[q];
+        t2p[q] = tmp2[q];
     }
     for (int64_t ci = 0; ci < Cg; ++ci) {
         const int64_t c = grp * Cg + ci;
@@ -91,13 +97,14 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
             const int64_t tw = t % g->TW, th = r % g->TH;
             r /= g->TH;
             const int64_t td = r % g->TD, n = r / g->TD;
-            int64_t seg = g->TW - tw;
-            if (seg > nt - l) seg = nt - l;
-            if (seg > nr - l % nr) seg = nr - l % nr;
-            const int64_t len = (seg - 1) * mw + aW;
+            int64_t run = g->TW - tw;
+            if (run > nt - l) run = nt - l;
+            if (run > FC_WG_RUN) run = FC_WG_RUN;
+            const int64_t len = (run - 1) * mw + aW;
             const int64_t x0 = tw * mw - g->pw;
+            const int inside = x0 >= 0 && x0 + len <= g->W;
 
-            /* The aD x aH input rows the segment reads, zero-padded. */
+            /* The aD x aH input rows of the run, zero-padded. */
             for (int a = 0; a < aD; ++a) {
                 const int64_t z = td * md - g->pd + a;
                 for (int b = 0; b < aH; ++b) {
@@ -105,7 +112,12 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
                     const FC_T *src = NULL;
                     if (z >= 0 && z < g->D && y >= 0 && y < g->H)
                         src = x + (((n * g->C + c) * g->D + z) * g->H + y) * g->W;
-                    FC_NAME(fc_wg_load_row)(src, x0, len, g->W, rows[a * aH + b]);
+                    if (src != NULL && inside) {
+                        rp[a * aH + b] = (FC_T *)(src + x0);    /* read in place */
+                    } else {
+                        FC_NAME(fc_wg_load_row)(src, x0, len, g->W, rows[a * aH + b]);
+                        rp[a * aH + b] = rows[a * aH + b];
+                    }
                 }
             }
             /* Along H (rows a*aH + b -> a*aH + ph), then along D. */
@@ -116,7 +128,7 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
                 cur = tp;
             }
             if (g->fd) {
-                FC_T **dst = (cur == rp) ? tp : rp;
+                FC_T **dst = (cur == tp) ? t2p : tp;
                 for (int b = 0; b < aH; ++b) {
                     FC_T *in4[4], *out4[4];
                     for (int a = 0; a < 4; ++a) {
@@ -127,33 +139,39 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
                 }
                 cur = dst;
             }
-            for (int q = 0; q < aD * aH; ++q)
-                ep[q] = cur[q];
 
-            /* Along W, stored straight into the packed operands. */
-            const int64_t off = (l / nr) * Cg * nr + ci * nr + l % nr;
-            for (int q = 0; q < aD * aH; ++q) {
-                const FC_T *restrict e = ep[q];
-                if (g->fw) {
-                    FC_T *restrict v0 = V + (int64_t)(q * 4 + 0) * vstride + off;
-                    FC_T *restrict v1 = V + (int64_t)(q * 4 + 1) * vstride + off;
-                    FC_T *restrict v2 = V + (int64_t)(q * 4 + 2) * vstride + off;
-                    FC_T *restrict v3 = V + (int64_t)(q * 4 + 3) * vstride + off;
-                    for (int64_t s = 0; s < seg; ++s) {
-                        const FC_T c0 = e[2 * s], c1 = e[2 * s + 1], c2 = e[2 * s + 2],
-                                   c3 = e[2 * s + 3];
-                        v0[s] = c0 - c2;
-                        v1[s] = c1 + c2;
-                        v2[s] = c2 - c1;
-                        v3[s] = c1 - c3;
+            /* Along W, stored straight into the packed operands, a panel's
+             * part of the run at a time. */
+            int64_t s0 = 0;
+            while (s0 < run) {
+                const int64_t lane = (l + s0) % nr;
+                int64_t seg = nr - lane;
+                if (seg > run - s0) seg = run - s0;
+                const int64_t off = ((l + s0) / nr) * Cg * nr + ci * nr + lane;
+                for (int q = 0; q < aD * aH; ++q) {
+                    const FC_T *restrict e = cur[q] + s0 * mw;
+                    if (g->fw) {
+                        FC_T *restrict v0 = V + (int64_t)(q * 4 + 0) * vstride + off;
+                        FC_T *restrict v1 = V + (int64_t)(q * 4 + 1) * vstride + off;
+                        FC_T *restrict v2 = V + (int64_t)(q * 4 + 2) * vstride + off;
+                        FC_T *restrict v3 = V + (int64_t)(q * 4 + 3) * vstride + off;
+                        for (int64_t s = 0; s < seg; ++s) {
+                            const FC_T c0 = e[2 * s], c1 = e[2 * s + 1], c2 = e[2 * s + 2],
+                                       c3 = e[2 * s + 3];
+                            v0[s] = c0 - c2;
+                            v1[s] = c1 + c2;
+                            v2[s] = c2 - c1;
+                            v3[s] = c1 - c3;
+                        }
+                    } else {
+                        FC_T *restrict v = V + (int64_t)q * vstride + off;
+                        for (int64_t s = 0; s < seg; ++s)
+                            v[s] = e[s];
                     }
-                } else {
-                    FC_T *restrict v = V + (int64_t)q * vstride + off;
-                    for (int64_t s = 0; s < seg; ++s)
-                        v[s] = e[s];
                 }
+                s0 += seg;
             }
-            l += seg;
+            l += run;
         }
     }
     /* Columns past nt in the last panel: zero (their products are discarded). */
