@@ -75,6 +75,7 @@ cdef extern from "conv.h" nogil:
 IM2COL_BLOCK_BYTES = 256 * 1024
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
+cdef int64_t WINOGRAD_STRIDE_PAD = 24
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -362,8 +363,13 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     cdef int64_t mblk = (mpanels + ncob - 1) // ncob * mr
     ncob = (M + mblk - 1) // mblk
     cdef int64_t ntp = (nt + nr - 1) // nr * nr
-    cdef floating[:, ::1] vs = np.empty((num_threads, g.P * K * ntp), dtype)
-    cdef floating[:, ::1] ms = np.empty((num_threads, g.P * mblk * ntp), dtype)
+    # Point strides padded by a cache line and a half: the P operands are
+    # written side by side, and strides of a multiple of 4 KiB would put them
+    # all in the same L1 cache sets.
+    cdef int64_t vstride = K * ntp + WINOGRAD_STRIDE_PAD
+    cdef int64_t mstride = mblk * ntp + WINOGRAD_STRIDE_PAD
+    cdef floating[:, ::1] vs = np.empty((num_threads, g.P * vstride), dtype)
+    cdef floating[:, ::1] ms = np.empty((num_threads, g.P * mstride), dtype)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
                                    else np.ascontiguousarray(bias, dtype))
@@ -394,23 +400,23 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         vp = &vs[tid, 0]
         mp = &ms[tid, 0]
         if floating is float:
-            fc_wino_input_f32(isa, &g, xp, grp, t0, cnt, nr, K * ntp, vp)
+            fc_wino_input_f32(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
         else:
-            fc_wino_input_f64(isa, &g, xp, grp, t0, cnt, nr, K * ntp, vp)
+            fc_wino_input_f64(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
         for p in range(g.P):
             if floating is float:
                 fc_gemm_packed_f32_at(isa, rows, cnt, K,
                                       upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
-                                      vp + p * K * ntp, mp + p * mblk * ntp, ntp, NULL, 0)
+                                      vp + p * vstride, mp + p * mstride, ntp, NULL, 0)
             else:
                 fc_gemm_packed_f64_at(isa, rows, cnt, K,
                                       upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
-                                      vp + p * K * ntp, mp + p * mblk * ntp, ntp, NULL, 0)
+                                      vp + p * vstride, mp + p * mstride, ntp, NULL, 0)
         if floating is float:
-            fc_wino_output_f32(isa, &g, mp, ntp, mblk * ntp, grp * M + co0, rows, t0, cnt,
+            fc_wino_output_f32(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt,
                                bp, op)
         else:
-            fc_wino_output_f64(isa, &g, mp, ntp, mblk * ntp, grp * M + co0, rows, t0, cnt,
+            fc_wino_output_f64(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt,
                                bp, op)
     return out
 

@@ -33,6 +33,35 @@ static inline void FC_NAME(fc_wg_bt)(FC_T *const *in, FC_T *const *out, int64_t 
     }
 }
 
+/* B^T along one axis straight from 4 input rows: out[q][j] for j in [0, n),
+ * reading in[q][off[q] + j] for j in [lo, hi) and zero outside it (the
+ * padding). */
+static inline void FC_NAME(fc_wg_bt_rows)(const FC_T *const *in, const int64_t *off,
+                                          FC_T *const *out, int64_t lo, int64_t hi, int64_t n)
+{
+    FC_T *restrict o0 = out[0], *restrict o1 = out[1], *restrict o2 = out[2],
+         *restrict o3 = out[3];
+    int64_t j = 0;
+    for (; j < lo; ++j)
+        o0[j] = o1[j] = o2[j] = o3[j] = 0;
+    if (hi > lo) {
+        /* in[q] + off[q] + lo is inside row q: only columns >= lo are read. */
+        const FC_T *restrict i0 = in[0] + off[0] + lo, *restrict i1 = in[1] + off[1] + lo,
+                   *restrict i2 = in[2] + off[2] + lo, *restrict i3 = in[3] + off[3] + lo;
+        FC_T *restrict p0 = o0 + lo, *restrict p1 = o1 + lo, *restrict p2 = o2 + lo,
+             *restrict p3 = o3 + lo;
+        for (int64_t k = 0; k < hi - lo; ++k) {
+            p0[k] = i0[k] - i2[k];
+            p1[k] = i1[k] + i2[k];
+            p2[k] = i2[k] - i1[k];
+            p3[k] = i1[k] - i3[k];
+        }
+        j = hi;
+    }
+    for (; j < n; ++j)
+        o0[j] = o1[j] = o2[j] = o3[j] = 0;
+}
+
 /* A^T along one axis, on rows of length n. */
 static inline void FC_NAME(fc_wg_at)(FC_T *const *in, FC_T *const *out, int64_t n)
 {
@@ -81,8 +110,12 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
     const int64_t md = g->fd ? 2 : 1, mh = g->fh ? 2 : 1, mw = g->fw ? 2 : 1;
     const int64_t aW = g->fw ? 4 : 1;
     const int64_t Cg = g->Cg, ntp = (nt + nr - 1) / nr * nr;
-    FC_T rows[16][FC_WG_RROW], tmp[16][FC_WG_RROW], tmp2[16][FC_WG_RROW];
-    FC_T *rp[16], *tp[16], *t2p[16];
+    FC_T rows[4][FC_WG_RROW], tmp[16][FC_WG_RROW], tmp2[16][FC_WG_RROW];
+    FC_T zero[FC_WG_RROW];
+    FC_T *rp[4], *tp[16], *t2p[16];
+
+    for (int64_t j = 0; j < FC_WG_RROW; ++j)
+        zero[j] = 0;
 
     for (int q = 0; q < 16; ++q) {
         tp[q] = tmp[q];
@@ -104,28 +137,47 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
             const int64_t x0 = tw * mw - g->pw;
             const int inside = x0 >= 0 && x0 + len <= g->W;
 
-            /* The aD x aH input rows of the run, zero-padded. */
-            for (int a = 0; a < aD; ++a) {
-                const int64_t z = td * md - g->pd + a;
-                for (int b = 0; b < aH; ++b) {
-                    const int64_t y = th * mh - g->ph + b;
+            FC_T **cur = rp;
+            if (g->fh) {
+                /* Along H straight from the input rows (rows a*aH + b ->
+                 * a*aH + ph); rows and columns in the padding read as zero. */
+                int64_t lo = x0 < 0 ? -x0 : 0, hi = g->W - x0;
+                if (lo > len) lo = len;
+                if (hi > len) hi = len;
+                if (hi < lo) hi = lo;
+                for (int a = 0; a < aD; ++a) {
+                    const int64_t z = td * md - g->pd + a;
+                    const FC_T *in4[4];
+                    int64_t off4[4];
+                    for (int b = 0; b < 4; ++b) {
+                        const int64_t y = th * mh - g->ph + b;
+                        if (z >= 0 && z < g->D && y >= 0 && y < g->H) {
+                            in4[b] = x + (((n * g->C + c) * g->D + z) * g->H + y) * g->W;
+                            off4[b] = x0;
+                        } else {
+                            in4[b] = zero;
+                            off4[b] = 0;
+                        }
+                    }
+                    FC_NAME(fc_wg_bt_rows)(in4, off4, tp + a * 4, lo, hi, len);
+                }
+                cur = tp;
+            } else {
+                /* The aD input rows of the run, read in place when inside the
+                 * input, else copied with their zero padding. */
+                for (int a = 0; a < aD; ++a) {
+                    const int64_t z = td * md - g->pd + a;
+                    const int64_t y = th - g->ph;
                     const FC_T *src = NULL;
                     if (z >= 0 && z < g->D && y >= 0 && y < g->H)
                         src = x + (((n * g->C + c) * g->D + z) * g->H + y) * g->W;
                     if (src != NULL && inside) {
-                        rp[a * aH + b] = (FC_T *)(src + x0);    /* read in place */
+                        rp[a] = (FC_T *)(src + x0);
                     } else {
-                        FC_NAME(fc_wg_load_row)(src, x0, len, g->W, rows[a * aH + b]);
-                        rp[a * aH + b] = rows[a * aH + b];
+                        FC_NAME(fc_wg_load_row)(src, x0, len, g->W, rows[a]);
+                        rp[a] = rows[a];
                     }
                 }
-            }
-            /* Along H (rows a*aH + b -> a*aH + ph), then along D. */
-            FC_T **cur = rp;
-            if (g->fh) {
-                for (int a = 0; a < aD; ++a)
-                    FC_NAME(fc_wg_bt)(cur + a * 4, tp + a * 4, len);
-                cur = tp;
             }
             if (g->fd) {
                 FC_T **dst = (cur == tp) ? t2p : tp;
