@@ -3,11 +3,15 @@
 ``python -m fastconv info``
     Print the build and runtime configuration (:func:`fastconv.show_config`).
 ``python -m fastconv bench [options]``
-    Time fastconv on typical layers against PyTorch, SciPy and OpenCV and check
-    every result (see ``python -m fastconv bench --help``).
+    Time every operation of fastconv (convolutions and plans, transposed,
+    separable and octave convolution, image and signal filters, forward +
+    backward passes) on typical problems against PyTorch, SciPy, OpenCV and
+    NumPy, and check every result (see ``python -m fastconv bench --help`` and
+    :mod:`fastconv._bench`). Algorithms that do not apply to a problem are
+    reported as ``n/a``.
 
 Exit status: 0 on success, 2 on a usage error, 1 when a benchmarked fastconv
-result fails its correctness check.
+result fails its correctness check (``FAIL``) or its call raises (``ERROR``).
 """
 import argparse
 import sys
@@ -26,9 +30,7 @@ def build_parser():
                         description="Print the build and runtime configuration of fastconv.")
     bench = commands.add_parser(
         "bench", help="time typical layers against other libraries and check the results",
-        description="Time fastconv on typical layers against PyTorch, SciPy and OpenCV, "
-                    "checking every result against fastconv.reference. Exit status 1 when "
-                    "a fastconv result is outside its tolerance.")
+        description=_bench.DESCRIPTION)
     _bench.add_arguments(bench)
     return parser, bench
 
@@ -44,7 +46,8 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 when a benchmarked result fails its check.
+        0 on success, 1 when a benchmarked fastconv result fails its check or
+        raises (``n/a`` rows are not failures).
 
     Raises
     ------

@@ -1,20 +1,51 @@
 """The benchmark suite behind ``python -m fastconv bench``.
 
-It times fastconv on a fixed set of typical layers (ResNet-style 3 x 3 and
-1 x 1 convolutions, strided, depthwise, grouped and dilated ones, a transposed
-convolution, a long 1-D signal, a 3-D volume and a single-channel image filter)
-with every algorithm of :data:`fastconv.ALGORITHMS`, next to the same operation
-in the libraries a NumPy user would otherwise reach for (PyTorch, SciPy,
-OpenCV) when they are installed. Every result is checked against the float64
-implementations of :mod:`fastconv.reference`; a fastconv result outside the
-tolerance of its dtype is reported as ``FAIL`` and makes the exit status 1.
+It times every operation of fastconv on a fixed set of typical problems, next
+to the same operation in the libraries a NumPy user would otherwise reach for
+(PyTorch, SciPy, OpenCV, NumPy) when they are installed:
+
+* ``conv1d`` / ``conv2d`` / ``conv3d``: ResNet-style 3 x 3 and 1 x 1 layers,
+  strided, depthwise, grouped and dilated ones, a long 1-D sequence, a 3-D
+  volume, float32 and float64; every 3 x 3 layer also gets a ``fastconv/plan``
+  row (a :func:`fastconv.plan_conv2d` plan made once, outside the timing);
+* ``conv_transpose2d``: :func:`fastconv.conv_transpose2d` against PyTorch;
+* ``separable2d``: :func:`fastconv.separable_conv2d` (fused) against two
+  PyTorch convolutions, with a ``fastconv/2calls`` row (the depthwise and the
+  pointwise convolution as two :func:`fastconv.conv2d` calls);
+* ``octave2d``: :func:`fastconv.octave_conv2d` with alpha = 0.5 against
+  PyTorch's composition of convolutions, pooling and upsampling, with a
+  ``fastconv/conv2d-128`` row (the ordinary convolution with the same channel
+  counts, which octave convolution should beat);
+* ``correlate``: single-channel 1024 x 1024 images filtered by 3 x 3 to
+  11 x 11 kernels (:func:`fastconv.correlate`, ``mode="same"``) against
+  OpenCV ``filter2D``, ``scipy.ndimage.correlate`` and
+  ``scipy.signal.correlate``;
+* ``convolve1d``: a signal of 10^6 samples and a 501-tap kernel
+  (:func:`fastconv.convolve`, ``mode="full"``) against
+  ``scipy.signal.oaconvolve``, ``scipy.signal.fftconvolve`` and
+  ``numpy.convolve``;
+* ``conv2d_train``: forward and backward pass (:func:`fastconv.conv2d`, then
+  ``fastconv.grad.conv2d_input``, ``conv2d_weight`` and ``bias``) against
+  PyTorch's autograd.
+
+fastconv runs with every algorithm (:data:`fastconv.ALGORITHMS`, and ``fft``
+for the signal operations). An algorithm that does not apply to a problem
+(Winograd on a 1 x 1, 5 x 5 or strided layer, ``im2col`` for an image filter)
+is reported as ``n/a`` with the reason, as is an operation this version of
+fastconv does not have. Every result is checked against the float64
+definitions of :mod:`fastconv.reference` (a result made of several arrays, such
+as the two outputs of octave convolution or the four arrays of a training
+step, is checked array by array); a fastconv result outside the tolerance of
+its dtype is reported as ``FAIL``, a fastconv call that raises as ``ERROR``,
+and either makes the exit status 1.
 
 Each row reports the minimum time over ``--repeat`` timings (the median is kept
 in the JSON output), the arithmetic rate of the direct definition of the
-convolution (``2 * N * C_out * prod(out_spatial) * (C_in / groups) *
-prod(kernel)`` floating point operations), the ratio to the fastest other
-library in the same run (below 1 means fastconv is faster) and the largest
-absolute error relative to the largest absolute value of the reference.
+operation (see :attr:`Layer.flops`), the ratio to the fastest other library in
+the same run (below 1 means fastconv is faster), the largest absolute error
+relative to the largest absolute value of the reference, and for some rows a
+note comparing them with another fastconv row (plan against plain call, fused
+against two calls, octave against ordinary convolution).
 
 The suite is plain data (:data:`LAYERS`), so tests can run a single layer::
 
@@ -41,6 +72,9 @@ from fastconv import reference
 
 #: Largest error relative to ``max|reference|`` a fastconv result may show.
 TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
+#: Tighter tolerances of some operations (``(op, dtype)``): the FFT path of the
+#: 1-D convolution must stay within 1e-5 of ``max|result|`` in float32.
+OP_TOLERANCE = {("convolve1d", "float32"): 1e-5, ("convolve1d", "float64"): 1e-12}
 
 #: One timing lasts at least this long (seconds): fast calls are repeated
 #: inside it and the fastest call is kept.
@@ -53,16 +87,43 @@ DEFAULT_REPEAT = 7
 
 NOT_AVAILABLE = "not available in this version"
 
+#: The operations of the suite (:attr:`Layer.op`).
+OPS = ("conv1d", "conv2d", "conv3d", "conv_transpose2d", "separable2d", "octave2d",
+       "correlate", "convolve1d", "conv2d_train")
+#: Operations computed by :func:`fastconv.correlate` / :func:`fastconv.convolve`.
+SIGNAL_OPS = ("correlate", "convolve1d")
+
 
 @dataclass(frozen=True)
 class Layer:
     """One benchmarked operation.
 
-    ``op`` is ``"conv1d"``, ``"conv2d"``, ``"conv3d"``, ``"conv_transpose2d"``
-    or ``"correlate"`` (a single-channel 2-D image filtered by one kernel:
-    ``fastconv.conv2d`` with one channel, compared with the image-processing
-    libraries). ``kernel``, ``stride``, ``padding`` and ``dilation`` apply to
-    every spatial dimension.
+    ``op`` is one of :data:`OPS`:
+
+    ``"conv1d"``, ``"conv2d"``, ``"conv3d"``
+        ``fastconv.conv{N}d(x, w, b, ...)``.
+    ``"conv_transpose2d"``
+        ``fastconv.conv_transpose2d``; ``c_in``/``c_out`` are its input and
+        output channels, the weight is ``(C_in, C_out // groups, k, k)``.
+    ``"separable2d"``
+        ``fastconv.separable_conv2d``: depthwise ``(C_in, 1, k, k)`` (channel
+        multiplier 1), pointwise ``(C_out, C_in, 1, 1)``, bias.
+    ``"octave2d"``
+        ``fastconv.octave_conv2d`` with ``alpha`` of the ``c_in`` input and
+        ``c_out`` output channels at half resolution, no bias; ``spatial`` is
+        the high-frequency size.
+    ``"correlate"``
+        a single-channel 2-D image (``spatial``) filtered by one ``k x k``
+        kernel, ``mode="same"`` with zero fill (``padding = k // 2``).
+    ``"convolve1d"``
+        ``fastconv.convolve(signal, kernel, mode="full")``
+        (``padding = k - 1``).
+    ``"conv2d_train"``
+        forward and backward pass of ``conv2d``: output, input, weight and bias
+        gradients for a given output gradient.
+
+    ``kernel``, ``stride``, ``padding`` and ``dilation`` apply to every spatial
+    dimension.
     """
 
     name: str
@@ -78,6 +139,7 @@ class Layer:
     groups: int = 1
     dtype: str = "float32"
     bias: bool = True
+    alpha: float = None
 
     @property
     def nd(self):
@@ -89,15 +151,34 @@ class Layer:
         return self.op == "conv_transpose2d"
 
     @property
+    def tolerance(self):
+        """Largest error relative to ``max|reference|`` a fastconv result may show."""
+        return OP_TOLERANCE.get((self.op, self.dtype), TOLERANCE[self.dtype])
+
+    def octave_channels(self, channels):
+        """``(high, low)`` split of ``channels`` for an octave layer."""
+        low = int(round(self.alpha * channels))
+        return channels - low, low
+
+    @property
     def input_shape(self):
+        """Shape of the (high-frequency, for ``octave2d``) input."""
+        if self.op == "octave2d":
+            return (self.n, self.octave_channels(self.c_in)[0]) + tuple(self.spatial)
         return (self.n, self.c_in) + tuple(self.spatial)
 
     @property
     def weight_shape(self):
-        """PyTorch's layout: ``(C_in, C_out // groups, *k)`` for a transposed convolution."""
+        """PyTorch's layout: ``(C_in, C_out // groups, *k)`` for a transposed convolution,
+        the depthwise weight for ``separable2d``, the high-to-high weight for ``octave2d``."""
         kernel = (self.kernel,) * self.nd
         if self.transposed:
             return (self.c_in, self.c_out // self.groups) + kernel
+        if self.op == "separable2d":
+            return (self.c_in, 1) + kernel
+        if self.op == "octave2d":
+            return (self.octave_channels(self.c_out)[0],
+                    self.octave_channels(self.c_in)[0]) + kernel
         return (self.c_out, self.c_in // self.groups) + kernel
 
     @property
@@ -109,27 +190,60 @@ class Layer:
 
     @property
     def output_shape(self):
+        """Shape of the (high-frequency, for ``octave2d``) output."""
+        if self.op == "octave2d":
+            return (self.n, self.octave_channels(self.c_out)[0]) + self.out_spatial
         return (self.n, self.c_out) + self.out_spatial
 
     @property
     def flops(self):
-        """Floating point operations of the direct definition (2 per multiply-accumulate).
+        """Floating point operations of the direct definition: 2 per multiply-accumulate.
 
-        For a transposed convolution every input element is multiplied by
-        every tap of its ``C_out / groups`` filters.
+        Whatever the algorithm, the count is that of the definition, taps
+        that fall on the zero padding included (so a fast algorithm, FFT or
+        Winograd, can exceed the machine's peak):
+
+        * convolution, image filter, 1-D signal:
+          ``N * C_out * prod(out_spatial) * (C_in / groups) * prod(kernel)`` MACs;
+        * transposed convolution: every input element times every tap of its
+          ``C_out / groups`` filters;
+        * ``separable2d``: the depthwise stage
+          (``N * C_in * prod(out_spatial) * k * k``) plus the pointwise stage
+          (``N * C_out * prod(out_spatial) * C_in``);
+        * ``octave2d``: the four convolutions, high-to-high at full
+          resolution, the three others at half resolution (pooling,
+          upsampling and additions not counted);
+        * ``conv2d_train``: the forward pass, the input gradient and the
+          weight gradient, each with the forward's MACs (3 x forward; the bias
+          gradient's additions are not counted).
         """
         taps = self.kernel ** self.nd
+        out = math.prod(self.out_spatial)
         if self.transposed:
             return (2 * self.n * self.c_in * math.prod(self.spatial)
                     * (self.c_out // self.groups) * taps)
-        return (2 * self.n * self.c_out * math.prod(self.out_spatial)
-                * (self.c_in // self.groups) * taps)
+        if self.op == "separable2d":
+            return 2 * self.n * out * (self.c_in * taps + self.c_out * self.c_in)
+        if self.op == "octave2d":
+            hi_in, lo_in = self.octave_channels(self.c_in)
+            hi_out, lo_out = self.octave_channels(self.c_out)
+            quarter = out // 4
+            return 2 * self.n * taps * (out * hi_out * hi_in
+                                        + quarter * (hi_out * lo_in + lo_out * hi_in
+                                                     + lo_out * lo_in))
+        forward = 2 * self.n * self.c_out * out * (self.c_in // self.groups) * taps
+        return 3 * forward if self.op == "conv2d_train" else forward
 
     def describe(self):
         dims = "x".join(str(s) for s in self.spatial)
+        if self.op == "correlate":
+            return f"correlate image {dims} kernel {self.kernel}x{self.kernel} same {self.dtype}"
+        if self.op == "convolve1d":
+            return f"convolve signal {dims} kernel {self.kernel} full {self.dtype}"
+        alpha = "" if self.alpha is None else f" alpha={self.alpha}"
         return (f"{self.op} N={self.n} C_in={self.c_in} C_out={self.c_out} {dims} "
                 f"k={self.kernel} s={self.stride} p={self.padding} d={self.dilation} "
-                f"g={self.groups} {self.dtype}")
+                f"g={self.groups}{alpha} {self.dtype}")
 
 
 #: The default suite, in the order it runs.
@@ -145,7 +259,16 @@ LAYERS = (
     Layer("convT4x4s2_64_32_28", "conv_transpose2d", 1, 64, 32, (28, 28), 4, 2, 1),
     Layer("conv1d_64_4096_k3_b8", "conv1d", 8, 64, 64, (4096,), 3, 1, 1),
     Layer("conv3d_32_16x56x56", "conv3d", 1, 32, 32, (16, 56, 56), 3, 1, 1),
+    Layer("sep3x3_144_56", "separable2d", 1, 144, 144, (56, 56), 3, 1, 1),
+    Layer("octave_a05_128_56", "octave2d", 1, 128, 128, (56, 56), 3, 1, 1, bias=False,
+          alpha=0.5),
+    Layer("img3x3_1024", "correlate", 1, 1, 1, (1024, 1024), 3, 1, 1, bias=False),
     Layer("img5x5_1024", "correlate", 1, 1, 1, (1024, 1024), 5, 1, 2, bias=False),
+    Layer("img7x7_1024", "correlate", 1, 1, 1, (1024, 1024), 7, 1, 3, bias=False),
+    Layer("img11x11_1024", "correlate", 1, 1, 1, (1024, 1024), 11, 1, 5, bias=False),
+    Layer("signal1e6_k501", "convolve1d", 1, 1, 1, (1_000_000,), 501, 1, 500, bias=False),
+    Layer("train_resnet3x3_64_56", "conv2d_train", 1, 64, 64, (56, 56), 3, 1, 1),
+    Layer("train_pw1x1_256_64_56", "conv2d_train", 1, 256, 64, (56, 56), 1, 1, 0),
     Layer("resnet3x3_64_56_f64", "conv2d", 1, 64, 64, (56, 56), 3, 1, 1, dtype="float64"),
     Layer("pw1x1_256_64_56_f64", "conv2d", 1, 256, 64, (56, 56), 1, 1, 0, dtype="float64"),
 )
@@ -320,41 +443,100 @@ def time_call(fn, repeat, min_timing):
     return Timing(result, times, inner)
 
 
+
+def time_once(fn):
+    """Time a single call of a slow ``fn()`` (no warm-up, one timing of one call)."""
+    start = time.perf_counter()
+    result = fn()
+    return Timing(result, [time.perf_counter() - start], 1)
+
+
+def _parts(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def relative_error(result, expected):
-    """``max|result - expected| / max|expected|``, computed in float64 (inf on a shape mismatch)."""
+    """``max|result - expected| / max|expected|``, computed in float64 (inf on a shape mismatch).
+
+    ``result`` and ``expected`` may be lists of arrays (the outputs of one
+    call): each array is compared with its own scale and the largest error is
+    returned.
+    """
+    if isinstance(expected, (list, tuple)):
+        results = _parts(result)
+        if len(results) != len(expected):
+            return math.inf
+        return max((relative_error(r, e) for r, e in zip(results, expected)), default=0.0)
     result = np.asarray(result)
     if result.shape != expected.shape:
         return math.inf
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     if expected.size == 0:
         return 0.0
+    scale = float(np.max(np.abs(expected)))
     diff = np.abs(result.astype(np.float64) - expected)
     err = float(np.max(diff)) if np.all(np.isfinite(diff)) else math.inf
     return err / scale if scale > 0 else err
+
+
+def _wrong_dtype(result, dtype):
+    """The first dtype among the result's arrays that is not ``dtype``, else None."""
+    for part in _parts(result):
+        part_dtype = np.asarray(part).dtype
+        if part_dtype != np.dtype(dtype):
+            return part_dtype
+    return None
 
 
 # --------------------------------------------------------------------------
 # Data and reference results
 # --------------------------------------------------------------------------
 
-def make_inputs(layer):
-    """Deterministic input, weight and bias (or None) of the layer's dtype.
+def _random(rng, shape, dtype, fan_in=None):
+    a = rng.standard_normal(shape)
+    if fan_in:
+        a /= math.sqrt(fan_in)
+    return a.astype(dtype)
 
-    The weights are scaled by ``1 / sqrt(fan_in)`` so the outputs stay of
-    order one, as in a trained network.
+
+def make_inputs(layer):
+    """Deterministic inputs of the layer's dtype, as a dict of arrays.
+
+    Every operation has ``x`` (input), ``w`` (weight; the depthwise weight for
+    ``separable2d``, the high-to-high weight for ``octave2d``) and ``b`` (bias
+    or None); ``separable2d`` adds ``pw`` (pointwise weight), ``octave2d``
+    ``xl`` (low-frequency input) and ``whl``, ``wlh``, ``wll``, and
+    ``conv2d_train`` ``g`` (the output gradient). The weights are scaled by
+    ``1 / sqrt(fan_in)`` so the outputs stay of order one, as in a trained
+    network.
     """
     rng = np.random.default_rng(zlib.crc32(layer.name.encode()))
     dtype = np.dtype(layer.dtype)
-    x = rng.standard_normal(layer.input_shape, dtype=dtype)
-    fan_in = math.prod(layer.weight_shape[1:])
-    w = (rng.standard_normal(layer.weight_shape) / math.sqrt(fan_in)).astype(dtype)
-    b = rng.standard_normal(layer.c_out).astype(dtype) if layer.bias else None
-    return x, w, b
+    taps = layer.kernel ** layer.nd
+    data = {"x": rng.standard_normal(layer.input_shape, dtype=dtype)}
+    if layer.op == "octave2d":
+        hi_in, lo_in = layer.octave_channels(layer.c_in)
+        hi_out, lo_out = layer.octave_channels(layer.c_out)
+        k = (layer.kernel,) * 2
+        low = tuple(s // 2 for s in layer.spatial)
+        data["xl"] = rng.standard_normal((layer.n, lo_in) + low, dtype=dtype)
+        fan_in = layer.c_in * taps   # each output sums two paths
+        for key, shape in (("w", (hi_out, hi_in)), ("whl", (lo_out, hi_in)),
+                           ("wlh", (hi_out, lo_in)), ("wll", (lo_out, lo_in))):
+            data[key] = _random(rng, shape + k, dtype, fan_in)
+    else:
+        data["w"] = _random(rng, layer.weight_shape, dtype, math.prod(layer.weight_shape[1:]))
+    if layer.op == "separable2d":
+        data["pw"] = _random(rng, (layer.c_out, layer.c_in, 1, 1), dtype, layer.c_in)
+    data["b"] = rng.standard_normal(layer.c_out).astype(dtype) if layer.bias else None
+    if layer.op == "conv2d_train":
+        data["g"] = rng.standard_normal(layer.output_shape, dtype=dtype)
+    return data
 
 
 def reference_conv_transpose(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Transposed convolution in float64, PyTorch's ``conv_transposeNd`` semantics.
 
+    Used when :mod:`fastconv.reference` has no ``conv_transpose_nd``.
     Computed as the ordinary convolution it is the adjoint of: the input is
     spread out with ``stride - 1`` zeros between elements, padded by
     ``dilation * (k - 1) - padding`` on each side (cropped when negative) and
@@ -382,13 +564,90 @@ def reference_conv_transpose(x, weight, bias=None, stride=1, padding=0, dilation
     return y[(slice(None), slice(None)) + crop]
 
 
-def compute_reference(layer, x, w, b):
-    """The float64 result the layer must produce."""
+def _reference_octave(layer, d):
+    """Octave convolution in float64: ``[y_high, y_low]`` (stride 1)."""
+    fn = getattr(reference, "octave_conv2d", None)
+    args = dict(stride=layer.stride, padding=layer.padding)
+    if fn is not None:
+        return list(fn(d["x"], d["xl"], d["w"], d["whl"], d["wlh"], d["wll"], None, None, **args))
+    conv = reference.conv_nd
+    xh = np.asarray(d["x"], dtype=np.float64)
+    n, c, h, w = xh.shape
+    pooled = xh.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+    low_to_high = conv(d["xl"], d["wlh"], **args)
+    y_high = conv(xh, d["w"], **args) + low_to_high.repeat(2, axis=2).repeat(2, axis=3)
+    y_low = conv(d["xl"], d["wll"], **args) + conv(pooled, d["whl"], **args)
+    return [y_high, y_low]
+
+
+def _torch_train_reference(layer, d):
+    """Forward and backward pass in float64 by PyTorch's autograd (None without torch)."""
+    torch = _import_optional("torch")
+    if torch is None:
+        return None
+    x, w = (torch.from_numpy(np.asarray(d[k], dtype=np.float64)).requires_grad_()
+            for k in ("x", "w"))
+    b = None if d["b"] is None else torch.from_numpy(
+        np.asarray(d["b"], dtype=np.float64)).requires_grad_()
+    y = torch.nn.functional.conv2d(x, w, b, stride=layer.stride, padding=layer.padding,
+                                   dilation=layer.dilation, groups=layer.groups)
+    y.backward(torch.from_numpy(np.asarray(d["g"], dtype=np.float64)))
+    parts = [y.detach(), x.grad, w.grad] + ([] if b is None else [b.grad])
+    return [p.numpy() for p in parts]
+
+
+def _reference_train(layer, d):
+    """``[y, grad_input, grad_weight(, grad_bias)]`` in float64."""
+    grad = getattr(reference, "grad", None)
+    names = ("conv2d_input", "conv2d_weight", "bias")
+    if grad is None or not all(hasattr(grad, name) for name in names):
+        return _torch_train_reference(layer, d)
+    geometry = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                    groups=layer.groups)
+    x, w, b, g = d["x"], d["w"], d["b"], d["g"]
+    parts = [reference.conv_nd(x, w, b, **geometry),
+             grad.conv2d_input(x.shape, w, g, **geometry),
+             grad.conv2d_weight(x, w.shape, g, **geometry)]
+    if b is not None:
+        parts.append(grad.bias(g))
+    return parts
+
+
+def _reference_signal(layer, d):
+    """The full 1-D convolution in float64 (SciPy's FFT convolution, else NumPy's)."""
+    sig = np.asarray(d["x"], dtype=np.float64).ravel()
+    ker = np.asarray(d["w"], dtype=np.float64).ravel()
+    signal = _import_optional("scipy.signal")
+    if signal is not None:
+        return signal.fftconvolve(sig, ker, mode="full")
+    return np.convolve(sig, ker, mode="full")
+
+
+def compute_reference(layer, data):
+    """The float64 result the layer must produce (a list of arrays for several outputs)."""
+    d = data
+    geometry = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                    groups=layer.groups)
     if layer.transposed:
-        return reference_conv_transpose(x, w, b, layer.stride, layer.padding,
-                                        layer.dilation, layer.groups)
-    return reference.conv_nd(x, w, b, stride=layer.stride, padding=layer.padding,
-                             dilation=layer.dilation, groups=layer.groups)
+        fn = getattr(reference, f"conv_transpose{layer.nd}d", None)
+        if fn is not None:
+            return fn(d["x"], d["w"], d["b"], stride=layer.stride, padding=layer.padding,
+                      groups=layer.groups, dilation=layer.dilation)
+        return reference_conv_transpose(d["x"], d["w"], d["b"], **geometry)
+    if layer.op == "separable2d":
+        fn = getattr(reference, "separable_conv2d", None)
+        args = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
+        if fn is not None:
+            return fn(d["x"], d["w"], d["pw"], d["b"], **args)
+        z = reference.conv_nd(d["x"], d["w"], None, groups=layer.c_in, **args)
+        return reference.conv_nd(z, d["pw"], d["b"])
+    if layer.op == "octave2d":
+        return _reference_octave(layer, d)
+    if layer.op == "convolve1d":
+        return _reference_signal(layer, d)
+    if layer.op == "conv2d_train":
+        return _reference_train(layer, d)
+    return reference.conv_nd(d["x"], d["w"], d["b"], **geometry)
 
 
 # --------------------------------------------------------------------------
@@ -397,8 +656,16 @@ def compute_reference(layer, x, w, b):
 
 @dataclass
 class Candidate:
-    """One implementation of a layer: ``call()`` runs it, ``to_numpy`` turns its
-    result into an array shaped like the layer's output."""
+    """One implementation of a layer.
+
+    ``call()`` runs it (or ``setup()``, run once outside the timing, returns
+    that function), ``to_numpy`` turns its result into the shape of the
+    reference (a list of arrays for several outputs). ``unavailable`` makes it
+    an ``n/a`` row with that reason. ``flops`` and ``expected`` (a function
+    returning the float64 result) replace the layer's for a row that computes
+    a different problem; ``slow`` times a single call; ``baseline`` names the
+    fastconv row this one is compared with in the notes.
+    """
 
     impl: str
     library: str
@@ -406,71 +673,314 @@ class Candidate:
     call: object = None
     to_numpy: object = np.asarray
     unavailable: str = None
+    setup: object = None
+    flops: float = None
+    expected: object = None
+    slow: bool = False
+    baseline: str = None
 
 
-def fastconv_candidates(layer, x, w, b, algorithms):
+def _winograd_reason(kernel, stride):
+    """Why Winograd cannot compute the problem (None if it can, or if unknown)."""
+    from fastconv import _args
+    reason = getattr(_args, "winograd_reason", None)
+    return None if reason is None else reason(tuple(kernel), tuple(stride))
+
+
+def _signal_algorithms():
+    """The algorithms of :func:`fastconv.correlate` / :func:`fastconv.convolve`."""
+    signal = getattr(fastconv, "_signal", None)
+    algorithms = getattr(signal, "_algorithms", None)
+    if callable(algorithms):
+        try:
+            return tuple(algorithms())
+        except Exception:
+            pass
+    return ("auto", "direct", "fft")
+
+
+def _signal_function(layer):
+    return getattr(fastconv, "convolve" if layer.op == "convolve1d" else "correlate", None)
+
+
+def algorithm_reason(layer, algorithm):
+    """Why fastconv's ``algorithm`` does not apply to the layer, or None if it does."""
+    if layer.op in SIGNAL_OPS and _signal_function(layer) is not None:
+        name = "convolve" if layer.op == "convolve1d" else "correlate"
+        if algorithm not in _signal_algorithms():
+            return f"fastconv.{name} has no {algorithm!r} algorithm"
+        if algorithm == "winograd":
+            if layer.nd != 2:
+                return f"winograd applies to 2-D arrays, this is {layer.nd}-D"
+            reason = _winograd_reason((layer.kernel,) * 2, (1, 1))
+            return None if reason is None else "winograd: " + reason
+        return None
+    if layer.op == "convolve1d":   # no fastconv.convolve: the row is unavailable anyway
+        return None
+    if algorithm not in fastconv.ALGORITHMS:
+        return f"{layer.op} has no {algorithm!r} algorithm"
+    if algorithm == "winograd":
+        kernel = (layer.kernel,) * layer.nd
+        stride = (1,) * layer.nd if layer.op == "correlate" else (layer.stride,) * layer.nd
+        reason = _winograd_reason(kernel, stride)
+        return None if reason is None else "winograd: " + reason
+    return None
+
+
+def _image_output(img):
+    return np.asarray(img)[None, None]
+
+
+def _conv_call(layer, d, fn, alg):
+    geometry = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                    groups=layer.groups)
+    x, w, b = d["x"], d["w"], d["b"]
+    return lambda: fn(x, w, b, algorithm=alg, **geometry)
+
+
+def _train_call(layer, d, alg):
+    geometry = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                    groups=layer.groups)
+    x, w, b, g = d["x"], d["w"], d["b"], d["g"]
+    grad = fastconv.grad
+
+    def call():
+        y = fastconv.conv2d(x, w, b, algorithm=alg, **geometry)
+        gx = grad.conv2d_input(x.shape, w, g, algorithm=alg, **geometry)
+        gw = grad.conv2d_weight(x, w.shape, g, algorithm=alg, **geometry)
+        return [y, gx, gw] + ([] if b is None else [grad.bias(g)])
+    return call
+
+
+def _layer_call(layer, d, alg):
+    """The fastconv call of the layer with ``alg``, or None when this version lacks it."""
+    if layer.op in ("conv1d", "conv2d", "conv3d"):
+        return _conv_call(layer, d, getattr(fastconv, layer.op), alg)
     if layer.transposed:
         fn = getattr(fastconv, "conv_transpose2d", None)
         if fn is None:
-            return [Candidate("fastconv", "fastconv", None, unavailable=NOT_AVAILABLE)]
+            return None
+        x, w, b = d["x"], d["w"], d["b"]
+        return lambda: fn(x, w, b, stride=layer.stride, padding=layer.padding,
+                          groups=layer.groups, dilation=layer.dilation, algorithm=alg)
+    if layer.op == "separable2d":
+        fn = getattr(fastconv, "separable_conv2d", None)
+        if fn is None:
+            return None
+        x, dw, pw, b = d["x"], d["w"], d["pw"], d["b"]
+        return lambda: fn(x, dw, pw, b, stride=layer.stride, padding=layer.padding,
+                          dilation=layer.dilation, algorithm=alg)
+    if layer.op == "octave2d":
+        fn = getattr(fastconv, "octave_conv2d", None)
+        if fn is None:
+            return None
+        args = (d["x"], d["xl"], d["w"], d["whl"], d["wlh"], d["wll"])
+        return lambda: list(fn(*args, stride=layer.stride, padding=layer.padding,
+                               algorithm=alg))
+    if layer.op in SIGNAL_OPS:
+        fn = _signal_function(layer)
+        mode = "full" if layer.op == "convolve1d" else "same"
+        if fn is not None:
+            sig, ker = d["x"][0, 0], d["w"][0, 0]
+            return lambda: fn(sig, ker, mode=mode, algorithm=alg)
+        if layer.op == "correlate":   # before fastconv.correlate: one-channel conv2d
+            return _conv_call(layer, d, fastconv.conv2d, alg)
+        return None
+    if layer.op == "conv2d_train":
+        grad = getattr(fastconv, "grad", None)
+        if grad is None or not all(hasattr(grad, name) for name in
+                                   ("conv2d_input", "conv2d_weight", "bias")):
+            return None
+        return _train_call(layer, d, alg)
+    raise ValueError(f"unknown op {layer.op!r}")
+
+
+def default_algorithms(layer):
+    """The algorithms timed on a layer by default: fastconv's, plus ``fft`` for signals."""
+    extra = ("fft",) if layer.op in SIGNAL_OPS else ()
+    return tuple(dict.fromkeys(tuple(fastconv.ALGORITHMS) + extra))
+
+
+def _plan_candidate(layer, d):
+    fn = getattr(fastconv, f"plan_conv{layer.nd}d", None)
+    impl = "fastconv/plan"
+    if fn is None:
+        return Candidate(impl, "fastconv", "auto", unavailable=NOT_AVAILABLE)
+    x, w, b = d["x"], d["w"], d["b"]
+
+    def setup():
+        plan = fn(w, x.shape, b, stride=layer.stride, padding=layer.padding,
+                  dilation=layer.dilation, groups=layer.groups)
+        return lambda: plan(x)
+    return Candidate(impl, "fastconv", "auto", setup=setup, baseline="fastconv/auto")
+
+
+def _two_calls_candidate(layer, d):
+    x, dw, pw, b = d["x"], d["w"], d["pw"], d["b"]
+    conv2d = fastconv.conv2d
+
+    def call():
+        z = conv2d(x, dw, None, stride=layer.stride, padding=layer.padding,
+                   dilation=layer.dilation, groups=layer.c_in)
+        return conv2d(z, pw, b)
+    return Candidate("fastconv/2calls", "fastconv", "auto", call=call)
+
+
+def _ordinary_conv_candidate(layer, d):
+    """The ordinary convolution with the octave layer's channel counts and size."""
+    shape_x = (layer.n, layer.c_in) + tuple(layer.spatial)
+    shape_w = (layer.c_out, layer.c_in) + (layer.kernel,) * 2
+    state = {}
+
+    def setup():
+        rng = np.random.default_rng(zlib.crc32((layer.name + "/conv2d").encode()))
+        state["x"] = rng.standard_normal(shape_x, dtype=np.dtype(layer.dtype))
+        state["w"] = _random(rng, shape_w, layer.dtype, math.prod(shape_w[1:]))
+        x, w = state["x"], state["w"]
+        return lambda: fastconv.conv2d(x, w, None, stride=layer.stride, padding=layer.padding)
+
+    def expected():
+        return reference.conv_nd(state["x"], state["w"], None, stride=layer.stride,
+                                 padding=layer.padding)
+    out = math.prod(layer.out_spatial)
+    flops = 2 * layer.n * layer.c_out * out * layer.c_in * layer.kernel ** 2
+    return Candidate(f"fastconv/conv2d-{layer.c_in}", "fastconv", "auto", setup=setup,
+                     flops=flops, expected=expected)
+
+
+def fastconv_candidates(layer, data, algorithms=None):
+    """fastconv's rows of a layer: one per algorithm, then the op's extra rows.
+
+    ``algorithms`` (default :func:`default_algorithms`) lists the algorithms
+    to time; one that does not apply to the layer gives an ``n/a`` row.
+    """
+    d = data
+    algorithms = default_algorithms(layer) if algorithms is None else algorithms
+    baseline = {"separable2d": "fastconv/2calls",
+                "octave2d": f"fastconv/conv2d-{layer.c_in}"}.get(layer.op)
+    cands = []
+    for alg in algorithms:
+        impl = f"fastconv/{alg}"
+        call = _layer_call(layer, d, alg)
+        if call is None:
+            cands.append(Candidate(impl, "fastconv", alg, unavailable=NOT_AVAILABLE))
+            continue
+        reason = algorithm_reason(layer, alg)
+        if reason is not None:
+            cands.append(Candidate(impl, "fastconv", alg, unavailable=reason))
+            continue
+        to_numpy = np.asarray
+        if layer.op == "correlate" and _signal_function(layer) is not None:
+            to_numpy = _image_output   # (H, W) -> (1, 1, H, W), the reference's shape
+        elif layer.op in ("octave2d", "conv2d_train"):
+            to_numpy = list
+        cands.append(Candidate(impl, "fastconv", alg, call=call, to_numpy=to_numpy,
+                               baseline=baseline))
+    if layer.op in ("conv1d", "conv2d", "conv3d") and layer.kernel == 3:
+        cands.append(_plan_candidate(layer, d))
+    if layer.op == "separable2d":
+        cands.append(_two_calls_candidate(layer, d))
+    if layer.op == "octave2d":
+        cands.append(_ordinary_conv_candidate(layer, d))
+    return cands
+
+
+def _torch_peer(layer, d, torch):
+    F = torch.nn.functional
+    tensors = {k: (None if v is None else torch.from_numpy(v)) for k, v in d.items()}
+    x, w, b = tensors["x"], tensors["w"], tensors["b"]
+    s, p, dil, g = layer.stride, layer.padding, layer.dilation, layer.groups
+    to_numpy = (lambda t: t.numpy())
+    if layer.op == "conv2d_train":
+        xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+        bg = None if b is None else b.clone().requires_grad_()
+        gy = tensors["g"]
+
+        def call():
+            for t in (xg, wg, bg):
+                if t is not None:
+                    t.grad = None
+            y = F.conv2d(xg, wg, bg, stride=s, padding=p, dilation=dil, groups=g)
+            y.backward(gy)
+            return [y.detach(), xg.grad, wg.grad] + ([] if bg is None else [bg.grad])
+        return Candidate("torch", "torch", None, call=call,
+                         to_numpy=lambda r: [t.numpy() for t in r])
+    if layer.transposed:
+        def call():
+            with torch.no_grad():
+                return F.conv_transpose2d(x, w, b, stride=s, padding=p, groups=g, dilation=dil)
+    elif layer.op == "separable2d":
+        pw = tensors["pw"]
+
+        def call():
+            with torch.no_grad():
+                z = F.conv2d(x, w, None, stride=s, padding=p, dilation=dil, groups=layer.c_in)
+                return F.conv2d(z, pw, b)
+    elif layer.op == "octave2d":
+        xl, whl, wlh, wll = (tensors[k] for k in ("xl", "whl", "wlh", "wll"))
+
+        def call():
+            with torch.no_grad():
+                y_high = F.conv2d(x, w, padding=p) + F.interpolate(
+                    F.conv2d(xl, wlh, padding=p), scale_factor=2, mode="nearest")
+                y_low = F.conv2d(xl, wll, padding=p) + F.conv2d(F.avg_pool2d(x, 2), whl,
+                                                                  padding=p)
+                return [y_high, y_low]
+        to_numpy = (lambda r: [t.numpy() for t in r])
+    elif layer.op == "convolve1d":
+        return None
     else:
-        fn = getattr(fastconv, f"conv{layer.nd}d")
-    kwargs = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                  groups=layer.groups)
-    return [Candidate(f"fastconv/{alg}", "fastconv", alg,
-                      call=lambda alg=alg: fn(x, w, b, algorithm=alg, **kwargs))
-            for alg in algorithms]
+        op = getattr(F, f"conv{layer.nd}d")
+
+        def call():
+            with torch.no_grad():
+                return op(x, w, b, stride=s, padding=p, dilation=dil, groups=g)
+    return Candidate("torch", "torch", None, call=call, to_numpy=to_numpy)
 
 
-def peer_candidates(layer, x, w, b, threads):
+def peer_candidates(layer, data, threads, quick=False):
+    """The other libraries' rows of a layer (those installed)."""
+    d = data
     peers = []
     torch = _import_optional("torch")
     if torch is not None:
-        torch.set_num_threads(threads)
-        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        tb = None if b is None else torch.from_numpy(b)
-        functional = torch.nn.functional
-        if layer.transposed:
-            op = functional.conv_transpose2d
-
-            def torch_call():
-                with torch.no_grad():
-                    return op(tx, tw, tb, stride=layer.stride, padding=layer.padding,
-                              groups=layer.groups, dilation=layer.dilation)
-        else:
-            op = getattr(functional, f"conv{layer.nd}d")
-
-            def torch_call():
-                with torch.no_grad():
-                    return op(tx, tw, tb, stride=layer.stride, padding=layer.padding,
-                              dilation=layer.dilation, groups=layer.groups)
-        peers.append(Candidate("torch", "torch", None, call=torch_call,
-                               to_numpy=lambda t: t.numpy()))
+        torch.set_num_threads(threads)   # run() restores the previous count
+        cand = _torch_peer(layer, d, torch)
+        if cand is not None:
+            peers.append(cand)
     if layer.op == "correlate":
         # Single image, single kernel: the zero border of these libraries is
         # the zero padding of the layer (odd kernel, centred anchor), so the
         # whole output is comparable with the reference.
-        image, kernel = x[0, 0], w[0, 0]
-
-        def as_output(img):
-            return np.asarray(img)[None, None]
-
+        image, kernel = d["x"][0, 0], d["w"][0, 0]
         ndimage = _import_optional("scipy.ndimage")
         if ndimage is not None:
             peers.append(Candidate(
-                "scipy.ndimage", "scipy", None, to_numpy=as_output,
+                "scipy.ndimage", "scipy", None, to_numpy=_image_output,
                 call=lambda: ndimage.correlate(image, kernel, mode="constant", cval=0.0)))
         signal = _import_optional("scipy.signal")
         if signal is not None:
             peers.append(Candidate(
-                "scipy.signal", "scipy", None, to_numpy=as_output,
+                "scipy.signal", "scipy", None, to_numpy=_image_output,
                 call=lambda: signal.correlate(image, kernel, mode="same")))
         cv2 = _import_optional("cv2")
         if cv2 is not None:
             cv2.setNumThreads(threads)  # run() restores the previous count
             peers.append(Candidate(
-                "cv2", "opencv", None, to_numpy=as_output,
+                "cv2", "opencv", None, to_numpy=_image_output,
                 call=lambda: cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_CONSTANT)))
+    if layer.op == "convolve1d":
+        sig, ker = d["x"][0, 0], d["w"][0, 0]
+        signal = _import_optional("scipy.signal")
+        if signal is not None:
+            peers.append(Candidate("scipy.oaconvolve", "scipy", None,
+                                   call=lambda: signal.oaconvolve(sig, ker, mode="full")))
+            peers.append(Candidate("scipy.fftconvolve", "scipy", None,
+                                   call=lambda: signal.fftconvolve(sig, ker, mode="full")))
+        # numpy.convolve is direct and slow: one timing of one call, none with --quick.
+        peers.append(Candidate("np.convolve", "numpy", None, slow=True,
+                               call=lambda: np.convolve(sig, ker, mode="full"),
+                               unavailable="skipped with --quick" if quick else None))
     return peers
 
 
@@ -480,17 +990,20 @@ def peer_candidates(layer, x, w, b, threads):
 
 def run_candidate(layer, cand, expected, repeat, min_timing):
     """Time and check one implementation; returns its JSON record."""
-    tol = TOLERANCE[layer.dtype]
+    tol = layer.tolerance
+    flops = cand.flops if cand.flops is not None else layer.flops
     record = {
         "layer": layer.name, "impl": cand.impl, "library": cand.library,
         "algorithm": cand.algorithm, "op": layer.op, "dtype": layer.dtype,
         "n": layer.n, "c_in": layer.c_in, "c_out": layer.c_out,
         "spatial": list(layer.spatial), "kernel": layer.kernel, "stride": layer.stride,
         "padding": layer.padding, "dilation": layer.dilation, "groups": layer.groups,
-        "bias": layer.bias, "output_shape": list(layer.output_shape), "flops": layer.flops,
-        "available": cand.unavailable is None, "status": None, "error": None,
+        "bias": layer.bias, "output_shape": list(layer.output_shape), "flops": flops,
+        "available": cand.unavailable != NOT_AVAILABLE,
+        "applicable": cand.unavailable is None, "status": None, "error": None,
         "time_min_s": None, "time_median_s": None, "times_s": [], "repeat": repeat,
         "inner_loops": None, "gflops": None, "ratio_to_best_peer": None, "best_peer": None,
+        "baseline": cand.baseline, "ratio_to_baseline": None,
         "rel_error": None, "tolerance": tol, "checked": expected is not None, "passed": None,
     }
     if cand.unavailable is not None:
@@ -498,8 +1011,14 @@ def run_candidate(layer, cand, expected, repeat, min_timing):
         record["error"] = cand.unavailable
         return record
     try:
-        timing = time_call(cand.call, repeat, min_timing)
+        call = cand.setup() if cand.setup is not None else cand.call
+        if cand.slow:
+            timing = time_once(call)
+        else:
+            timing = time_call(call, repeat, min_timing)
         result = cand.to_numpy(timing.result)
+        if expected is not None and cand.expected is not None:
+            expected = cand.expected()
     except Exception as exc:  # reported in the table, not raised
         record["status"] = "ERROR"
         record["error"] = f"{type(exc).__name__}: {exc}"
@@ -507,18 +1026,19 @@ def run_candidate(layer, cand, expected, repeat, min_timing):
         return record
     record.update(time_min_s=timing.best, time_median_s=timing.median,
                   times_s=list(timing.times), inner_loops=timing.inner,
-                  gflops=layer.flops / timing.best / 1e9)
+                  repeat=len(timing.times), gflops=flops / timing.best / 1e9)
     if expected is None:
         record["status"] = "unchecked"
         return record
     err = relative_error(result, expected)
-    ok = err <= tol and np.asarray(result).dtype == np.dtype(layer.dtype)
+    wrong_dtype = _wrong_dtype(result, layer.dtype)
+    ok = err <= tol and wrong_dtype is None
     record["rel_error"] = err if math.isfinite(err) else None
     record["passed"] = bool(ok)
     if cand.library == "fastconv":
         record["status"] = "ok" if ok else "FAIL"
-        if not ok and np.asarray(result).dtype != np.dtype(layer.dtype):
-            record["error"] = f"result dtype {np.asarray(result).dtype}, expected {layer.dtype}"
+        if wrong_dtype is not None:
+            record["error"] = f"result dtype {wrong_dtype}, expected {layer.dtype}"
         elif not math.isfinite(err):
             record["error"] = "non-finite or wrongly shaped result"
     else:
@@ -527,26 +1047,36 @@ def run_candidate(layer, cand, expected, repeat, min_timing):
 
 
 def run_layer(layer, options, ref_cache):
-    x, w, b = make_inputs(layer)
+    """Time and check every implementation of one layer; returns the records."""
+    data = make_inputs(layer)
     expected = None
     if options.check:
         if layer.name not in ref_cache:
-            ref_cache[layer.name] = compute_reference(layer, x, w, b)
+            ref_cache[layer.name] = compute_reference(layer, data)
         expected = ref_cache[layer.name]
     # Peers first: the fastconv rows are compared with the best of them.
-    peers = peer_candidates(layer, x, w, b, options.threads) if options.peers else []
+    peers = (peer_candidates(layer, data, options.threads, options.quick)
+             if options.peers else [])
     peer_records = [run_candidate(layer, c, expected, options.repeat, options.min_timing)
                     for c in peers]
     timed = [r for r in peer_records if r["time_min_s"] is not None]
     best_peer = min(timed, key=lambda r: r["time_min_s"]) if timed else None
-    own = fastconv_candidates(layer, x, w, b, options.algorithms)
+    algorithms = getattr(options, "algorithms", None)
+    if algorithms is None:
+        algorithms = default_algorithms(layer)
+    own = fastconv_candidates(layer, data, algorithms)
     own_records = [run_candidate(layer, c, expected, options.repeat, options.min_timing)
                    for c in own]
-    if best_peer is not None:
-        for r in own_records:
-            if r["time_min_s"] is not None:
-                r["ratio_to_best_peer"] = r["time_min_s"] / best_peer["time_min_s"]
-                r["best_peer"] = best_peer["impl"]
+    by_impl = {r["impl"]: r for r in own_records}
+    for r in own_records:
+        if r["time_min_s"] is None:
+            continue
+        if best_peer is not None:
+            r["ratio_to_best_peer"] = r["time_min_s"] / best_peer["time_min_s"]
+            r["best_peer"] = best_peer["impl"]
+        base = by_impl.get(r["baseline"])
+        if base is not None and base["time_min_s"] is not None:
+            r["ratio_to_baseline"] = r["time_min_s"] / base["time_min_s"]
     return own_records + peer_records
 
 
@@ -591,8 +1121,28 @@ def run_gemm(options, size=1024):
 # Output
 # --------------------------------------------------------------------------
 
-_COLUMNS = (("layer", 21, "<"), ("impl", 16, "<"), ("ms", 10, ">"), ("GFLOP/s", 9, ">"),
+_COLUMNS = (("layer", 23, "<"), ("impl", 19, "<"), ("ms", 10, ">"), ("GFLOP/s", 9, ">"),
             ("ratio", 7, ">"), ("rel.err", 9, ">"), ("status", 9, "<"))
+
+
+DESCRIPTION = (
+    "Time every operation of fastconv (convolutions, plans, transposed, separable and "
+    "octave convolution, image and signal filters, forward + backward passes) on typical "
+    "problems against PyTorch, SciPy, OpenCV and NumPy, checking every result against "
+    "fastconv.reference. An algorithm that does not apply to a problem is reported as "
+    "n/a. Exit status 1 when a fastconv result is outside its tolerance (FAIL) or its "
+    "call raises (ERROR).")
+
+LEGEND = (
+    "ms: fastest of the timings; GFLOP/s: 2 * multiply-accumulates of the direct "
+    "definition per second",
+    "(separable: both stages; octave: the four paths; train: forward + grad input + "
+    "grad weight);",
+    "ratio: fastconv time / fastest other library (< 1: fastconv is faster); "
+    "rel.err: max|result - reference| / max|reference|",
+    "(per output array); a trailing 'Nx fastconv/...' compares the row with that "
+    "fastconv row; n/a: not applicable or not available.",
+)
 
 
 def _fmt_row(values):
@@ -604,8 +1154,9 @@ def _fmt_row(values):
 
 
 def format_record(r):
-    if not r["available"]:
-        return _fmt_row([r["layer"], r["impl"], r["error"]])
+    """One line of the table for a record (``n/a`` rows give their reason)."""
+    if r["status"] == "n/a":
+        return _fmt_row([r["layer"], r["impl"], "n/a: " + str(r["error"])])
     if r["status"] == "ERROR":
         return _fmt_row([r["layer"], r["impl"], "ERROR: " + r["error"]])
     ms = f"{r['time_min_s'] * 1e3:.3f}"
@@ -620,6 +1171,8 @@ def format_record(r):
     line = _fmt_row([r["layer"], r["impl"], ms, gflops, ratio, err, r["status"]])
     if r["error"]:
         line += "  " + r["error"]
+    if r.get("ratio_to_baseline") is not None:
+        line += f"  {r['ratio_to_baseline']:.2f}x {r['baseline']}"
     return line
 
 
@@ -649,16 +1202,18 @@ def add_arguments(parser):
                              "(default: all); see --list")
     parser.add_argument("--algorithms", nargs="+", default=None, metavar="ALG",
                         help="fastconv algorithms to time (default: all of "
-                             f"{', '.join(fastconv.ALGORITHMS)})")
+                             f"{', '.join(fastconv.ALGORITHMS)}, and fft for the "
+                             "image and signal filters); one that does not apply to a "
+                             "layer is reported as n/a")
     parser.add_argument("--repeat", type=int, default=None, metavar="R",
                         help=f"timings per row; the minimum is reported "
                              f"(default {DEFAULT_REPEAT}, 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
-                        help="one short timing per row (smoke test)")
+                        help="one short timing per row, numpy.convolve skipped (smoke test)")
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="also write every record and the run's metadata to FILE")
     parser.add_argument("--no-peers", dest="peers", action="store_false",
-                        help="time fastconv only (no PyTorch, SciPy or OpenCV)")
+                        help="time fastconv only (no PyTorch, SciPy, OpenCV or NumPy)")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the comparison with fastconv.reference")
     parser.add_argument("--list", action="store_true",
@@ -668,8 +1223,7 @@ def add_arguments(parser):
 
 def build_parser(prog="python -m fastconv bench"):
     parser = argparse.ArgumentParser(
-        prog=prog, description="Time fastconv on typical layers against PyTorch, SciPy "
-                               "and OpenCV, checking every result.")
+        prog=prog, description=DESCRIPTION)
     return add_arguments(parser)
 
 
@@ -687,18 +1241,24 @@ def select_layers(patterns, parser):
     return [layer for layer in LAYERS if layer in chosen]
 
 
+def known_algorithms():
+    """Every algorithm name ``--algorithms`` accepts."""
+    return tuple(dict.fromkeys(tuple(fastconv.ALGORITHMS) + _signal_algorithms() + ("fft",)))
+
+
 def resolve_options(args, parser):
     """Check the parsed arguments (``parser.error`` exits with status 2)."""
     if args.threads == 0:
         parser.error("--threads must not be 0 (use a positive count, or -1 for all cores)")
     if args.repeat is not None and args.repeat < 1:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
-    algorithms = tuple(args.algorithms or fastconv.ALGORITHMS)
-    unknown = [a for a in algorithms if a not in fastconv.ALGORITHMS]
-    if unknown:
-        parser.error(f"--algorithms: unknown {', '.join(unknown)}; available: "
-                     f"{', '.join(fastconv.ALGORITHMS)}")
-    args.algorithms = tuple(dict.fromkeys(algorithms))
+    known = known_algorithms()
+    if args.algorithms is not None:
+        unknown = [a for a in args.algorithms if a not in known]
+        if unknown:
+            parser.error(f"--algorithms: unknown {', '.join(unknown)}; available: "
+                         f"{', '.join(known)}")
+        args.algorithms = tuple(dict.fromkeys(args.algorithms))
     args.layer_list = select_layers(args.layers, parser)
     if args.repeat is None:
         args.repeat = 1 if args.quick else DEFAULT_REPEAT
@@ -712,7 +1272,8 @@ def run(args, stream=None):
     Returns
     -------
     int
-        0 when every fastconv result passed its check, 1 otherwise.
+        0 when every fastconv result passed its check, 1 when one is ``FAIL``
+        or ``ERROR`` (``n/a`` rows do not count).
     """
     out = stream or sys.stdout
 
@@ -721,7 +1282,7 @@ def run(args, stream=None):
 
     if args.list:
         for layer in LAYERS:
-            emit(f"{layer.name:21}  {layer.describe()}")
+            emit(f"{layer.name:23}  {layer.describe()}")
         return 0
 
     previous = getattr(getattr(fastconv, "_threads", None), "_user_threads", None)
@@ -759,16 +1320,17 @@ def run(args, stream=None):
     failures = [r for r in records if r["library"] == "fastconv" and r["passed"] is False]
     meta["load_average_end"] = _load_average()
     emit()
-    emit("ms: fastest of the timings; GFLOP/s: 2 * multiply-accumulates of the direct "
-         "definition per second;")
-    emit("ratio: fastconv time / fastest other library (< 1: fastconv is faster); "
-         "rel.err: max|result - reference| / max|reference|")
+    for line in LEGEND:
+        emit(line)
     if failures:
         emit(f"{len(failures)} fastconv result(s) FAILED: "
              + ", ".join(f"{r['layer']} {r['impl']}" for r in failures))
     if args.json:
         meta.update(gemm=gemm, repeat=args.repeat, quick=args.quick,
-                    min_timing_s=args.min_timing, algorithms=list(args.algorithms),
+                    min_timing_s=args.min_timing,
+                    algorithms=list(args.algorithms if args.algorithms is not None else
+                                    dict.fromkeys(a for layer in args.layer_list
+                                                  for a in default_algorithms(layer))),
                     peers=args.peers, check=args.check, tolerance=TOLERANCE,
                     layers=[asdict(layer) for layer in args.layer_list],
                     failures=len(failures))
@@ -799,8 +1361,10 @@ def main(argv=None):
     Returns
     -------
     int
-        The exit status: 0 when every fastconv result is within tolerance,
-        1 when one fails its check or raises.
+        The exit status: 0 when every fastconv result is within tolerance
+        (``n/a`` rows, an algorithm that does not apply or an operation this
+        version lacks, are not failures), 1 when one fails its check
+        (``FAIL``) or raises (``ERROR``).
 
     Raises
     ------

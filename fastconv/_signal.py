@@ -19,7 +19,8 @@ Algorithms
     over blocks of rows and columns. 1-D signals are one-row images; 3-D
     arrays run on :func:`fastconv.conv3d` after the boundary is applied.
     A rank-1 2-D kernel (Gaussian, box, the smoothing part of Sobel) is
-    run as two 1-D passes when that is cheaper (:func:`_rank1`).
+    run as two 1-D passes when that is cheaper (:func:`_rank1`, with the
+    factors of :func:`fastconv.separate`).
 ``fft``
     The convolution theorem with real FFTs (``numpy.fft.rfftn``); a long 1-D
     signal with a much shorter kernel is cut into blocks (overlap-save) so
@@ -28,6 +29,7 @@ Algorithms
     The cheapest of these by the cost model :func:`_choose` (constants
     measured on the development machine, see ``_COST``).
 """
+import functools
 import math
 import numbers
 
@@ -71,6 +73,7 @@ def _algorithms():
     return ("auto", "direct", "fft") + extra
 
 
+@functools.lru_cache(maxsize=256)
 def _next_fast_len(n):
     """The smallest 2^a 3^b 5^c 7^d >= n (lengths numpy.fft transforms fast)."""
     best = 1 << max(int(n - 1).bit_length(), 0)
@@ -110,31 +113,73 @@ def _extend_index(idx, n, boundary):
 def _rank1(w):
     """``(u, v)`` with ``w == outer(u, v)`` to rounding for a rank-1 2-D kernel, else None.
 
-    Decided from the singular values: the second one must be below
-    ``16 * eps * max(w.shape)`` times the first.
+    The factors come from :func:`fastconv.separate` with a tolerance of a few
+    rounding errors (``16 * eps * max(w.shape)`` on the second singular
+    value), and are kept only if their outer product reproduces ``w`` to
+    ``64 * eps * max|w|``, so the two 1-D passes stay within the direct
+    sum's accuracy.
     """
+    from fastconv._variants import separate
     if w.ndim != 2 or min(w.shape) < 2 or not np.all(np.isfinite(w)):
         return None
+    eps = float(np.finfo(w.dtype).eps)
+    try:
+        u, v = separate(w, rtol=16 * eps * max(w.shape))
+    except ValueError:
+        return None
     w64 = w.astype(np.float64)
-    u, s, vt = np.linalg.svd(w64)
-    eps = np.finfo(w.dtype).eps
-    if s[0] == 0 or s[1] > 16 * eps * max(w.shape) * s[0]:
+    if np.max(np.abs(np.outer(u.astype(np.float64), v) - w64)) > 64 * eps * np.max(np.abs(w64)):
         return None
-    scale = math.sqrt(s[0])
-    uu, vv = u[:, 0] * scale, vt[0] * scale
-    if np.max(np.abs(np.outer(uu, vv) - w64)) > 64 * eps * np.max(np.abs(w64)):
-        return None
-    return uu.astype(w.dtype), vv.astype(w.dtype)
+    return u.astype(w.dtype), v.astype(w.dtype)
+
+
+def _index_map(start, size, k, n, boundary):
+    """Input index of each of the ``size + k - 1`` extended positions the output
+    ``[start, start + size)`` reads (-1: the fill value). Only the positions
+    outside the input go through the boundary rule."""
+    first = start - (k - 1)
+    m = np.arange(first, first + size + k - 1, dtype=np.int64)
+    lo, hi = min(max(-first, 0), m.size), min(max(n - first, 0), m.size)
+    m[:lo] = _extend_index(m[:lo], n, boundary)
+    m[max(hi, lo):] = _extend_index(m[max(hi, lo):], n, boundary)
+    return m, lo, max(hi, lo)
 
 
 def _extended(x, maps, fill):
-    """``in1`` extended by the index maps, as an array (for the FFT and 3-D paths)."""
-    ext = x[np.ix_(*[np.where(m < 0, 0, m) for m in maps])]
-    for dim, m in enumerate(maps):
-        if np.any(m < 0):
-            sl = [slice(None)] * x.ndim
-            sl[dim] = m < 0
-            ext[tuple(sl)] = fill
+    """``in1`` extended by the index maps, as an array (for the FFT and 3-D paths).
+
+    One dimension at a time: the interior is one slice copy, the edges are
+    gathered through the map (or filled).
+    """
+    ext = x
+    for dim, (m, lo, hi) in enumerate(maps):
+        shape = list(ext.shape)
+        shape[dim] = m.size
+        new = np.empty(shape, x.dtype)
+        sl = [slice(None)] * x.ndim
+
+        def put(a, b, values):
+            sl[dim] = slice(a, b)
+            new[tuple(sl)] = values
+
+        def gather(a, b):
+            idx = m[a:b]
+            part = np.take(ext, np.where(idx < 0, 0, idx), axis=dim)
+            if np.any(idx < 0):
+                sel = [slice(None)] * x.ndim
+                sel[dim] = idx < 0
+                part[tuple(sel)] = fill
+            return part
+
+        if lo:
+            put(0, lo, gather(0, lo))
+        if hi > lo:
+            sl2 = [slice(None)] * x.ndim
+            sl2[dim] = slice(int(m[lo]), int(m[lo]) + hi - lo)
+            put(lo, hi, ext[tuple(sl2)])
+        if hi < m.size:
+            put(hi, m.size, gather(hi, m.size))
+        ext = new
     return ext
 
 
@@ -152,9 +197,8 @@ def _direct(x, w, maps, sizes, fill, out, padl):
     x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
     w2 = w.reshape((1,) * (2 - w.ndim) + w.shape)
     o2 = out.reshape((1,) * (2 - out.ndim) + out.shape)
-    rmap = maps[0] if x.ndim == 2 else np.zeros(1, np.int64)
-    _filter.filter2d(x2, w2, o2, np.ascontiguousarray(rmap, np.int64),
-                     np.ascontiguousarray(maps[-1], np.int64), padl, fill, threads, isa)
+    rmap = maps[0][0] if x.ndim == 2 else np.zeros(1, np.int64)
+    _filter.filter2d(x2, w2, o2, rmap, maps[-1][0], padl, fill, threads, isa)
     return out
 
 
@@ -162,7 +206,7 @@ def _separable(x, uv, maps, sizes, fill, out, padl):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
     threads, isa = get_num_threads(), _isa()
-    rmap, cmap = (np.ascontiguousarray(m, np.int64) for m in maps)
+    rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
                      threads, isa)
@@ -179,7 +223,7 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
     if x.ndim == 1 and ext.size > _BLOCK_FACTOR * 2 * w.size:
         # Overlap-save: output blocks of B samples, each from B + taps - 1 inputs.
         taps = w.size
-        n_fft = _next_fast_len(_BLOCK_FACTOR * taps)
+        n_fft = 1 << (_BLOCK_FACTOR * taps - 1).bit_length()
         block = n_fft - taps + 1
         nblocks = -(-sizes[0] // block)
         padded = np.zeros(nblocks * block + taps - 1, x.dtype)
@@ -196,8 +240,9 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
         out[...] = res.reshape(-1)[:sizes[0]]
         return out
     shape = [_next_fast_len(n) for n in ext.shape]
-    spec = np.fft.rfftn(ext, shape) * np.fft.rfftn(wf, shape)
-    res = np.fft.irfftn(spec, shape)
+    axes = tuple(range(ext.ndim))
+    spec = np.fft.rfftn(ext, shape, axes) * np.fft.rfftn(wf, shape, axes)
+    res = np.fft.irfftn(spec, shape, axes)
     out[...] = res[tuple(slice(k - 1, k - 1 + s) for k, s in zip(w.shape, sizes))]
     return out
 
@@ -212,13 +257,14 @@ def _winograd(x, w, maps, sizes, fill, out, padl=None):
     return out
 
 
-def _costs(x, w, sizes, uv):
-    """Estimated nanoseconds of each applicable algorithm (see ``_COST``)."""
+def _costs(x, w, sizes):
+    """Estimated nanoseconds of each algorithm (see ``_COST``); ``separable`` is
+    priced for any 2-D kernel, as if it had rank 1."""
     c = _COST
     per = 2.0 if x.dtype == np.float64 else 1.0
     outputs = math.prod(sizes)
     costs = {"direct": per * outputs * (c["DIRECT_PER_MAC"] * w.size + c["DIRECT_PER_OUTPUT"])}
-    if uv is not None:
+    if x.ndim == 2 and min(w.shape) > 1:
         rows = sizes[0] + w.shape[0] - 1
         costs["separable"] = per * (rows * sizes[1] * (c["DIRECT_PER_MAC"] * w.shape[1]
                                                        + c["DIRECT_PER_OUTPUT"])
@@ -226,7 +272,7 @@ def _costs(x, w, sizes, uv):
                                                  + c["DIRECT_PER_OUTPUT"]))
     ext = [s + k - 1 for s, k in zip(sizes, w.shape)]
     if x.ndim == 1 and ext[0] > _BLOCK_FACTOR * 2 * w.size:
-        n_fft = _next_fast_len(_BLOCK_FACTOR * w.size)
+        n_fft = 1 << (_BLOCK_FACTOR * w.size - 1).bit_length()
         nblocks = -(-sizes[0] // (n_fft - w.size + 1))
         length = nblocks * n_fft
         log = math.log2(n_fft)
@@ -239,10 +285,16 @@ def _costs(x, w, sizes, uv):
 
 def _choose(x, w, sizes, boundary):
     """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
-    uv = _rank1(w) if x.ndim == 2 else None
-    costs = _costs(x, w, sizes, uv)
+    costs = _costs(x, w, sizes)
     best = min(costs, key=costs.get)
-    return best, uv
+    if best == "separable":
+        # Only now is the kernel factorised (an SVD): it could be worth it.
+        uv = _rank1(w)
+        if uv is not None:
+            return best, uv
+        del costs["separable"]
+        best = min(costs, key=costs.get)
+    return best, None
 
 
 def _region(n1, n2, mode):
@@ -263,7 +315,7 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
         starts = tuple(n1 + n2 - 1 - s - size
                        for n1, n2, s, size in zip(x.shape, w.shape, starts, sizes))
         x, w, flip = w, x, True
-    maps = [_extend_index(s - (k - 1) + np.arange(size + k - 1), n, boundary)
+    maps = [_index_map(s, size, k, n, boundary)
             for s, size, k, n in zip(starts, sizes, w.shape, x.shape)]
     padl = w.shape[-1] - 1 - starts[-1]
     uv = None
@@ -422,7 +474,7 @@ _CORR_EXAMPLES = """    >>> import numpy as np, fastconv
     array([2. , 3.5, 3. ])
     >>> img = np.arange(16.0).reshape(4, 4)
     >>> fastconv.correlate(img, np.ones((3, 3)) / 9, mode="same", boundary="nearest")[0]
-    array([ 1.66666667,  2.33333333,  3.33333333,  4.        ])
+    array([1.66666667, 2.33333333, 3.33333333, 4.        ])
     >>> rgb = np.ones((4, 5, 3), np.float32)
     >>> fastconv.correlate(rgb, np.ones((3, 3), np.float32), mode="valid").shape
     (2, 3, 3)"""

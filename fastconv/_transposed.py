@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
+                            check_winograd,
                             compute_dtype, explicit_padding, from_channels_first, prepare_conv,
                             to_channels_first)
 from fastconv._dispatch import _as_3d, run_conv
@@ -174,6 +175,9 @@ def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, gro
     dilation = _per_dim(dilation, nd, "dilation", 1)
     before, after = _padding_pairs(padding, nd)
     op = _output_padding(output_padding, nd, stride, dilation)
+    if algorithm == "winograd":
+        # one stride-1 convolution with the flipped kernel: Winograd's own rules
+        check_winograd(kernel, stride)
     out_spatial = _transposed_spatial(xb.shape[2:], kernel, stride, dilation, before, after, op)
     dtype = compute_dtype(*([x, weight] + ([b_arr] if b_arr is not None else [])))
     out_shape = ((xb.shape[0],) if batched else ()) + (c_out,) + out_spatial
@@ -354,7 +358,8 @@ _DOC = """{nd}-D transposed convolution (the adjoint, or gradient, of conv{nd}d)
 
     Every input element, times the kernel, is scattered into the output::
 
-        y[n, g*Cog + o, i*stride - padding + t*dilation] += x[n, g*Cig + c, i] * weight[g*Cig + c, o, t]
+        y[n, g*Cog + o, i*stride - padding + t*dilation] += (
+            x[n, g*Cig + c, i] * weight[g*Cig + c, o, t])
 
     with the semantics and argument order of
     ``torch.nn.functional.conv_transpose{nd}d`` (``groups`` before
@@ -381,10 +386,12 @@ _DOC = """{nd}-D transposed convolution (the adjoint, or gradient, of conv{nd}d)
         Channel groups; ``C_in`` must be divisible by it.
     dilation : int or tuple of {nd} ints, default 1
         Spacing between kernel taps.
-    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
-        The algorithm of the per-phase convolutions (see the transposed
-        convolution page of the docs); every algorithm accepts every
-        combination of the parameters.
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
+        'im2col': one GEMM per image and group, then a scatter-add (col2im);
+        'direct': the sub-pixel decomposition with direct phase convolutions;
+        'winograd': stride 1 and 3-tap kernels only (a single Winograd
+        convolution with the flipped kernel); 'auto' chooses (see the
+        transposed convolution page of the docs).
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into.
     layout : {{'channels_first', 'channels_last'}}, default 'channels_first'

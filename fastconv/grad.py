@@ -15,14 +15,19 @@ How each gradient is computed, from the pieces the forward pass already has:
   padded border is folded back onto the input cells it was copied from;
 * the input gradient of a transposed convolution is a convolution;
 * every weight gradient is a reduction over the batch and the output
-  positions, computed as one convolution whose "batch" is the input channels,
-  whose "channels" are the batch and whose "kernel" is ``grad_output``
-  (stride and dilation swap roles): the project's implicit-GEMM kernel then
-  runs it in parallel over disjoint output blocks, without atomics, with the
-  same result for every thread count; a 1x1 stride-1 convolution is one GEMM
-  ``grad_output (C_out, N*P) x input^T (N*P, C_in)``;
+  positions, ``grad_w (C_out x C_in/groups * prod(k)) = sum_n grad_output[n]
+  (C_out x P) @ cols[n]^T (P x C_in/groups * prod(k))``, computed by the
+  compiled kernel :func:`fastconv._kernels._grad.weight_grad` on the project's
+  packed GEMM micro-kernel: the unfolded input is packed block by block
+  (never built whole), work items own disjoint column blocks of the result
+  (no atomics) and sum in a fixed order, so the result is the same for every
+  thread count. ``algorithm="direct"`` instead composes it from the
+  convolution pipeline (a convolution whose batch is the input channels, whose
+  channels are the batch and whose kernel is ``grad_output``);
 * the bias gradient sums ``grad_output`` over the batch and spatial dims.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from fastconv._args import (_PADDING_LIMITS, PADDING_MODES, _as_array, _is_int, _per_dim,
@@ -35,6 +40,9 @@ from fastconv._transposed import prepare_transposed, transpose_core
 
 __all__ = [
     "bias",
+    "depthwise_conv2d",
+    "separable_conv2d",
+    "spatially_separable_conv2d",
     "conv1d_input", "conv1d_weight",
     "conv2d_input", "conv2d_weight",
     "conv3d_input", "conv3d_weight",
@@ -373,8 +381,9 @@ _INPUT_DOC = """Gradient of ``conv{nd}d`` with respect to its input.
         and asymmetric pairs included).
     padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
         As for :func:`fastconv.conv{nd}d`.
-    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
-        Algorithm of the convolutions it runs.
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
+        Algorithm of the transposed convolution it runs ('winograd' for
+        stride 1 and 3-tap kernels only).
 
     Returns
     -------
@@ -432,8 +441,9 @@ _WEIGHT_DOC = """Gradient of ``conv{nd}d`` with respect to its weight.
         As for :func:`fastconv.conv{nd}d`.
     padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
         As for :func:`fastconv.conv{nd}d`.
-    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
-        Algorithm of the convolution that computes the reduction.
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
+        'direct' computes the reduction as a convolution through the direct
+        kernel; every other value uses the blocked GEMM kernel.
 
     Returns
     -------
@@ -482,7 +492,7 @@ _T_INPUT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its input.
         Gradient with respect to the transposed convolution's output.
     stride, padding, output_padding, groups, dilation
         As for :func:`fastconv.conv_transpose{nd}d` (same order).
-    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
         Algorithm of the convolution it runs.
 
     Returns
@@ -533,8 +543,9 @@ _T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weigh
         Gradient with respect to the transposed convolution's output.
     stride, padding, output_padding, groups, dilation
         As for :func:`fastconv.conv_transpose{nd}d`.
-    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
-        Algorithm of the convolution that computes the reduction.
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
+        'direct' computes the reduction as a convolution through the direct
+        kernel; every other value uses the blocked GEMM kernel.
 
     Returns
     -------
@@ -611,3 +622,229 @@ def _make(nd):
 for _nd in (1, 2, 3):
     globals().update(_make(_nd))
 del _nd
+
+
+# --------------------------------------------------------------------------
+# Variants: every gradient at once, composed from the core gradients.
+# --------------------------------------------------------------------------
+DepthwiseGrads = namedtuple("DepthwiseGrads", "input weight bias")
+SeparableGrads = namedtuple("SeparableGrads", "input depthwise_weight pointwise_weight bias")
+SpatiallySeparableGrads = namedtuple("SpatiallySeparableGrads",
+                                     "input column_weight row_weight bias")
+
+
+def _batched_bias(gy, batched):
+    return bias(gy if batched else np.asarray(gy)[None])
+
+
+def _depthwise_groups(x, weight, name="weight"):
+    x = _as_array(x, "input")
+    w = _as_array(weight, name)
+    if x.ndim not in (3, 4) or w.ndim != 4:
+        raise ValueError(f"depthwise_conv2d expects an input (N, C, H, W) or (C, H, W) and a "
+                         f"{name} (C * m, 1, kh, kw), got input {x.shape} and {name} {w.shape}")
+    c = x.shape[-3]
+    if w.shape[1] != 1 or c == 0 or w.shape[0] % c:
+        raise ValueError(f"a depthwise {name} must be (C * m, 1, kh, kw) for C = {c} input "
+                         f"channels, got {w.shape}")
+    return x, w, c
+
+
+def depthwise_conv2d(input, weight, grad_output, stride=1, padding=0, dilation=1, *,
+                     padding_mode="zeros", algorithm="auto"):
+    """All gradients of :func:`fastconv.depthwise_conv2d` at once.
+
+    ``depthwise_conv2d`` is ``conv2d(..., groups=C)``; its gradients are
+    :func:`conv2d_input`, :func:`conv2d_weight` and :func:`bias` with
+    ``groups=C``.
+
+    Parameters
+    ----------
+    input : array_like
+        The forward input ``(N, C, H, W)`` or ``(C, H, W)``.
+    weight : array_like
+        ``(C * m, 1, kh, kw)``.
+    grad_output : array_like
+        Gradient with respect to the output ``(N, C * m, out_h, out_w)``.
+    stride, padding, dilation, padding_mode, algorithm
+        As for :func:`fastconv.depthwise_conv2d`.
+
+    Returns
+    -------
+    DepthwiseGrads
+        Named tuple ``(input, weight, bias)`` of the three gradients.
+
+    Raises
+    ------
+    ValueError
+        For a weight that is not ``(C * m, 1, kh, kw)`` and every error of
+        :func:`conv2d_input` / :func:`conv2d_weight`.
+
+    See Also
+    --------
+    fastconv.depthwise_conv2d : the forward pass.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((2, 3, 8, 8))
+    >>> w = rng.standard_normal((6, 1, 3, 3))                  # multiplier 2
+    >>> y = fastconv.depthwise_conv2d(x, w, padding=1)
+    >>> g = fastconv.grad.depthwise_conv2d(x, w, np.ones_like(y), padding=1)
+    >>> g.input.shape, g.weight.shape, g.bias.shape
+    ((2, 3, 8, 8), (6, 1, 3, 3), (6,))
+    """
+    x, w, c = _depthwise_groups(input, weight)
+    gx = conv2d_input(x.shape, w, grad_output, stride, padding, dilation, c, padding_mode,
+                      algorithm=algorithm)
+    gw = conv2d_weight(x, w.shape, grad_output, stride, padding, dilation, c, padding_mode,
+                       algorithm=algorithm)
+    return DepthwiseGrads(gx, gw, _batched_bias(grad_output, x.ndim == 4))
+
+
+def separable_conv2d(input, depthwise_weight, pointwise_weight, grad_output, stride=1,
+                     padding=0, dilation=1, *, padding_mode="zeros", algorithm="auto"):
+    """All gradients of :func:`fastconv.separable_conv2d` at once.
+
+    The depthwise stage's output ``z`` is recomputed, then the pointwise
+    stage's gradients (a 1x1 convolution's: two GEMMs) and the depthwise
+    stage's (:func:`depthwise_conv2d`) are chained.
+
+    Parameters
+    ----------
+    input : array_like
+        The forward input ``(N, C, H, W)`` or ``(C, H, W)``.
+    depthwise_weight : array_like
+        ``(C * m, 1, kh, kw)``.
+    pointwise_weight : array_like
+        ``(C_out, C * m, 1, 1)``.
+    grad_output : array_like
+        Gradient with respect to the output ``(N, C_out, out_h, out_w)``.
+    stride, padding, dilation, padding_mode, algorithm
+        As for :func:`fastconv.separable_conv2d`.
+
+    Returns
+    -------
+    SeparableGrads
+        Named tuple ``(input, depthwise_weight, pointwise_weight, bias)``.
+
+    Raises
+    ------
+    ValueError
+        For weights of the wrong shapes and every error of the core gradients.
+
+    See Also
+    --------
+    fastconv.separable_conv2d : the forward pass.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((1, 4, 9, 9))
+    >>> dw, pw = rng.standard_normal((4, 1, 3, 3)), rng.standard_normal((8, 4, 1, 1))
+    >>> y = fastconv.separable_conv2d(x, dw, pw, padding=1)
+    >>> g = fastconv.grad.separable_conv2d(x, dw, pw, np.ones_like(y), padding=1)
+    >>> g.pointwise_weight.shape, g.input.shape
+    ((8, 4, 1, 1), (1, 4, 9, 9))
+    """
+    x, dw, c = _depthwise_groups(input, depthwise_weight, "depthwise_weight")
+    pw = _as_array(pointwise_weight, "pointwise_weight")
+    if pw.ndim != 4 or pw.shape[1:] != (dw.shape[0], 1, 1):
+        raise ValueError(f"pointwise_weight must be (C_out, {dw.shape[0]}, 1, 1) for a "
+                         f"depthwise_weight {dw.shape}, got {pw.shape}")
+    from fastconv.functional import conv2d
+    z = conv2d(x, dw, None, stride, padding, dilation, c, padding_mode=padding_mode,
+               algorithm=algorithm)
+    gpw = conv2d_weight(z, pw.shape, grad_output, algorithm=algorithm)
+    gz = conv2d_input(z.shape, pw, grad_output, algorithm=algorithm)
+    d = depthwise_conv2d(x, dw, gz, stride, padding, dilation, padding_mode=padding_mode,
+                         algorithm=algorithm)
+    return SeparableGrads(d.input, d.weight, gpw, _batched_bias(grad_output, x.ndim == 4))
+
+
+def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, stride=1,
+                               padding=0, dilation=1, groups=1, *, padding_mode="zeros",
+                               algorithm="auto"):
+    """All gradients of :func:`fastconv.spatially_separable_conv2d` at once.
+
+    The input is padded once for the whole ``(kh, kw)`` kernel (with
+    ``padding_mode``), the column stage's output is recomputed, and the two
+    stages' gradients are chained; the gradient of the padded border is then
+    folded back onto the input.
+
+    Parameters
+    ----------
+    input : array_like
+        The forward input ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
+    column_weight : array_like
+        ``(C_mid, C_in // groups, kh, 1)``.
+    row_weight : array_like
+        ``(C_out, C_mid // groups, 1, kw)``.
+    grad_output : array_like
+        Gradient with respect to the output.
+    stride, padding, dilation, groups, padding_mode, algorithm
+        As for :func:`fastconv.spatially_separable_conv2d`.
+
+    Returns
+    -------
+    SpatiallySeparableGrads
+        Named tuple ``(input, column_weight, row_weight, bias)``.
+
+    Raises
+    ------
+    ValueError
+        For weights of the wrong shapes and every error of the core gradients.
+
+    See Also
+    --------
+    fastconv.spatially_separable_conv2d : the forward pass.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((1, 2, 8, 8))
+    >>> cw, rw = rng.standard_normal((3, 2, 3, 1)), rng.standard_normal((4, 3, 1, 3))
+    >>> y = fastconv.spatially_separable_conv2d(x, cw, rw, padding="same")
+    >>> g = fastconv.grad.spatially_separable_conv2d(x, cw, rw, np.ones_like(y), padding="same")
+    >>> g.column_weight.shape, g.row_weight.shape, g.input.shape
+    ((3, 2, 3, 1), (4, 3, 1, 3), (1, 2, 8, 8))
+    """
+    x = _as_array(input, "input")
+    cw = _as_array(column_weight, "column_weight")
+    rw = _as_array(row_weight, "row_weight")
+    if cw.ndim != 4 or cw.shape[3] != 1 or rw.ndim != 4 or rw.shape[2] != 1:
+        raise ValueError(f"column_weight must be (C_mid, C_in // groups, kh, 1) and row_weight "
+                         f"(C_out, C_mid // groups, 1, kw), got {cw.shape} and {rw.shape}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"input must be (N, C_in, H, W) or (C_in, H, W), got {x.shape}")
+    batched = x.ndim == 4
+    xb = x if batched else x[None]
+    kernel = (cw.shape[2], rw.shape[3])
+    g = _conv_geometry(2, xb.shape, (rw.shape[0], cw.shape[1]) + kernel, stride, padding,
+                       dilation, groups, padding_mode, algorithm, "input", "weights")
+    gy = _as_array(grad_output, "grad_output")
+    gyb = gy if batched else gy[None]
+    dtype = compute_dtype(xb, cw, rw, gyb)
+    mode = "constant" if padding_mode == "zeros" else {
+        "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
+    xpad = np.pad(np.asarray(xb, dtype=dtype),
+                  [(0, 0), (0, 0)] + list(zip(g["before"], g["after"])), mode=mode)
+    (sh, sw), (dh, dw) = g["stride"], g["dilation"]
+    from fastconv.functional import conv2d
+    z = conv2d(xpad, cw, None, (sh, 1), 0, (dh, 1), groups, algorithm=algorithm)
+    row = dict(stride=(1, sw), dilation=(1, dw), groups=groups, algorithm=algorithm)
+    col = dict(stride=(sh, 1), dilation=(dh, 1), groups=groups, algorithm=algorithm)
+    grw = conv2d_weight(z, rw.shape, gyb, **row)
+    gz = conv2d_input(z.shape, rw, gyb, **row)
+    gcw = conv2d_weight(xpad, cw.shape, gz, **col)
+    gxpad = conv2d_input(xpad.shape, cw, gz, **col)
+    gx = _fold_padding(gxpad, g["in_spatial"], g["before"], padding_mode)
+    return SpatiallySeparableGrads(gx if batched else gx[0], gcw, grw, bias(gyb))
+
+
+for _f in (depthwise_conv2d, separable_conv2d, spatially_separable_conv2d):
+    _f.__module__ = "fastconv.grad"
+del _f

@@ -265,3 +265,82 @@ def test_type_errors():
         grad.conv2d_weight(np.ones((1, 4, 5, 5), complex), (3, 4, 3, 3), np.ones((1, 3, 3, 3)))
     with pytest.raises(ValueError, match="grad_output"):
         grad.bias(np.ones(3))
+
+
+@pytest.mark.skipif("winograd" not in fastconv.ALGORITHMS, reason="no Winograd")
+def test_winograd_input_gradient(rng):
+    x = rng.standard_normal((2, 6, 13, 10)).astype(np.float32)
+    w = rng.standard_normal((8, 6, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((2, 8, 13, 10)).astype(np.float32)
+    gi = grad.conv2d_input(x.shape, w, gy, padding=1, algorithm="winograd")
+    assert_conv_close(gi, rgrad.conv2d_input(x.shape, w, gy, padding=1), np.float32, 8 * 9 * 4)
+    gw = grad.conv2d_weight(x, w.shape, gy, padding=1, algorithm="winograd")
+    assert_conv_close(gw, rgrad.conv2d_weight(x, w.shape, gy, padding=1), np.float32, 2 * 130)
+    with pytest.raises(ValueError, match="winograd"):
+        grad.conv2d_input(x.shape, w, gy[..., ::2, ::2][..., :7, :5], stride=2, padding=1,
+                          algorithm="winograd")
+
+
+def _directional_check(rng, forward, args, grads, gy, names):
+    """<grad, v> against a central difference of <forward(args), gy> along random v."""
+    eps = 1e-6
+    for name, g in zip(names, grads):
+        v = rng.standard_normal(np.shape(args[name]))
+        plus = dict(args, **{name: args[name] + eps * v})
+        minus = dict(args, **{name: args[name] - eps * v})
+        num = (np.vdot(forward(**plus), gy) - np.vdot(forward(**minus), gy)) / (2 * eps)
+        np.testing.assert_allclose(np.vdot(g, v), num, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("batched", [True, False])
+def test_depthwise_and_separable_grads(rng, mode, batched):
+    x = rng.standard_normal((2, 3, 9, 8) if batched else (3, 9, 8))
+    dw = rng.standard_normal((6, 1, 3, 3))
+    pw = rng.standard_normal((4, 6, 1, 1))
+    b4, b6 = rng.standard_normal(4), rng.standard_normal(6)
+    kw = dict(stride=(2, 1), padding=1, dilation=(1, 2))
+
+    def depthwise(x, w, b):
+        return fastconv.depthwise_conv2d(x, w, b, padding_mode=mode, **kw)
+
+    gy = rng.standard_normal(depthwise(x, dw, b6).shape)
+    g = grad.depthwise_conv2d(x, dw, gy, padding_mode=mode, **kw)
+    _directional_check(rng, depthwise, dict(x=x, w=dw, b=b6), g, gy, ("x", "w", "b"))
+
+    def separable(x, dw, pw, b):
+        return fastconv.separable_conv2d(x, dw, pw, b, padding_mode=mode, **kw)
+
+    gy = rng.standard_normal(separable(x, dw, pw, b4).shape)
+    g = grad.separable_conv2d(x, dw, pw, gy, padding_mode=mode, **kw)
+    _directional_check(rng, separable, dict(x=x, dw=dw, pw=pw, b=b4), g, gy,
+                       ("x", "dw", "pw", "b"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", [1, "same", ((2, 0), (0, 1))])
+def test_spatially_separable_grads(rng, mode, padding):
+    x = rng.standard_normal((2, 4, 9, 8))
+    cw = rng.standard_normal((6, 2, 3, 1))
+    rw = rng.standard_normal((4, 3, 1, 2))
+    b = rng.standard_normal(4)
+    kw = dict(stride=(2, 1), padding=padding, dilation=(1, 2), groups=2)
+
+    def forward(x, cw, rw, b):
+        return fastconv.spatially_separable_conv2d(x, cw, rw, b, padding_mode=mode, **kw)
+
+    gy = rng.standard_normal(forward(x, cw, rw, b).shape)
+    g = grad.spatially_separable_conv2d(x, cw, rw, gy, padding_mode=mode, **kw)
+    _directional_check(rng, forward, dict(x=x, cw=cw, rw=rw, b=b), g, gy,
+                       ("x", "cw", "rw", "b"))
+
+
+def test_variant_grad_errors():
+    x = np.ones((1, 3, 6, 6))
+    gy = np.ones((1, 6, 4, 4))
+    with pytest.raises(ValueError, match="depthwise"):
+        grad.depthwise_conv2d(x, np.ones((6, 2, 3, 3)), gy)
+    with pytest.raises(ValueError, match="pointwise_weight"):
+        grad.separable_conv2d(x, np.ones((6, 1, 3, 3)), np.ones((4, 5, 1, 1)), gy)
+    with pytest.raises(ValueError, match="column_weight"):
+        grad.spatially_separable_conv2d(x, np.ones((6, 3, 3, 3)), np.ones((4, 6, 1, 3)), gy)

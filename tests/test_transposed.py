@@ -183,3 +183,15 @@ def test_shape_and_type_errors():
         fastconv.conv_transpose_output_shape((1, 4), (4, 3, 2, 2))
     with pytest.raises(ValueError, match="channels"):
         fastconv.conv_transpose_output_shape((1, 3, 5, 5), (4, 3, 2, 2))
+
+
+@pytest.mark.skipif("winograd" not in fastconv.ALGORITHMS, reason="no Winograd")
+def test_winograd_stride_1_and_its_errors(rng):
+    x = rng.standard_normal((2, 8, 11, 9)).astype(np.float32)
+    w = rng.standard_normal((8, 6, 3, 3)).astype(np.float32)
+    y = fastconv.conv_transpose2d(x, w, padding=1, algorithm="winograd")
+    assert_conv_close(y, reference.conv_transpose2d(x, w, padding=1), np.float32, 8 * 9 * 4)
+    with pytest.raises(ValueError, match="winograd"):
+        fastconv.conv_transpose2d(x, w, stride=2, algorithm="winograd")
+    with pytest.raises(ValueError, match="winograd"):
+        fastconv.conv_transpose2d(x, rng.standard_normal((8, 6, 4, 4)), algorithm="winograd")

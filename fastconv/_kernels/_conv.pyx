@@ -448,6 +448,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa)
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
     cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
     cdef int64_t co, ci, grp, i, p, a, b, c, idx
+    cdef int64_t pstride = groups * asz
     cdef double taps[27]
     cdef double t1[4 * 3 * 3]
     cdef double t2[4 * 4 * 3]
@@ -462,7 +463,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa)
             i = co % M
             for ci in range(K):
                 for a in range(KD * KH * KW):
-                    taps[a] = w[co, ci, a // (KH * KW), (a // KW) % KH, a % KW]
+                    taps[a] = (&w[co, ci, 0, 0, 0])[a]
                 # Along W: (KD, KH, KW) -> (KD, KH, aW)
                 for a in range(KD * KH):
                     if aW == 4:
@@ -493,7 +494,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa)
                     else:
                         t3[b] = t2[b]
                 # Packed A: panel i // mr holds K columns of mr rows.
+                idx = grp * asz + (i // mr) * K * mr + ci * mr + i % mr
                 for p in range(P):
-                    idx = (p * groups + grp) * asz + (i // mr) * K * mr + ci * mr + i % mr
-                    ap[idx] = <floating>t3[p]
+                    ap[idx + p * pstride] = <floating>t3[p]
     return np.asarray(ap)

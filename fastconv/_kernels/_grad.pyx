@@ -37,7 +37,7 @@ cdef void _pack_cols_t(const floating *x, int64_t C, int64_t D, int64_t H, int64
     the output position ``(od, oh, ow)``; out-of-range taps read zero. Each
     column is walked one output row at a time so the input is read in runs.
     """
-    cdef int64_t jj, j, c, rem, kd, kh, kw, k, od, oh, ow, idd, ih, iw, seg, t
+    cdef int64_t jj, j, c, rem, kd, kh, kw, k, od, oh, ow, idd, ih, iw, seg, t, tlo, thi
     cdef int64_t OHW = OH * OW
     cdef int64_t npan = (nb + nr - 1) // nr
     cdef floating *dst
@@ -71,12 +71,19 @@ cdef void _pack_cols_t(const floating *x, int64_t C, int64_t D, int64_t H, int64
             else:
                 row = x + ((c0 + c) * D + idd) * H * W + ih * W
                 iw = ow * sw - pw + kw * dw
-                for t in range(seg):
-                    if iw >= 0 and iw < W:
-                        dst[(k + t) * nr] = row[iw]
-                    else:
-                        dst[(k + t) * nr] = 0
-                    iw = iw + sw
+                # t in [tlo, thi) reads inside the row: split so the copy loop has no branch
+                tlo = 0
+                while tlo < seg and iw + tlo * sw < 0:
+                    tlo = tlo + 1
+                thi = seg
+                while thi > tlo and iw + (thi - 1) * sw >= W:
+                    thi = thi - 1
+                for t in range(tlo):
+                    dst[(k + t) * nr] = 0
+                for t in range(tlo, thi):
+                    dst[(k + t) * nr] = row[iw + t * sw]
+                for t in range(thi, seg):
+                    dst[(k + t) * nr] = 0
             k = k + seg
             ow = 0
             oh = oh + 1

@@ -7,10 +7,12 @@
  * defined, inside a `#pragma GCC target` region above the baseline. No include
  * guard on purpose.
  *
- * A work item is a block of RI output rows by CI output columns. Its padded
- * input rows (RI + KH - 1 of them, CI + KW - 1 columns each) are pointed to by
- * rowp: straight into x when the whole row segment lies inside x (no copy),
- * otherwise into the thread's buffer, where the boundary values are written
+ * A work item is a block of RI output rows by CI output columns, reading
+ * RI + KH - 1 input rows through rowp. Its interior columns (every tap inside
+ * x) read the rows straight from x, without a copy, unless a row of the item
+ * is a fill row; the columns at the left and right edges (and every column of
+ * an item with fill rows) read a thread-local buffer where the extended values
+ * are written
  * once. The register block is FC_FR output rows by FC_FU vectors of columns:
  * each input row of the block is loaded once per tap column q and feeds every
  * output row of the block that uses it (output row i uses input row r with
@@ -37,9 +39,10 @@ typedef FC_T FC_FVEC __attribute__((vector_size(FC_VBYTES), aligned(sizeof(FC_T)
  * and loads never outnumber FMAs. */
 static inline __attribute__((always_inline)) void
 FC_FN(fc_filter_block)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T *out,
-                       int64_t ostride, int64_t i0, int64_t j, const int NR, const int NU)
+                       int64_t ostride, int64_t i0, int64_t j, int64_t joff, const int NR,
+                       const int NU)
 {
-    FC_FVEC acc[FC_FR][FC_FU];
+    FC_FVEC acc[FC_FR][2 * FC_FU];
     const int64_t KH = g->KH, KW = g->KW;
     for (int i = 0; i < NR; i++)
         for (int u = 0; u < NU; u++)
@@ -47,7 +50,7 @@ FC_FN(fc_filter_block)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T
     for (int64_t p = 0; p < KH; p++) {
         const FC_T *src[FC_FR];
         for (int i = 0; i < NR; i++)
-            src[i] = rowp[i0 + i + p] + j;
+            src[i] = rowp[i0 + i + p] + (j + joff);
         const FC_T *wp = w + p * KW;
         for (int64_t q = 0; q < KW; q++) {
             const FC_T wv = wp[q];
@@ -64,18 +67,19 @@ FC_FN(fc_filter_block)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T
 /* Columns [j, j1) of output rows i0 .. i0 + nr - 1 (nr <= FC_FR). */
 static inline __attribute__((always_inline)) void
 FC_FN(fc_filter_rows_k)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T *out,
-                        int64_t ostride, int64_t i0, int64_t j0, int64_t j1, const int NR)
+                        int64_t ostride, int64_t i0, int64_t j0, int64_t j1, int64_t joff,
+                        const int NR, const int NU)
 {
     int64_t j = j0;
-    for (; j + FC_FU * FC_FL <= j1; j += FC_FU * FC_FL)
-        FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j, NR, FC_FU);
+    for (; j + NU * FC_FL <= j1; j += NU * FC_FL)
+        FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j, joff, NR, NU);
     for (; j + FC_FL <= j1; j += FC_FL)
-        FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j, NR, 1);
+        FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j, joff, NR, 1);
     for (; j < j1; j++) {
         for (int i = 0; i < NR; i++) {
             FC_T s = 0;
             for (int64_t p = 0; p < g->KH; p++) {
-                const FC_T *src = rowp[i0 + i + p] + j;
+                const FC_T *src = rowp[i0 + i + p] + (j + joff);
                 for (int64_t q = 0; q < g->KW; q++)
                     s += src[q] * w[p * g->KW + q];
             }
@@ -86,14 +90,62 @@ FC_FN(fc_filter_rows_k)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_
 
 static void FC_FN(fc_filter_rows)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp,
                                   FC_T *out, int64_t ostride, int64_t i0, int64_t j0,
-                                  int64_t j1, const int NR)
+                                  int64_t j1, int64_t joff, const int NR)
 {
     if (NR == FC_FR)
-        FC_FN(fc_filter_rows_k)(g, w, rowp, out, ostride, i0, j0, j1, FC_FR);
-    else
-        FC_FN(fc_filter_rows_k)(g, w, rowp, out, ostride, i0, j0, j1, 1);
+        FC_FN(fc_filter_rows_k)(g, w, rowp, out, ostride, i0, j0, j1, joff, FC_FR, FC_FU);
+    else   /* one row (a 1-D signal): twice the columns, for as many FMA chains */
+        FC_FN(fc_filter_rows_k)(g, w, rowp, out, ostride, i0, j0, j1, joff, 1, 2 * FC_FU);
 }
 
+/* Output columns [j0, j1) of the item's nr rows; input column j + joff of rowp. */
+static void FC_FN(fc_filter_cols)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp,
+                                  FC_T *out, int64_t nr, int64_t j0, int64_t j1, int64_t joff)
+{
+    int64_t i = 0;
+    for (; i + FC_FR <= nr; i += FC_FR)
+        FC_FN(fc_filter_rows)(g, w, rowp, out, g->OW, i, j0, j1, joff, FC_FR);
+    for (; i < nr; i++)
+        FC_FN(fc_filter_rows)(g, w, rowp, out, g->OW, i, j0, j1, joff, 1);
+}
+
+/* The extended values of the item's nin input rows at its local padded columns
+ * [a, b), into buf (rows of b - a values); rowp[r] points to row r. */
+static void FC_FN(fc_filter_window)(const fc_fgeom *g, const FC_T *x, const int64_t *rmap,
+                                    const int64_t *cmap, FC_T fill, int64_t r0, int64_t nin,
+                                    int64_t c0, int64_t a, int64_t b, FC_T *buf,
+                                    const FC_T **rowp)
+{
+    const int64_t len = b - a;
+    /* local columns [lo, hi) are x columns c0 + c - padl */
+    int64_t lo = g->padl - c0, hi = g->W + g->padl - c0;
+    lo = lo < a ? a : (lo > b ? b : lo);
+    hi = hi < lo ? lo : (hi > b ? b : hi);
+    for (int64_t r = 0; r < nin; r++) {
+        const int64_t xr = rmap[r0 + r];
+        FC_T *dst = buf + r * len - a;          /* dst[c] for c in [a, b) */
+        rowp[r] = buf + r * len;
+        if (xr < 0) {
+            for (int64_t c = a; c < b; c++) dst[c] = fill;
+            continue;
+        }
+        const FC_T *xrow = x + xr * g->W;
+        for (int64_t c = a; c < lo; c++) {
+            const int64_t xc = cmap[c0 + c];
+            dst[c] = xc < 0 ? fill : xrow[xc];
+        }
+        for (int64_t c = lo; c < hi; c++) dst[c] = xrow[c + c0 - g->padl];
+        for (int64_t c = hi; c < b; c++) {
+            const int64_t xc = cmap[c0 + c];
+            dst[c] = xc < 0 ? fill : xrow[xc];
+        }
+    }
+}
+
+/* One work item. Its interior columns (whose taps all lie inside x) read the
+ * input rows straight from x when no row of the item is a fill row; the few
+ * columns at the left and right edges, and every column of an item with fill
+ * rows, read a buffer of the extended values. */
 static void FC_FN(fc_filter_item)(const fc_fgeom *g, const FC_T *x, const FC_T *w, FC_T *out,
                                   const int64_t *rmap, const int64_t *cmap, FC_T fill,
                                   int64_t item, FC_T *buf, const FC_T **rowp)
@@ -103,42 +155,31 @@ static void FC_FN(fc_filter_item)(const fc_fgeom *g, const FC_T *x, const FC_T *
     const int64_t nr = (g->OH - r0 < g->RI) ? g->OH - r0 : g->RI;
     const int64_t nc = (g->OW - c0 < g->CI) ? g->OW - c0 : g->CI;
     const int64_t nin = nr + g->KH - 1, win = nc + g->KW - 1;
-    /* The padded columns [c0, c0 + win) of the item: those inside x form one
-     * run [in0, in1) of x columns starting at in0 - ... (clipped). */
-    int64_t lo = g->padl - c0, hi = g->W + g->padl - c0;   /* local c with x col inside */
-    if (lo < 0) lo = 0;
-    if (hi > win) hi = win;
-    const int inside = (lo == 0 && hi == win);
-    int64_t nbuf = 0;
-    for (int64_t r = 0; r < nin; r++) {
-        const int64_t xr = rmap[r0 + r];
-        if (xr >= 0 && inside) {
-            rowp[r] = x + xr * g->W + (c0 - g->padl);
-            continue;
-        }
-        FC_T *dst = buf + (nbuf++) * win;
-        rowp[r] = dst;
-        if (xr < 0) {
-            for (int64_t c = 0; c < win; c++) dst[c] = fill;
-            continue;
-        }
-        const FC_T *xrow = x + xr * g->W;
-        for (int64_t c = 0; c < win && c < lo; c++) {
-            const int64_t xc = cmap[c0 + c];
-            dst[c] = xc < 0 ? fill : xrow[xc];
-        }
-        for (int64_t c = lo; c < hi; c++) dst[c] = xrow[c + c0 - g->padl];
-        for (int64_t c = (hi > lo ? hi : lo); c < win; c++) {
-            const int64_t xc = cmap[c0 + c];
-            dst[c] = xc < 0 ? fill : xrow[xc];
-        }
-    }
     FC_T *o = out + r0 * g->OW + c0;
-    int64_t i = 0;
-    for (; i + FC_FR <= nr; i += FC_FR)
-        FC_FN(fc_filter_rows)(g, w, rowp, o, g->OW, i, 0, nc, FC_FR);
-    for (; i < nr; i++)
-        FC_FN(fc_filter_rows)(g, w, rowp, o, g->OW, i, 0, nc, 1);
+    int fillrows = 0;
+    for (int64_t r = 0; r < nin; r++)
+        fillrows |= rmap[r0 + r] < 0;
+    /* interior output columns: [ja, jb) */
+    int64_t ja = g->padl - c0, jb = g->W + g->padl - c0 - g->KW + 1;
+    ja = ja < 0 ? 0 : (ja > nc ? nc : ja);
+    jb = jb > nc ? nc : (jb < ja ? ja : jb);
+    if (fillrows || jb <= ja) {
+        FC_FN(fc_filter_window)(g, x, rmap, cmap, fill, r0, nin, c0, 0, win, buf, rowp);
+        FC_FN(fc_filter_cols)(g, w, rowp, o, nr, 0, nc, 0);
+        return;
+    }
+    for (int64_t r = 0; r < nin; r++)
+        rowp[r] = x + rmap[r0 + r] * g->W;
+    FC_FN(fc_filter_cols)(g, w, rowp, o, nr, ja, jb, c0 - g->padl);
+    if (ja > 0) {
+        FC_FN(fc_filter_window)(g, x, rmap, cmap, fill, r0, nin, c0, 0, ja + g->KW - 1, buf,
+                                rowp);
+        FC_FN(fc_filter_cols)(g, w, rowp, o, nr, 0, ja, 0);
+    }
+    if (jb < nc) {
+        FC_FN(fc_filter_window)(g, x, rmap, cmap, fill, r0, nin, c0, jb, win, buf, rowp);
+        FC_FN(fc_filter_cols)(g, w, rowp, o, nr, jb, nc, -jb);
+    }
 }
 
 #undef FC_FR

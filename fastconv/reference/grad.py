@@ -375,10 +375,38 @@ def _fixed(nd, base, kind):
         return base(*args, **kwargs)
 
     fn.__name__ = fn.__qualname__ = base.__name__.replace("_nd_", f"{nd}d_")
-    fn.__doc__ = (f"{nd}-D version of :func:`{base.__name__}` (same parameters).\n\n"
-                  f"    Parameters\n    ----------\n    *args, **kwargs\n"
-                  f"        As for :func:`{base.__name__}`.\n\n"
-                  f"    Returns\n    -------\n    numpy.ndarray\n        float64 gradient.\n")
+    name = fn.__name__
+    first = "input_shape" if kind == "input" else "input"
+    shape = (1, 2) + (5,) * nd
+    wshape = ((3, 2) if "transpose" not in name else (2, 3)) + (3,) * nd
+    gshape = (1, 3) + ((3,) * nd if "transpose" not in name else (7,) * nd)
+    call = (f"{name}({shape}, np.ones({wshape}), np.ones({gshape}))" if kind == "input"
+            else f"{name}(np.ones({shape}), {wshape}, np.ones({gshape}))")
+    result = shape if kind == "input" else wshape
+    fn.__doc__ = f"""{nd}-D version of :func:`{base.__name__}`, in float64.
+
+    Parameters
+    ----------
+    {first}, {"weight" if kind == "input" else "weight_shape"}, grad_output, ...
+        As for :func:`{base.__name__}`, with {nd} spatial dims.
+
+    Returns
+    -------
+    numpy.ndarray
+        The float64 gradient, of shape ``{"input_shape" if kind == "input" else "weight_shape"}``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes are inconsistent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv.reference import grad
+    >>> grad.{call}.shape
+    {result}
+    """
     return fn
 
 
