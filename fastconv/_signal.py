@@ -250,7 +250,9 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
 def _winograd(x, w, maps, sizes, fill, out, padl=None):
     """The engine's Winograd convolution on the extended 2-D input."""
     if x.ndim != 2:
-        raise ValueError(f"algorithm='winograd' applies to 2-D arrays, got {x.ndim}-D")
+        raise ValueError(f"algorithm='winograd' applies to 2-D arrays, got {x.ndim}-D; "
+                         f"use one of 'auto', 'direct', 'fft'")
+    _args.check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
     from fastconv.functional import conv2d
     ext = np.ascontiguousarray(_extended(x, maps, fill))
     out[...] = conv2d(ext[None, None], w[None, None], algorithm="winograd")[0, 0]

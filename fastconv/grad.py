@@ -21,9 +21,7 @@ How each gradient is computed, from the pieces the forward pass already has:
   packed GEMM micro-kernel: the unfolded input is packed block by block
   (never built whole), work items own disjoint column blocks of the result
   (no atomics) and sum in a fixed order, so the result is the same for every
-  thread count. ``algorithm="direct"`` instead composes it from the
-  convolution pipeline (a convolution whose batch is the input channels, whose
-  channels are the batch and whose kernel is ``grad_output``);
+  thread count (whatever ``algorithm`` says: the reduction is always a GEMM);
 * the bias gradient sums ``grad_output`` over the batch and spatial dims.
 """
 from collections import namedtuple
@@ -183,37 +181,13 @@ def _weight_core(nd, x, gy, kernel, stride, dilation, before, after, groups, alg
     dtype = gy.dtype
     if n == 0 or 0 in out:
         return np.zeros((c_out, cig) + tuple(kernel), dtype=dtype)
-    if algorithm != "direct":
-        res = np.empty((c_out, cig) + tuple(kernel), dtype=dtype)
-        _grad.weight_grad(x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1)),
-                          gy.reshape(gy.shape[:2] + _as_3d(out, 1)),
-                          res.reshape(res.shape[:2] + _as_3d(kernel, 1)),
-                          _as_3d(stride, 1), _as_3d(before, 0), _as_3d(dilation, 1),
-                          groups, get_num_threads(), isa_level())
-        return res
-    if (groups == 1 and all(k == 1 for k in kernel) and all(s == 1 for s in stride)
-            and not any(before + after) and x.shape[2:] == out):
-        # 1x1, stride 1: one GEMM over the batch and positions, as a 1-D 1x1 convolution
-        # with the positions as channels: (1, N*P, C_in) x (C_out, N*P, 1) -> (1, C_out, C_in).
-        p = int(np.prod(out))
-        xt = x.reshape(n, c_in, p).transpose(0, 2, 1).reshape(1, n * p, c_in)
-        gt = gy.reshape(n, c_out, p).transpose(1, 0, 2).reshape(c_out, n * p, 1)
-        problem, xs, ws, _, _ = prepare_conv(1, xt, gt, None, 1, 0, 1, 1, "zeros", algorithm,
-                                             None)
-        res = run_conv(problem, xs, ws, None, None)
-        return res.reshape((c_out, c_in) + (1,) * nd)
-    # A convolution whose batch is the C_in // groups input channels of a group, whose
-    # input channels are (group, batch) and whose kernel is grad_output: the reduction over
-    # (batch, output positions) is the convolution's reduction.
-    xt = x.reshape((n, groups, cig) + x.shape[2:])
-    xt = xt.transpose((2, 1, 0) + tuple(range(3, 3 + nd))).reshape((cig, groups * n)
-                                                                    + x.shape[2:])
-    gt = gy.swapaxes(0, 1)                       # (C_out, N, *out)
-    problem, xs, ws, _, _ = prepare_conv(nd, xt, gt, None, dilation, tuple(zip(before, after)),
-                                         stride, groups, "zeros", algorithm, None)
-    res = run_conv(problem, xs, ws, None, None)  # (C_in // groups, C_out, *K'), K' >= kernel
-    res = res[(slice(None), slice(None)) + tuple(slice(0, k) for k in kernel)]
-    return np.ascontiguousarray(res.swapaxes(0, 1))
+    res = np.empty((c_out, cig) + tuple(kernel), dtype=dtype)
+    _grad.weight_grad(x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1)),
+                      gy.reshape(gy.shape[:2] + _as_3d(out, 1)),
+                      res.reshape(res.shape[:2] + _as_3d(kernel, 1)),
+                      _as_3d(stride, 1), _as_3d(before, 0), _as_3d(dilation, 1),
+                      groups, get_num_threads(), isa_level())
+    return res
 
 
 # --------------------------------------------------------------------------
@@ -442,8 +416,7 @@ _WEIGHT_DOC = """Gradient of ``conv{nd}d`` with respect to its weight.
     padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
         As for :func:`fastconv.conv{nd}d`.
     algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        'direct' computes the reduction as a convolution through the direct
-        kernel; every other value uses the blocked GEMM kernel.
+        Validated only: the reduction always runs on the blocked GEMM kernel.
 
     Returns
     -------
@@ -544,8 +517,7 @@ _T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weigh
     stride, padding, output_padding, groups, dilation
         As for :func:`fastconv.conv_transpose{nd}d`.
     algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        'direct' computes the reduction as a convolution through the direct
-        kernel; every other value uses the blocked GEMM kernel.
+        Validated only: the reduction always runs on the blocked GEMM kernel.
 
     Returns
     -------

@@ -22,10 +22,13 @@ RUNS = (("bench_1t.json", "1 thread"), ("bench_2t.json", "2 threads"))
 
 #: The peers, in the order they are drawn, with their labels.
 PEERS = (("torch", "PyTorch"), ("scipy.ndimage", "scipy.ndimage"),
-         ("scipy.signal", "scipy.signal"), ("cv2", "OpenCV"))
+         ("scipy.signal", "scipy.signal"), ("cv2", "OpenCV"),
+         ("scipy.oaconvolve", "SciPy oaconvolve"), ("scipy.fftconvolve", "SciPy fftconvolve"),
+         ("np.convolve", "NumPy"))
 PEER_LABELS = dict(PEERS)
 COLORS = {"fastconv/auto": "#1f77b4", "torch": "#d62728", "scipy.ndimage": "#2ca02c",
-          "scipy.signal": "#98df8a", "cv2": "#9467bd"}
+          "scipy.signal": "#98df8a", "cv2": "#9467bd", "scipy.oaconvolve": "#17becf",
+          "scipy.fftconvolve": "#bcbd22", "np.convolve": "#7f7f7f"}
 
 
 def load_run(name, data_dir=DATA_DIR):
@@ -195,7 +198,8 @@ def plot_gflops(data_dir=DATA_DIR):
                                  if any(r["impl"] == p for _, run in runs
                                         for r in run["records"])]
     markers = {"fastconv/auto": "o", "torch": "s", "scipy.ndimage": "^",
-               "scipy.signal": "v", "cv2": "D"}
+               "scipy.signal": "v", "cv2": "D", "scipy.oaconvolve": "<",
+               "scipy.fftconvolve": ">", "np.convolve": "x"}
     fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs) + 2, 0.32 * len(layers) + 1.8),
                              sharey=True, squeeze=False, layout="constrained")
     y = np.arange(len(layers))

@@ -1,4 +1,10 @@
-"""Weight gradient of a convolution as a blocked GEMM on the project's micro-kernel.
+"""Kernels of the backward passes and of the transposed convolution.
+
+``weight_grad``: the weight gradient of a convolution as a blocked GEMM on the
+project's micro-kernel. ``col2im_add``: the scatter-add that finishes the
+GEMM path of a transposed convolution.
+
+Weight gradient:
 
 Per group ``g``: ``gw[g] (Cog x J) = sum_n gy[n, g] (Cog x P) @ cols[n, g]^T (P x J)``
 with ``J = C/groups * KD*KH*KW`` and ``P = OD*OH*OW``; ``cols`` (the unfolded

@@ -12,12 +12,12 @@
  * x) read the rows straight from x, without a copy, unless a row of the item
  * is a fill row; the columns at the left and right edges (and every column of
  * an item with fill rows) read a thread-local buffer where the extended values
- * are written
- * once. The register block is FC_FR output rows by FC_FU vectors of columns:
- * each input row of the block is loaded once per tap column q and feeds every
- * output row of the block that uses it (output row i uses input row r with
- * kernel row p = r - i), so one vector load serves up to FC_FR FMAs. Rows left
- * over (fewer than FC_FR) use a one-row block, columns left over (fewer than a
+ * are written once. The register block is FC_FR output rows by FC_FU vectors
+ * of columns (accumulators in registers): for each tap (p, q) the weight is
+ * broadcast once and every accumulator takes one FMA whose input vector is
+ * read from memory, so the loop has no branch and no more loads than FMAs.
+ * Rows left over (fewer than FC_FR) use one-row blocks of 2 FC_FU vectors (a
+ * 1-D signal is all such rows), columns left over (fewer than a
  * vector) a scalar loop. Every output element sums its products in the order
  * (p, q), whatever block computes it, so the result does not depend on the
  * split into items or threads.
