@@ -287,6 +287,57 @@ def check_out(out, shape, dtype, inputs):
                              f"the data it is computed from")
 
 
+def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                  x_name="input", w_name="weight"):
+    """Validate the shapes and geometry of a conv{nd}d from shapes alone.
+
+    The one place where input/weight/groups consistency, stride, dilation,
+    padding (every form) and the padding modes' limits are checked; the
+    forward functions and the gradients share it. Returns a dict with
+    ``batched, n, c_in, c_out, groups, kernel, in_spatial, stride, dilation,
+    before, after, out_spatial``.
+    """
+    x_shape, w_shape = tuple(int(v) for v in x_shape), tuple(int(v) for v in w_shape)
+    if len(w_shape) != nd + 2:
+        raise ValueError(f"conv{nd}d expects a {w_name} of {nd + 2} dims (C_out, "
+                         f"C_in // groups, {'k, ' * nd}), got {w_name} of shape {w_shape}")
+    if len(x_shape) not in (nd + 1, nd + 2):
+        raise ValueError(f"conv{nd}d expects an {x_name} of {nd + 2} dims (N, C_in, *spatial) "
+                         f"or {nd + 1} dims (C_in, *spatial), got {x_name} of shape {x_shape}")
+    if not _is_int(groups) or groups <= 0:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    batched = len(x_shape) == nd + 2
+    n = x_shape[0] if batched else 1
+    c_in = x_shape[-nd - 1]
+    c_out, cig = w_shape[:2]
+    kernel = w_shape[2:]
+    in_spatial = x_shape[-nd:]
+    if min(kernel) == 0 or cig == 0:
+        raise ValueError(f"{w_name} of shape {w_shape} is empty: every kernel size and "
+                         f"C_in // groups must be >= 1")
+    if c_in != cig * groups:
+        raise ValueError(f"{x_name} has {c_in} channels, but {w_name} of shape {w_shape} with "
+                         f"groups={groups} expects C_in = {cig} * {groups} = {cig * groups}")
+    if c_out % groups:
+        raise ValueError(f"groups={groups} must divide the output channels C_out={c_out} "
+                         f"({w_name} of shape {w_shape})")
+    stride = _per_dim(stride, nd, "stride", 1)
+    dilation = _per_dim(dilation, nd, "dilation", 1)
+    before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
+    if padding_mode in _PADDING_LIMITS:
+        allowed, rule = _PADDING_LIMITS[padding_mode]
+        for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
+            if max(b, a) > 0 and not allowed(max(b, a), size):
+                raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
+                                 f"size in each dim: padding ({b}, {a}) vs input size {size} "
+                                 f"in spatial dim {dim}")
+    out_spatial = output_spatial(in_spatial, kernel, stride, dilation, before, after)
+    return dict(batched=batched, n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=kernel,
+                in_spatial=in_spatial, stride=stride, dilation=dilation, before=before,
+                after=after, out_spatial=out_spatial)
+
+
 def check_layout(layout):
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r} is not one of {', '.join(LAYOUTS)}")
@@ -346,45 +397,15 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     weight = _as_array(weight, "weight")
     b_arr = None if bias is None else _as_array(bias, "bias")
 
-    if weight.ndim != nd + 2:
-        raise ValueError(f"conv{nd}d expects a weight of {nd + 2} dims (C_out, C_in // groups, "
-                         f"{'k, ' * nd}), got weight of shape {weight.shape}")
-    if x.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"conv{nd}d expects an input of {nd + 2} dims (N, C_in, *spatial) or "
-                         f"{nd + 1} dims (C_in, *spatial), got input of shape {x.shape}")
-    batched = x.ndim == nd + 2
+    g = conv_geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
+                      padding_mode)
+    batched, n, c_in, c_out, groups = g["batched"], g["n"], g["c_in"], g["c_out"], g["groups"]
+    kernel, in_spatial, stride, dilation = g["kernel"], g["in_spatial"], g["stride"], g["dilation"]
+    before, after, out_spatial = g["before"], g["after"], g["out_spatial"]
     xb = x if batched else x[None]
-    if not _is_int(groups) or groups <= 0:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
-    groups = int(groups)
-    c_out, c_per_group = weight.shape[:2]
-    kernel = tuple(int(k) for k in weight.shape[2:])
-    n, c_in = xb.shape[:2]
-    in_spatial = tuple(int(s) for s in xb.shape[2:])
-    if min(kernel) == 0 or c_per_group == 0:
-        raise ValueError(f"weight of shape {weight.shape} is empty: every kernel size and "
-                         f"C_in // groups must be >= 1")
-    if c_in != c_per_group * groups:
-        raise ValueError(f"input has {c_in} channels, but weight of shape {weight.shape} with "
-                         f"groups={groups} expects C_in = {c_per_group} * {groups} = "
-                         f"{c_per_group * groups}")
-    if c_out % groups:
-        raise ValueError(f"groups={groups} must divide the output channels C_out={c_out} "
-                         f"(weight of shape {weight.shape})")
     if b_arr is not None and b_arr.shape != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},) (one value per output channel), "
                          f"got {b_arr.shape}")
-    stride = _per_dim(stride, nd, "stride", 1)
-    dilation = _per_dim(dilation, nd, "dilation", 1)
-    before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
-    if padding_mode in _PADDING_LIMITS:
-        allowed, rule = _PADDING_LIMITS[padding_mode]
-        for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
-            if max(b, a) > 0 and not allowed(max(b, a), size):
-                raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
-                                 f"size in each dim: padding ({b}, {a}) vs input size {size} "
-                                 f"in spatial dim {dim}")
-    out_spatial = output_spatial(in_spatial, kernel, stride, dilation, before, after)
 
     arrays = [x, weight] + ([b_arr] if b_arr is not None else [])
     dtype = compute_dtype(*arrays)

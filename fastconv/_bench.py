@@ -84,6 +84,8 @@ QUICK_MIN_TIMING = 0.005
 #: Upper bound of calls inside one timing.
 MAX_INNER = 1000
 DEFAULT_REPEAT = 7
+#: Seconds of idleness after each peer's timings (see run_layer).
+PEER_COOL_DOWN = 0.5
 
 NOT_AVAILABLE = "not available in this version"
 
@@ -1057,8 +1059,14 @@ def run_layer(layer, options, ref_cache):
     # Peers first: the fastconv rows are compared with the best of them.
     peers = (peer_candidates(layer, data, options.threads, options.quick)
              if options.peers else [])
-    peer_records = [run_candidate(layer, c, expected, options.repeat, options.min_timing)
-                    for c in peers]
+    peer_records = []
+    for c in peers:
+        peer_records.append(run_candidate(layer, c, expected, options.repeat,
+                                          options.min_timing))
+        if not options.quick:
+            # Another library's worker threads may keep spinning for a while
+            # after its call and steal the cores of the next measurement.
+            time.sleep(PEER_COOL_DOWN)
     timed = [r for r in peer_records if r["time_min_s"] is not None]
     best_peer = min(timed, key=lambda r: r["time_min_s"]) if timed else None
     algorithms = getattr(options, "algorithms", None)

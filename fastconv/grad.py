@@ -28,9 +28,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from fastconv._args import (_PADDING_LIMITS, PADDING_MODES, _as_array, _is_int, _per_dim,
-                            check_algorithm, compute_dtype, explicit_padding, output_spatial,
-                            prepare_conv)
+from fastconv._args import (PADDING_MODES, _as_array, _is_int, check_algorithm, compute_dtype,
+                            conv_geometry, explicit_padding, prepare_conv)
 from fastconv._dispatch import _as_3d, isa_level, run_conv
 from fastconv._kernels import _grad
 from fastconv._threads import get_num_threads
@@ -41,6 +40,7 @@ __all__ = [
     "depthwise_conv2d",
     "separable_conv2d",
     "spatially_separable_conv2d",
+    "octave_conv2d",
     "conv1d_input", "conv1d_weight",
     "conv2d_input", "conv2d_weight",
     "conv3d_input", "conv3d_weight",
@@ -68,44 +68,8 @@ def _conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padd
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode={padding_mode!r} is not one of "
                          f"{', '.join(PADDING_MODES)}")
-    if len(w_shape) != nd + 2:
-        raise ValueError(f"conv{nd}d expects a {w_name} of {nd + 2} dims (C_out, "
-                         f"C_in // groups, {'k, ' * nd}), got {w_name} {w_shape}")
-    if len(x_shape) not in (nd + 1, nd + 2):
-        raise ValueError(f"conv{nd}d expects an {x_name} of {nd + 2} dims (N, C_in, *spatial) "
-                         f"or {nd + 1} dims (C_in, *spatial), got {x_name} {x_shape}")
-    if not _is_int(groups) or groups <= 0:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
-    groups = int(groups)
-    batched = len(x_shape) == nd + 2
-    n = x_shape[0] if batched else 1
-    c_in = x_shape[-nd - 1]
-    c_out, cig = w_shape[:2]
-    kernel = tuple(w_shape[2:])
-    in_spatial = tuple(x_shape[-nd:])
-    if min(kernel) == 0 or cig == 0:
-        raise ValueError(f"{w_name} {w_shape} is empty: every kernel size and C_in // groups "
-                         f"must be >= 1")
-    if c_in != cig * groups:
-        raise ValueError(f"{x_name} has {c_in} channels, but {w_name} {w_shape} with "
-                         f"groups={groups} expects C_in = {cig} * {groups} = {cig * groups}")
-    if c_out % groups:
-        raise ValueError(f"groups={groups} must divide the output channels C_out={c_out} "
-                         f"({w_name} {w_shape})")
-    stride = _per_dim(stride, nd, "stride", 1)
-    dilation = _per_dim(dilation, nd, "dilation", 1)
-    before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
-    if padding_mode in _PADDING_LIMITS:
-        allowed, rule = _PADDING_LIMITS[padding_mode]
-        for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
-            if max(b, a) > 0 and not allowed(max(b, a), size):
-                raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
-                                 f"size in each dim: padding ({b}, {a}) vs input size {size} "
-                                 f"in spatial dim {dim}")
-    out = output_spatial(in_spatial, kernel, stride, dilation, before, after)
-    return dict(batched=batched, n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=kernel,
-                in_spatial=in_spatial, stride=stride, dilation=dilation, before=before,
-                after=after, out_spatial=out)
+    return conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                         x_name, w_name)
 
 
 def _grad_output(grad_output, g, nd):
@@ -820,3 +784,156 @@ def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, st
 for _f in (depthwise_conv2d, separable_conv2d, spatially_separable_conv2d):
     _f.__module__ = "fastconv.grad"
 del _f
+
+
+OctaveGrads = namedtuple("OctaveGrads",
+                         "x_high x_low w_hh w_hl w_lh w_ll bias_high bias_low")
+
+
+def _sum_pool2(g):
+    """The adjoint of 2x nearest upsampling: each 2x2 block summed."""
+    s = g.shape
+    return g.reshape(s[:-2] + (s[-2] // 2, 2, s[-1] // 2, 2)).sum(axis=(-3, -1))
+
+
+def _avgpool2_adjoint(g):
+    """The adjoint of 2x2 average pooling: each value spread over its block, / 4."""
+    return np.repeat(np.repeat(g, 2, axis=-2), 2, axis=-1) * 0.25
+
+
+def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, grad_high, grad_low=None, stride=1,
+                  padding=0, *, algorithm="auto"):
+    """All gradients of :func:`fastconv.octave_conv2d` at once.
+
+    With ``y_high = conv(x_high, w_hh) + up(conv(x_low, w_lh))`` and
+    ``y_low = conv(x_low, w_ll) + conv(pool(x_high), w_hl)`` (after the 2x2
+    pooling of both inputs when ``stride=2``), each path's input and weight
+    gradients come from :func:`conv2d_input` and :func:`conv2d_weight`; the
+    nearest upsampling's adjoint sums each 2x2 block of ``grad_high``, the
+    average pooling's adjoint spreads each value over its block divided by 4.
+
+    Parameters
+    ----------
+    x_high, x_low, w_hh, w_hl, w_lh, w_ll
+        The forward call's inputs and weights (``None`` where the forward had
+        none: a first layer without ``x_low``, a last one without ``w_hl``).
+    grad_high : array_like
+        Gradient with respect to ``y_high``.
+    grad_low : array_like or None
+        Gradient with respect to ``y_low``; None exactly when there is no low
+        output.
+    stride, padding, algorithm
+        As for :func:`fastconv.octave_conv2d`.
+
+    Returns
+    -------
+    OctaveGrads
+        Named tuple ``(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high,
+        bias_low)``; the entries of absent inputs, weights or outputs are None.
+
+    Raises
+    ------
+    ValueError
+        For every error of the forward function, and gradients whose shapes
+        are not those of the forward outputs.
+
+    See Also
+    --------
+    fastconv.octave_conv2d : the forward pass.
+
+    Examples
+    --------
+    >>> import numpy as np, fastconv
+    >>> rng = np.random.default_rng(0)
+    >>> xh, xl = rng.standard_normal((1, 4, 8, 8)), rng.standard_normal((1, 2, 4, 4))
+    >>> ws = [rng.standard_normal(s) for s in [(3, 4, 3, 3), (5, 4, 3, 3),
+    ...                                        (3, 2, 3, 3), (5, 2, 3, 3)]]
+    >>> yh, yl = fastconv.octave_conv2d(xh, xl, *ws, padding=1)
+    >>> g = fastconv.grad.octave_conv2d(xh, xl, *ws, np.ones_like(yh), np.ones_like(yl),
+    ...                                 padding=1)
+    >>> g.x_high.shape, g.x_low.shape, g.w_ll.shape, g.bias_low.shape
+    ((1, 4, 8, 8), (1, 2, 4, 4), (5, 2, 3, 3), (5,))
+    """
+    from fastconv._variants import _avgpool2
+    from fastconv._variants import octave_conv2d as forward
+
+    xh = _as_array(x_high, "x_high")
+    xl = None if x_low is None else _as_array(x_low, "x_low")
+    names = ("w_hh", "w_hl", "w_lh", "w_ll")
+    ws = {nm: (None if v is None else _as_array(v, nm))
+          for nm, v in zip(names, (w_hh, w_hl, w_lh, w_ll))}
+    batched = xh.ndim == 4
+    # The forward's own validation, on a batch of zero images (no arithmetic).
+    if xh.ndim not in (3, 4):
+        raise ValueError(f"x_high must have 4 dims (N, C, H, W) or 3 dims (C, H, W), got "
+                         f"x_high of shape {xh.shape}")
+    lead = (lambda a: a[:0]) if batched else (lambda a: a[None][:0])
+    yh0, yl0 = forward(lead(xh), None if xl is None else lead(xl), *ws.values(),
+                       stride=stride, padding=padding, algorithm=algorithm)
+    n = xh.shape[0] if batched else None
+    gh = _as_array(grad_high, "grad_high")
+    gl = None if grad_low is None else _as_array(grad_low, "grad_low")
+    for name, g, y0 in (("grad_high", gh, yh0), ("grad_low", gl, yl0)):
+        if (g is None) != (y0 is None):
+            raise ValueError(f"{name} is {'None' if g is None else 'given'}, but the forward "
+                             f"call has {'an' if y0 is not None else 'no'} output for it")
+        if g is not None:
+            want = ((n,) if batched else ()) + y0.shape[1:]
+            if g.shape != want:
+                raise ValueError(f"{name} must have the shape of the forward output {want}, "
+                                 f"got {g.shape}")
+    arrays = [a for a in (xh, xl, gh, gl) + tuple(ws.values()) if a is not None]
+    dtype = compute_dtype(*arrays)
+
+    def prep(a):
+        a = np.ascontiguousarray(a, dtype=dtype)
+        return a if batched else a[None]
+
+    xh, gh = prep(xh), prep(gh)
+    xl = None if xl is None else prep(xl)
+    gl = None if gl is None else prep(gl)
+    ws = {nm: (None if w is None else np.ascontiguousarray(w, dtype=dtype))
+          for nm, w in ws.items()}
+    if stride == 2:
+        xh_p = _avgpool2(xh)
+        xl_p = None if xl is None else _avgpool2(xl)
+    else:
+        xh_p, xl_p = xh, xl
+    kernel = ws["w_hh"].shape[2:]
+    hw = xh_p.shape[-2:]
+    pad_hi = tuple(zip(*_padding_pairs(padding, hw, kernel)))
+    pad_lo = tuple(zip(*_padding_pairs(padding, (hw[0] // 2, hw[1] // 2), kernel)))
+    kw = dict(algorithm=algorithm)
+
+    g_w = dict.fromkeys(names)
+    g_w["w_hh"] = conv2d_weight(xh_p, ws["w_hh"].shape, gh, 1, pad_hi, **kw)
+    g_xh_p = conv2d_input(xh_p.shape, ws["w_hh"], gh, 1, pad_hi, **kw)
+    g_xl_p = None
+    if xl is not None:
+        gu = _sum_pool2(gh)
+        g_w["w_lh"] = conv2d_weight(xl_p, ws["w_lh"].shape, gu, 1, pad_lo, **kw)
+        g_xl_p = conv2d_input(xl_p.shape, ws["w_lh"], gu, 1, pad_lo, **kw)
+    if gl is not None:
+        pooled = _avgpool2(xh_p)
+        g_w["w_hl"] = conv2d_weight(pooled, ws["w_hl"].shape, gl, 1, pad_lo, **kw)
+        g_xh_p += _avgpool2_adjoint(conv2d_input(pooled.shape, ws["w_hl"], gl, 1, pad_lo, **kw))
+        if xl is not None:
+            g_w["w_ll"] = conv2d_weight(xl_p, ws["w_ll"].shape, gl, 1, pad_lo, **kw)
+            g_xl_p += conv2d_input(xl_p.shape, ws["w_ll"], gl, 1, pad_lo, **kw)
+    if stride == 2:
+        g_xh = _avgpool2_adjoint(g_xh_p)
+        g_xl = None if g_xl_p is None else _avgpool2_adjoint(g_xl_p)
+    else:
+        g_xh, g_xl = g_xh_p, g_xl_p
+    if not batched:
+        g_xh = g_xh[0]
+        g_xl = None if g_xl is None else g_xl[0]
+    return OctaveGrads(g_xh, g_xl, g_w["w_hh"], g_w["w_hl"], g_w["w_lh"], g_w["w_ll"],
+                       gh.sum(axis=(0, 2, 3)), None if gl is None else gl.sum(axis=(0, 2, 3)))
+
+
+def _padding_pairs(padding, spatial, kernel):
+    """``(before, after)`` of a stride-1, undilated 2-D convolution's padding."""
+    return explicit_padding(padding, 2, tuple(spatial), tuple(kernel), (1, 1), (1, 1))
+
+

@@ -344,3 +344,71 @@ def test_variant_grad_errors():
         grad.separable_conv2d(x, np.ones((6, 1, 3, 3)), np.ones((4, 5, 1, 1)), gy)
     with pytest.raises(ValueError, match="column_weight"):
         grad.spatially_separable_conv2d(x, np.ones((6, 3, 3, 3)), np.ones((4, 6, 1, 3)), gy)
+
+
+# --------------------------------------------------------------------------
+# Octave convolution: every gradient against central differences of the
+# forward function (exact up to rounding: the output is bilinear in inputs
+# and weights), for first, middle and last layers, stride 1 and 2.
+# --------------------------------------------------------------------------
+OCTAVE_CASES = [
+    dict(low_in=True, low_out=True, stride=1, padding=1, batched=True),
+    dict(low_in=True, low_out=True, stride=2, padding="same", batched=True),
+    dict(low_in=False, low_out=True, stride=1, padding=1, batched=False),
+    dict(low_in=True, low_out=False, stride=1, padding=1, batched=True),
+    dict(low_in=True, low_out=True, stride=1, padding=1, batched=False),
+]
+
+
+@pytest.mark.parametrize("case", OCTAVE_CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in
+                                                                   c.items()))
+def test_octave_gradients_by_central_differences(case, rng):
+    lead = (2,) if case["batched"] else ()
+    xh = rng.standard_normal(lead + (3, 8, 8))
+    xl = rng.standard_normal(lead + (2, 4, 4)) if case["low_in"] else None
+    shapes = {"w_hh": (4, 3, 3, 3),
+              "w_hl": (5, 3, 3, 3) if case["low_out"] else None,
+              "w_lh": (4, 2, 3, 3) if case["low_in"] else None,
+              "w_ll": (5, 2, 3, 3) if case["low_in"] and case["low_out"] else None}
+    ws = {k: None if s is None else rng.standard_normal(s) for k, s in shapes.items()}
+    kw = dict(stride=case["stride"], padding=case["padding"])
+    yh, yl = fastconv.octave_conv2d(xh, xl, *ws.values(), **kw)
+    gh = rng.standard_normal(yh.shape)
+    gl = None if yl is None else rng.standard_normal(yl.shape)
+    grads = fastconv.grad.octave_conv2d(xh, xl, *ws.values(), gh, gl, **kw)
+
+    def objective(params):
+        a, b = fastconv.octave_conv2d(params["x_high"], params["x_low"], params["w_hh"],
+                                      params["w_hl"], params["w_lh"], params["w_ll"], **kw)
+        return float(np.sum(a * gh) + (0.0 if b is None else np.sum(b * gl)))
+
+    params = dict(x_high=xh, x_low=xl, **ws)
+    direction = {k: None if v is None else rng.standard_normal(v.shape)
+                 for k, v in params.items()}
+    eps = 1e-3
+    plus = {k: None if v is None else v + eps * direction[k] for k, v in params.items()}
+    minus = {k: None if v is None else v - eps * direction[k] for k, v in params.items()}
+    numeric = (objective(plus) - objective(minus)) / (2 * eps)
+    analytic = sum(float(np.sum(getattr(grads, k) * d)) for k, d in direction.items()
+                   if d is not None)
+    assert abs(numeric - analytic) <= 1e-8 * max(1.0, abs(numeric))
+    for k, v in params.items():
+        assert (getattr(grads, k) is None) == (v is None), k
+        if v is not None:
+            assert getattr(grads, k).shape == v.shape, k
+    np.testing.assert_allclose(grads.bias_high, gh.sum(axis=tuple(i for i in range(gh.ndim)
+                                                                   if i != gh.ndim - 3)))
+    assert (grads.bias_low is None) == (gl is None)
+
+
+def test_octave_gradient_errors(rng):
+    xh, xl = rng.standard_normal((1, 3, 8, 8)), rng.standard_normal((1, 2, 4, 4))
+    ws = [rng.standard_normal(s) for s in [(4, 3, 3, 3), (5, 3, 3, 3), (4, 2, 3, 3),
+                                           (5, 2, 3, 3)]]
+    yh, yl = fastconv.octave_conv2d(xh, xl, *ws, padding=1)
+    with pytest.raises(ValueError, match="grad_low is None"):
+        fastconv.grad.octave_conv2d(xh, xl, *ws, yh, None, padding=1)
+    with pytest.raises(ValueError, match="grad_high must have the shape"):
+        fastconv.grad.octave_conv2d(xh, xl, *ws, yh[..., :-1], yl, padding=1)
+    with pytest.raises(ValueError, match="x_low must be half the size"):
+        fastconv.grad.octave_conv2d(xh, xl[..., :3], *ws, yh, yl, padding=1)
