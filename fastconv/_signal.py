@@ -54,9 +54,12 @@ BOUNDARIES = ("fill", "reflect", "symmetric", "mirror", "nearest", "wrap")
 #: * ``separable`` (rank-1 2-D kernels): two direct passes of ``kh`` and
 #:   ``kw`` taps;
 #: * ``fft``: ``FFT_PER_POINT * L * log2(L)`` for the transform length ``L``
-#:   (three transforms and a product), plus ``FFT_PER_OUTPUT`` per output.
+#:   (three transforms and a product), plus ``FFT_PER_OUTPUT`` per output;
+#:   the overlap-save blocks of a long 1-D signal (small transforms that stay
+#:   in cache) cost ``FFT_BLOCK_PER_POINT`` instead (10^6 samples, 501 taps:
+#:   14.6 ms, against 22.9 ms direct).
 _COST = dict(DIRECT_PER_MAC=0.055, DIRECT_PER_OUTPUT=0.2, FFT_PER_POINT=0.9,
-             FFT_PER_OUTPUT=1.0)
+             FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0)
 #: A 1-D signal longer than this many times the kernel is cut into blocks for
 #: the FFT (overlap-save), each transform of about ``_BLOCK_FACTOR * taps``.
 _BLOCK_FACTOR = 8
@@ -278,10 +281,12 @@ def _costs(x, w, sizes):
         nblocks = -(-sizes[0] // (n_fft - w.size + 1))
         length = nblocks * n_fft
         log = math.log2(n_fft)
+        per_point = c["FFT_BLOCK_PER_POINT"]
     else:
         length = math.prod(_next_fast_len(n) for n in ext)
         log = math.log2(max(length, 2))
-    costs["fft"] = c["FFT_PER_POINT"] * length * log * 3 + c["FFT_PER_OUTPUT"] * outputs
+        per_point = c["FFT_PER_POINT"]
+    costs["fft"] = per_point * length * log * 3 + c["FFT_PER_OUTPUT"] * outputs
     return costs
 
 
