@@ -267,8 +267,8 @@ def check_winograd(kernel, stride, algorithms=("auto", "direct", "im2col")):
     """Raise the ValueError of ``algorithm='winograd'`` on an inapplicable problem."""
     reason = winograd_reason(kernel, stride)
     if reason is not None:
-        raise ValueError(f"algorithm='winograd' cannot compute this convolution: Winograd "
-                         f"F(2, 3) {reason}; use one of {', '.join(map(repr, algorithms))}")
+        raise ValueError(f"algorithm='winograd' cannot compute this convolution (Winograd "
+                         f"F(2, 3)): {reason}; use one of {', '.join(map(repr, algorithms))}")
 
 
 def check_out(out, shape, dtype, inputs):
