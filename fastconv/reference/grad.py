@@ -265,7 +265,6 @@ def conv_transpose_nd_input(input_shape, weight, grad_output, stride=1, padding=
         raise ValueError(f"grad_output has shape {gy.shape}, expected spatial size {out}")
     full = _gy_full(gyb, spatial, kernel, stride, dilation, pads)
     gx = np.zeros((gyb.shape[0], c_in) + spatial)
-    red = [1] + list(range(2, 2 + nd))
     for g in range(groups):
         wg = weight[g * cig:(g + 1) * cig]
         fg = full[:, g * cog:(g + 1) * cog]
