@@ -46,7 +46,7 @@ void fc_direct_item_f64(int level, const fc_geom *g, const double *x, const doub
                         int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od, int64_t oh);
 
 /* Output rows of one depthwise work item (they share the input windows' set-up). */
-#define FC_DEPTHWISE_ROWS 4
+#define FC_DEPTHWISE_ROWS 16
 
 /* Depthwise direct convolution (C_in / groups == 1) of one work item: output
  * rows [oh, oh + nrows) (nrows <= FC_DEPTHWISE_ROWS) of output channel oc,

@@ -245,14 +245,16 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
 
 /* Depthwise output rows (see conv.h). Each output row is cut into segments of
  * up to FC_DW_SEG columns. Per (kd, kh) the segment's input window is copied
- * once into `buf` (zero-filled over the padding, split by phase as in
- * fc_fill_window), then every chunk of U vectors of output columns adds its
+ * once (zero-filled over the padding, split by phase as in fc_fill_window;
+ * all the item's input rows at once when they fit FC_DW_CACHE, so each is
+ * copied once rather than once per output row), then every chunk of U vectors of output columns adds its
  * taps from contiguous loads, its partial sums kept in `accm` between the
  * (kd, kh) steps: bias first, then (kd, kh, kw) in order, as the other direct
  * paths. Windows longer than the buffer (huge dilations) and strides above
  * FC_DIRECT_MAXPHASE take the general direct kernel with one channel. */
 #define FC_DW_SEG 128
 #define FC_DW_MAXWIN 2048
+#define FC_DW_CACHE 8192
 
 void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
                               FC_T *out, const FC_T *zrow,
@@ -278,7 +280,14 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
         return;
     }
     const int64_t dq = dw / sw, dr = dw % sw;
+    /* The item's input rows (all KD planes), each row's window copied once and
+     * read by every output row and tap that needs it, when they fit in the
+     * cache buffer and most of them are used; else one copy per (row, tap row). */
+    const int64_t nin = (nrows - 1) * g->sh + (g->KH - 1) * g->dh + 1;
+    const int64_t RS = L + FC_DIRECT_MAXPHASE;
+    const int cached = g->KD * nin * RS <= FC_DW_CACHE && nin <= nrows * g->KH;
     FC_T buf[FC_DW_MAXWIN + FC_DIRECT_MAXPHASE];
+    FC_T rbuf[FC_DW_CACHE];
     FC_T accm[FC_DW_SEG];
 
     for (int64_t s0 = 0; s0 < OW; s0 += S) {
@@ -286,6 +295,52 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
         const int64_t nch = (cols + CHW - 1) / CHW;
         FC_CAT(fc_window, FC_SFX) win;
         FC_FN(fc_window_plan)(&win, s0 * sw - pw, L, sw, W);
+        if (cached) {
+            for (int64_t kd = 0; kd < g->KD; ++kd) {
+                const int64_t id = od * g->sd - g->pd + kd * g->dd;
+                const int vd = id >= 0 && id < g->D;
+                for (int64_t t = 0; t < nin; ++t) {
+                    const int64_t ih = oh0 * g->sh - g->ph + t;
+                    const FC_T *row = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * W
+                                                                   : zrow;
+                    FC_FN(fc_fill_window)(rbuf + (kd * nin + t) * RS, &win, row);
+                }
+            }
+        }
+        if (cached) {
+            /* Every tap's window is at hand: each chunk's sums stay in
+             * registers over all (kd, kh, kw), in the same order as below. */
+            for (int64_t oh = oh0; oh < oh0 + nrows; ++oh) {
+                for (int64_t ch = 0; ch < nch; ++ch) {
+                    FC_VEC a[U];
+#pragma GCC unroll 8
+                    for (int u = 0; u < U; ++u) a[u] = (FC_VEC){0} + b;
+                    for (int64_t kd = 0; kd < g->KD; ++kd) {
+                        for (int64_t kh = 0; kh < g->KH; ++kh) {
+                            const FC_T *wbuf = rbuf + (kd * nin + (oh - oh0) * g->sh
+                                                       + kh * g->dh) * RS;
+                            const FC_T *wt = wc + (kd * g->KH + kh) * KW;
+                            int64_t q = 0, r = 0;
+                            for (int64_t kw = 0; kw < KW; ++kw) {
+                                const FC_T wv = wt[kw];
+                                const FC_T *src = wbuf + r * win.PL + q + ch * CHW;
+#pragma GCC unroll 8
+                                for (int u = 0; u < U; ++u)
+                                    a[u] += wv * *(const FC_VEC *)(src + u * VL);
+                                q += dq;
+                                r += dr;
+                                if (r >= sw) { r -= sw; ++q; }
+                            }
+                        }
+                    }
+#pragma GCC unroll 8
+                    for (int u = 0; u < U; ++u) *(FC_VEC *)(accm + ch * CHW + u * VL) = a[u];
+                }
+                FC_T *orow = out + (((n * g->Co + oc) * g->OD + od) * g->OH + oh) * OW;
+                for (int64_t i = 0; i < cols; ++i) orow[s0 + i] = accm[i];
+            }
+            continue;
+        }
         for (int64_t oh = oh0; oh < oh0 + nrows; ++oh) {
             for (int64_t i = 0; i < nch * CHW; i += VL) *(FC_VEC *)(accm + i) = (FC_VEC){0} + b;
             for (int64_t kd = 0; kd < g->KD; ++kd) {
@@ -293,7 +348,8 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                 const int vd = id >= 0 && id < g->D;
                 for (int64_t kh = 0; kh < g->KH; ++kh) {
                     const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
-                    const FC_T *row = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * W : zrow;
+                    const FC_T *row = (vd && ih >= 0 && ih < g->H) ? xc + id * HW + ih * W
+                                                                   : zrow;
                     FC_FN(fc_fill_window)(buf, &win, row);
                     const FC_T *wt = wc + (kd * g->KH + kh) * KW;
                     for (int64_t ch = 0; ch < nch; ++ch) {
@@ -323,6 +379,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
 
 #undef FC_DW_SEG
 #undef FC_DW_MAXWIN
+#undef FC_DW_CACHE
 
 void FC_FN(fc_direct_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
                            FC_T *out, const FC_T *zrow,
