@@ -31,8 +31,7 @@ to the same operation in the libraries a NumPy user would otherwise reach for
 fastconv runs with every algorithm (:data:`fastconv.ALGORITHMS`, and ``fft``
 for the signal operations). An algorithm that does not apply to a problem
 (Winograd on a 1 x 1, 5 x 5 or strided layer, ``im2col`` for an image filter)
-is reported as ``n/a`` with the reason, as is an operation this version of
-fastconv does not have. Every result is checked against the float64
+is reported as ``n/a`` with the reason. Every result is checked against the float64
 definitions of :mod:`fastconv.reference` (a result made of several arrays, such
 as the two outputs of octave convolution or the four arrays of a training
 step, is checked array by array); a fastconv result outside the tolerance of
@@ -68,7 +67,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 import fastconv
-from fastconv import reference
+from fastconv import _signal, reference
+from fastconv._args import winograd_reason
+from fastconv._kernels import _gemm
+from fastconv._threads import _usable_cores
 
 #: Largest error relative to ``max|reference|`` a fastconv result may show.
 TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
@@ -84,10 +86,7 @@ QUICK_MIN_TIMING = 0.005
 #: Upper bound of calls inside one timing.
 MAX_INNER = 1000
 DEFAULT_REPEAT = 7
-#: Seconds of idleness after each peer's timings (see run_layer).
-PEER_COOL_DOWN = 0.5
 
-NOT_AVAILABLE = "not available in this version"
 
 #: The operations of the suite (:attr:`Layer.op`).
 OPS = ("conv1d", "conv2d", "conv3d", "conv_transpose2d", "separable2d", "octave2d",
@@ -287,15 +286,6 @@ def _import_optional(name):
         return None
 
 
-def _gemm_module():
-    """fastconv's own GEMM kernel module, when this build provides ``matmul``."""
-    try:
-        from fastconv._kernels import _gemm
-        return _gemm if callable(_gemm.matmul) else None
-    except (ImportError, AttributeError):
-        return None
-
-
 # --------------------------------------------------------------------------
 # Machine description
 # --------------------------------------------------------------------------
@@ -309,38 +299,6 @@ def _cpu_model():
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def _usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _fastconv_version():
-    version = getattr(fastconv, "__version__", None)
-    if version:
-        return str(version)
-    try:
-        from importlib.metadata import version as dist_version
-        return dist_version("fastconv")
-    except Exception:
-        return "unknown"
-
-
-def _isa():
-    """The SIMD level the kernels run with, when the build reports it."""
-    for owner in (fastconv, getattr(fastconv, "_config", None)):
-        get_config = getattr(owner, "get_config", None)
-        if callable(get_config):
-            try:
-                info = get_config()
-            except Exception:
-                continue
-            if isinstance(info, dict) and info.get("isa"):
-                return str(info["isa"])
-    return None
 
 
 def _dist_version(module, *distributions):
@@ -374,8 +332,8 @@ def machine_info(threads):
         "cpu_count": os.cpu_count(),
         "load_average": _load_average(),
         "threads": threads,
-        "fastconv_version": _fastconv_version(),
-        "isa": _isa(),
+        "fastconv_version": fastconv.__version__,
+        "isa": fastconv.get_config()["isa"],
         "numpy_version": np.__version__,
         "torch_version": _dist_version("torch", "torch"),
         "scipy_version": _dist_version("scipy", "scipy"),
@@ -535,78 +493,19 @@ def make_inputs(layer):
     return data
 
 
-def reference_conv_transpose(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """Transposed convolution in float64, PyTorch's ``conv_transposeNd`` semantics.
-
-    Used when :mod:`fastconv.reference` has no ``conv_transpose_nd``.
-    Computed as the ordinary convolution it is the adjoint of: the input is
-    spread out with ``stride - 1`` zeros between elements, padded by
-    ``dilation * (k - 1) - padding`` on each side (cropped when negative) and
-    correlated with the spatially flipped filters, input and output channels
-    exchanged within each group. ``weight`` has shape ``(C_in, C_out // groups,
-    *kernel)``; ``stride``, ``padding`` and ``dilation`` are ints.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    weight = np.asarray(weight, dtype=np.float64)
-    nd = weight.ndim - 2
-    kernel = weight.shape[2:]
-    n, c_in = x.shape[:2]
-    spatial = x.shape[2:]
-    spread = np.zeros((n, c_in) + tuple((s - 1) * stride + 1 for s in spatial))
-    spread[(slice(None), slice(None)) + (slice(None, None, stride),) * nd] = x
-    c_in_g = c_in // groups
-    flipped = np.flip(weight, axis=tuple(range(2, 2 + nd)))
-    w = np.concatenate([np.swapaxes(flipped[g * c_in_g:(g + 1) * c_in_g], 0, 1)
-                        for g in range(groups)], axis=0)
-    pads = [dilation * (k - 1) - padding for k in kernel]
-    y = reference.conv_nd(spread, w, bias, stride=1,
-                          padding=[max(p, 0) for p in pads], dilation=dilation, groups=groups)
-    crop = tuple(slice(-p, y.shape[2 + i] + p) if p < 0 else slice(None)
-                 for i, p in enumerate(pads))
-    return y[(slice(None), slice(None)) + crop]
-
-
 def _reference_octave(layer, d):
-    """Octave convolution in float64: ``[y_high, y_low]`` (stride 1)."""
-    fn = getattr(reference, "octave_conv2d", None)
-    args = dict(stride=layer.stride, padding=layer.padding)
-    if fn is not None:
-        return list(fn(d["x"], d["xl"], d["w"], d["whl"], d["wlh"], d["wll"], None, None, **args))
-    conv = reference.conv_nd
-    xh = np.asarray(d["x"], dtype=np.float64)
-    n, c, h, w = xh.shape
-    pooled = xh.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
-    low_to_high = conv(d["xl"], d["wlh"], **args)
-    y_high = conv(xh, d["w"], **args) + low_to_high.repeat(2, axis=2).repeat(2, axis=3)
-    y_low = conv(d["xl"], d["wll"], **args) + conv(pooled, d["whl"], **args)
-    return [y_high, y_low]
-
-
-def _torch_train_reference(layer, d):
-    """Forward and backward pass in float64 by PyTorch's autograd (None without torch)."""
-    torch = _import_optional("torch")
-    if torch is None:
-        return None
-    x, w = (torch.from_numpy(np.asarray(d[k], dtype=np.float64)).requires_grad_()
-            for k in ("x", "w"))
-    b = None if d["b"] is None else torch.from_numpy(
-        np.asarray(d["b"], dtype=np.float64)).requires_grad_()
-    y = torch.nn.functional.conv2d(x, w, b, stride=layer.stride, padding=layer.padding,
-                                   dilation=layer.dilation, groups=layer.groups)
-    y.backward(torch.from_numpy(np.asarray(d["g"], dtype=np.float64)))
-    parts = [y.detach(), x.grad, w.grad] + ([] if b is None else [b.grad])
-    return [p.numpy() for p in parts]
+    """Octave convolution in float64: ``[y_high, y_low]``."""
+    return list(reference.octave_conv2d(d["x"], d["xl"], d["w"], d["whl"], d["wlh"], d["wll"],
+                                        None, None, stride=layer.stride,
+                                        padding=layer.padding))
 
 
 def _reference_train(layer, d):
     """``[y, grad_input, grad_weight(, grad_bias)]`` in float64."""
-    grad = getattr(reference, "grad", None)
-    names = ("conv2d_input", "conv2d_weight", "bias")
-    if grad is None or not all(hasattr(grad, name) for name in names):
-        return _torch_train_reference(layer, d)
     geometry = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
                     groups=layer.groups)
     x, w, b, g = d["x"], d["w"], d["b"], d["g"]
+    grad = reference.grad
     parts = [reference.conv_nd(x, w, b, **geometry),
              grad.conv2d_input(x.shape, w, g, **geometry),
              grad.conv2d_weight(x, w.shape, g, **geometry)]
@@ -631,18 +530,12 @@ def compute_reference(layer, data):
     geometry = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
                     groups=layer.groups)
     if layer.transposed:
-        fn = getattr(reference, f"conv_transpose{layer.nd}d", None)
-        if fn is not None:
-            return fn(d["x"], d["w"], d["b"], stride=layer.stride, padding=layer.padding,
-                      groups=layer.groups, dilation=layer.dilation)
-        return reference_conv_transpose(d["x"], d["w"], d["b"], **geometry)
+        return getattr(reference, f"conv_transpose{layer.nd}d")(
+            d["x"], d["w"], d["b"], stride=layer.stride, padding=layer.padding,
+            groups=layer.groups, dilation=layer.dilation)
     if layer.op == "separable2d":
-        fn = getattr(reference, "separable_conv2d", None)
-        args = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
-        if fn is not None:
-            return fn(d["x"], d["w"], d["pw"], d["b"], **args)
-        z = reference.conv_nd(d["x"], d["w"], None, groups=layer.c_in, **args)
-        return reference.conv_nd(z, d["pw"], d["b"])
+        return reference.separable_conv2d(d["x"], d["w"], d["pw"], d["b"], stride=layer.stride,
+                                          padding=layer.padding, dilation=layer.dilation)
     if layer.op == "octave2d":
         return _reference_octave(layer, d)
     if layer.op == "convolve1d":
@@ -682,49 +575,26 @@ class Candidate:
     baseline: str = None
 
 
-def _winograd_reason(kernel, stride):
-    """Why Winograd cannot compute the problem (None if it can, or if unknown)."""
-    from fastconv import _args
-    reason = getattr(_args, "winograd_reason", None)
-    return None if reason is None else reason(tuple(kernel), tuple(stride))
-
-
-def _signal_algorithms():
-    """The algorithms of :func:`fastconv.correlate` / :func:`fastconv.convolve`."""
-    signal = getattr(fastconv, "_signal", None)
-    algorithms = getattr(signal, "_algorithms", None)
-    if callable(algorithms):
-        try:
-            return tuple(algorithms())
-        except Exception:
-            pass
-    return ("auto", "direct", "fft")
-
-
 def _signal_function(layer):
-    return getattr(fastconv, "convolve" if layer.op == "convolve1d" else "correlate", None)
+    return fastconv.convolve if layer.op == "convolve1d" else fastconv.correlate
 
 
 def algorithm_reason(layer, algorithm):
     """Why fastconv's ``algorithm`` does not apply to the layer, or None if it does."""
-    if layer.op in SIGNAL_OPS and _signal_function(layer) is not None:
+    if layer.op in SIGNAL_OPS:
         name = "convolve" if layer.op == "convolve1d" else "correlate"
-        if algorithm not in _signal_algorithms():
+        if algorithm not in _signal.ALGORITHMS:
             return f"fastconv.{name} has no {algorithm!r} algorithm"
         if algorithm == "winograd":
             if layer.nd != 2:
                 return f"winograd applies to 2-D arrays, this is {layer.nd}-D"
-            reason = _winograd_reason((layer.kernel,) * 2, (1, 1))
+            reason = winograd_reason((layer.kernel,) * 2, (1, 1))
             return None if reason is None else "winograd: " + reason
-        return None
-    if layer.op == "convolve1d":   # no fastconv.convolve: the row is unavailable anyway
         return None
     if algorithm not in fastconv.ALGORITHMS:
         return f"{layer.op} has no {algorithm!r} algorithm"
     if algorithm == "winograd":
-        kernel = (layer.kernel,) * layer.nd
-        stride = (1,) * layer.nd if layer.op == "correlate" else (layer.stride,) * layer.nd
-        reason = _winograd_reason(kernel, stride)
+        reason = winograd_reason((layer.kernel,) * layer.nd, (layer.stride,) * layer.nd)
         return None if reason is None else "winograd: " + reason
     return None
 
@@ -755,44 +625,29 @@ def _train_call(layer, d, alg):
 
 
 def _layer_call(layer, d, alg):
-    """The fastconv call of the layer with ``alg``, or None when this version lacks it."""
+    """The fastconv call of the layer with ``alg``."""
     if layer.op in ("conv1d", "conv2d", "conv3d"):
         return _conv_call(layer, d, getattr(fastconv, layer.op), alg)
     if layer.transposed:
-        fn = getattr(fastconv, "conv_transpose2d", None)
-        if fn is None:
-            return None
         x, w, b = d["x"], d["w"], d["b"]
-        return lambda: fn(x, w, b, stride=layer.stride, padding=layer.padding,
-                          groups=layer.groups, dilation=layer.dilation, algorithm=alg)
+        return lambda: fastconv.conv_transpose2d(x, w, b, stride=layer.stride,
+                                                 padding=layer.padding, groups=layer.groups,
+                                                 dilation=layer.dilation, algorithm=alg)
     if layer.op == "separable2d":
-        fn = getattr(fastconv, "separable_conv2d", None)
-        if fn is None:
-            return None
         x, dw, pw, b = d["x"], d["w"], d["pw"], d["b"]
-        return lambda: fn(x, dw, pw, b, stride=layer.stride, padding=layer.padding,
-                          dilation=layer.dilation, algorithm=alg)
+        return lambda: fastconv.separable_conv2d(x, dw, pw, b, stride=layer.stride,
+                                                 padding=layer.padding,
+                                                 dilation=layer.dilation, algorithm=alg)
     if layer.op == "octave2d":
-        fn = getattr(fastconv, "octave_conv2d", None)
-        if fn is None:
-            return None
         args = (d["x"], d["xl"], d["w"], d["whl"], d["wlh"], d["wll"])
-        return lambda: list(fn(*args, stride=layer.stride, padding=layer.padding,
-                               algorithm=alg))
+        return lambda: list(fastconv.octave_conv2d(*args, stride=layer.stride,
+                                                   padding=layer.padding, algorithm=alg))
     if layer.op in SIGNAL_OPS:
         fn = _signal_function(layer)
         mode = "full" if layer.op == "convolve1d" else "same"
-        if fn is not None:
-            sig, ker = d["x"][0, 0], d["w"][0, 0]
-            return lambda: fn(sig, ker, mode=mode, algorithm=alg)
-        if layer.op == "correlate":   # before fastconv.correlate: one-channel conv2d
-            return _conv_call(layer, d, fastconv.conv2d, alg)
-        return None
+        sig, ker = d["x"][0, 0], d["w"][0, 0]
+        return lambda: fn(sig, ker, mode=mode, algorithm=alg)
     if layer.op == "conv2d_train":
-        grad = getattr(fastconv, "grad", None)
-        if grad is None or not all(hasattr(grad, name) for name in
-                                   ("conv2d_input", "conv2d_weight", "bias")):
-            return None
         return _train_call(layer, d, alg)
     raise ValueError(f"unknown op {layer.op!r}")
 
@@ -804,10 +659,8 @@ def default_algorithms(layer):
 
 
 def _plan_candidate(layer, d):
-    fn = getattr(fastconv, f"plan_conv{layer.nd}d", None)
+    fn = getattr(fastconv, f"plan_conv{layer.nd}d")
     impl = "fastconv/plan"
-    if fn is None:
-        return Candidate(impl, "fastconv", "auto", unavailable=NOT_AVAILABLE)
     x, w, b = d["x"], d["w"], d["b"]
 
     def setup():
@@ -864,15 +717,12 @@ def fastconv_candidates(layer, data, algorithms=None):
     for alg in algorithms:
         impl = f"fastconv/{alg}"
         call = _layer_call(layer, d, alg)
-        if call is None:
-            cands.append(Candidate(impl, "fastconv", alg, unavailable=NOT_AVAILABLE))
-            continue
         reason = algorithm_reason(layer, alg)
         if reason is not None:
             cands.append(Candidate(impl, "fastconv", alg, unavailable=reason))
             continue
         to_numpy = np.asarray
-        if layer.op == "correlate" and _signal_function(layer) is not None:
+        if layer.op == "correlate":
             to_numpy = _image_output   # (H, W) -> (1, 1, H, W), the reference's shape
         elif layer.op in ("octave2d", "conv2d_train"):
             to_numpy = list
@@ -1001,7 +851,6 @@ def run_candidate(layer, cand, expected, repeat, min_timing):
         "spatial": list(layer.spatial), "kernel": layer.kernel, "stride": layer.stride,
         "padding": layer.padding, "dilation": layer.dilation, "groups": layer.groups,
         "bias": layer.bias, "output_shape": list(layer.output_shape), "flops": flops,
-        "available": cand.unavailable != NOT_AVAILABLE,
         "applicable": cand.unavailable is None, "status": None, "error": None,
         "time_min_s": None, "time_median_s": None, "times_s": [], "repeat": repeat,
         "inner_loops": None, "gflops": None, "ratio_to_best_peer": None, "best_peer": None,
@@ -1059,14 +908,8 @@ def run_layer(layer, options, ref_cache):
     # Peers first: the fastconv rows are compared with the best of them.
     peers = (peer_candidates(layer, data, options.threads, options.quick)
              if options.peers else [])
-    peer_records = []
-    for c in peers:
-        peer_records.append(run_candidate(layer, c, expected, options.repeat,
-                                          options.min_timing))
-        if not options.quick:
-            # Another library's worker threads may keep spinning for a while
-            # after its call and steal the cores of the next measurement.
-            time.sleep(PEER_COOL_DOWN)
+    peer_records = [run_candidate(layer, c, expected, options.repeat, options.min_timing)
+                    for c in peers]
     timed = [r for r in peer_records if r["time_min_s"] is not None]
     best_peer = min(timed, key=lambda r: r["time_min_s"]) if timed else None
     algorithms = getattr(options, "algorithms", None)
@@ -1089,13 +932,8 @@ def run_layer(layer, options, ref_cache):
 
 
 def run_gemm(options, size=1024):
-    """fastconv's GEMM kernel against ``numpy.matmul`` on a square float32 product.
-
-    Returns None when this build has no GEMM kernel module.
-    """
-    gemm = _gemm_module()
-    if gemm is None:
-        return None
+    """fastconv's GEMM kernel against ``numpy.matmul`` on a square float32 product."""
+    gemm = _gemm
     rng = np.random.default_rng(size)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
@@ -1251,7 +1089,7 @@ def select_layers(patterns, parser):
 
 def known_algorithms():
     """Every algorithm name ``--algorithms`` accepts."""
-    return tuple(dict.fromkeys(tuple(fastconv.ALGORITHMS) + _signal_algorithms() + ("fft",)))
+    return tuple(dict.fromkeys(fastconv.ALGORITHMS + _signal.ALGORITHMS))
 
 
 def resolve_options(args, parser):
@@ -1370,8 +1208,7 @@ def main(argv=None):
     -------
     int
         The exit status: 0 when every fastconv result is within tolerance
-        (``n/a`` rows, an algorithm that does not apply or an operation this
-        version lacks, are not failures), 1 when one fails its check
+        (``n/a`` rows, an algorithm that does not apply, are not failures), 1 when one fails its check
         (``FAIL``) or raises (``ERROR``).
 
     Raises

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from fastconv._args import (_as_array, check_layout, check_out, from_channels_first, pad_input,
-                            prepare_conv, to_channels_first)
+                            prepare_conv, stand_in, to_channels_first)
 from fastconv._dispatch import choose_algorithm, isa_level, prepare_weights, run_conv
 
 __all__ = ["ConvPlan", "plan_conv1d", "plan_conv2d", "plan_conv3d"]
@@ -46,11 +46,8 @@ class ConvPlan:
         probe_dtype = np.dtype(np.float32 if dtype is None else dtype)
         if probe_dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64 (or None), got {dtype!r}")
-        # A zero-strided stand-in of the input: the shapes are validated by the
-        # same code as a plain call's, without touching an input-sized array.
-        probe = np.lib.stride_tricks.as_strided(np.zeros(1, probe_dtype), shape=input_shape,
-                                                strides=(0,) * len(input_shape))
-        probe = to_channels_first(probe, layout, nd)
+        # The shapes are validated by the same code as a plain call's.
+        probe = to_channels_first(stand_in(input_shape, probe_dtype), layout, nd)
         problem, _, weight, bias, _ = prepare_conv(nd, probe, weight, bias, stride, padding,
                                                    dilation, groups, padding_mode, algorithm,
                                                    None, convert_input=False)
@@ -64,8 +61,8 @@ class ConvPlan:
         self._isa = isa_level()
         self._packed = prepare_weights(problem, self._weight, self.algorithm, self._isa)
         self.input_shape = input_shape
-        self.output_shape = tuple(from_channels_first(np.empty(problem.out_shape, np.bool_),
-                                                      layout, nd).shape)
+        self._cf_input_shape = probe.shape          # channels first
+        self.output_shape = from_channels_first(stand_in(problem.out_shape), layout, nd).shape
 
     def __repr__(self):
         p = self._problem
@@ -92,7 +89,7 @@ class ConvPlan:
         p, nd = self._problem, self._nd
         x_in = x
         arr = to_channels_first(_as_array(x, "input"), self.layout, nd)
-        expected = to_channels_first(np.empty(self.input_shape, np.bool_), self.layout, nd).shape
+        expected = self._cf_input_shape
         batched = len(expected) == nd + 2
         if arr.ndim != len(expected) or arr.shape[batched:] != expected[batched:]:
             raise ValueError(f"the plan was made for inputs of shape {self.input_shape}"

@@ -43,6 +43,8 @@ from fastconv._threads import get_num_threads
 __all__ = ["correlate", "convolve"]
 
 MODES = ("full", "same", "valid")
+#: Every value of ``algorithm=`` that correlate/convolve accept.
+ALGORITHMS = ("auto", "direct", "fft", "winograd")
 BOUNDARIES = ("fill", "reflect", "symmetric", "mirror", "nearest", "wrap")
 
 #: Cost model of ``algorithm="auto"``, in nanoseconds, measured on the
@@ -68,12 +70,6 @@ _BLOCK_FACTOR = 8
 def _isa():
     from fastconv._dispatch import isa_level
     return isa_level()
-
-
-def _algorithms():
-    """The algorithms accepted: ``winograd`` only when the engine has it."""
-    extra = ("winograd",) if "winograd" in _args.ALGORITHMS else ()
-    return ("auto", "direct", "fft") + extra
 
 
 @functools.lru_cache(maxsize=256)
@@ -356,11 +352,8 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     if (not isinstance(fillvalue, (numbers.Real, np.bool_))
             or isinstance(fillvalue, (np.complexfloating, complex))):
         raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
-    if algorithm not in _algorithms():
-        if algorithm == "winograd":
-            raise ValueError("algorithm='winograd' is not available in this version of "
-                             f"fastconv; available algorithms: {', '.join(_algorithms())}")
-        raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(_algorithms())}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(ALGORITHMS)}")
     if b.ndim not in (1, 2, 3):
         raise ValueError(f"{name} filters 1-D, 2-D and 3-D arrays: in2 must have 1 to 3 "
                          f"dims, got in2 of shape {b.shape}")
@@ -433,8 +426,8 @@ _DOC = """{title}
         'direct' sums the products (rank-1 2-D kernels may run as two 1-D
         passes under 'auto' only); 'fft' uses real FFTs (overlap-save blocks
         for a long 1-D signal and a short kernel); 'auto' picks by a cost
-        model measured on the development machine. 'winograd' is accepted
-        for 2-D arrays when :data:`fastconv.ALGORITHMS` contains it.
+        model measured on the development machine. 'winograd' applies to
+        2-D arrays with a 3 x 3 (or 3 x 1, 1 x 3) kernel.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.

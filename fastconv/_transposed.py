@@ -24,9 +24,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
-                            check_winograd,
-                            compute_dtype, explicit_padding, from_channels_first, prepare_conv,
-                            to_channels_first)
+                            check_winograd, compute_dtype, explicit_padding,
+                            from_channels_first, prepare_conv, stand_in, to_channels_first)
 from fastconv._dispatch import _as_3d, run_conv
 from fastconv._kernels import _gemm, _grad
 from fastconv._threads import get_num_threads
@@ -106,30 +105,19 @@ def conv_transpose_output_shape(input_shape, weight_shape, stride=1, padding=0,
     ...                                      groups=1)
     (2, 22)
     """
-    input_shape = tuple(int(v) for v in input_shape)
     weight_shape = tuple(int(v) for v in weight_shape)
     nd = len(weight_shape) - 2
     if nd < 1:
         raise ValueError(f"weight_shape must be (C_in, C_out // groups, *kernel), "
                          f"got {weight_shape}")
+    input_shape = tuple(int(v) for v in input_shape)
     if len(input_shape) not in (nd + 1, nd + 2):
         raise ValueError(f"input_shape {input_shape} must have {nd + 2} (batched) or "
                          f"{nd + 1} (unbatched) entries for a weight of shape {weight_shape}")
-    if not _is_int(groups) or groups <= 0:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
-    c_in = input_shape[-nd - 1]
-    if c_in != weight_shape[0] or c_in % groups:
-        raise ValueError(f"input_shape {input_shape} has {c_in} channels: the weight_shape "
-                         f"{weight_shape} needs C_in = {weight_shape[0]}, divisible by "
-                         f"groups={groups}")
-    stride = _per_dim(stride, nd, "stride", 1)
-    dilation = _per_dim(dilation, nd, "dilation", 1)
-    before, after = _padding_pairs(padding, nd)
-    op = _output_padding(output_padding, nd, stride, dilation)
-    out = _transposed_spatial(input_shape[-nd:], weight_shape[2:], stride, dilation, before,
-                              after, op)
-    lead = input_shape[:1] if len(input_shape) == nd + 2 else ()
-    return lead + (weight_shape[1] * groups,) + out
+    # The rules of the functions themselves, applied to the shapes alone.
+    return prepare_transposed(nd, stand_in(input_shape), stand_in(weight_shape), None, stride,
+                              padding, output_padding, groups, dilation, "auto", None,
+                              name="input_shape", arrays=False).out_shape
 
 
 def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, groups, dilation,

@@ -29,7 +29,7 @@ from collections import namedtuple
 import numpy as np
 
 from fastconv._args import (PADDING_MODES, _as_array, _is_int, check_algorithm, compute_dtype,
-                            conv_geometry, explicit_padding, prepare_conv)
+                            conv_geometry, explicit_padding, prepare_conv, stand_in)
 from fastconv._dispatch import _as_3d, isa_level, run_conv
 from fastconv._kernels import _grad
 from fastconv._threads import get_num_threads
@@ -194,11 +194,9 @@ def _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation
 def _transposed_check(nd, x_shape, w_shape, gy, stride, padding, output_padding, groups,
                       dilation, algorithm, x_name):
     """Validate via the forward transposed convolution's rules (shapes only)."""
-    # A zero-strided stand-in: prepare_transposed only looks at its shape here.
-    t = prepare_transposed(nd, np.broadcast_to(np.zeros((), np.float32), x_shape),
-                           np.broadcast_to(np.zeros((), np.float32), w_shape), None, stride,
-                           padding, output_padding, groups, dilation, algorithm, None,
-                           name=x_name, arrays=False)
+    t = prepare_transposed(nd, stand_in(x_shape), stand_in(w_shape), None, stride, padding,
+                           output_padding, groups, dilation, algorithm, None, name=x_name,
+                           arrays=False)
     if gy.shape != t.out_shape:
         raise ValueError(f"grad_output has shape {gy.shape}, but the transposed convolution's "
                          f"output has shape {t.out_shape}")

@@ -185,7 +185,6 @@ def test_shape_and_type_errors():
         fastconv.conv_transpose_output_shape((1, 3, 5, 5), (4, 3, 2, 2))
 
 
-@pytest.mark.skipif("winograd" not in fastconv.ALGORITHMS, reason="no Winograd")
 def test_winograd_stride_1_and_its_errors(rng):
     x = rng.standard_normal((2, 8, 11, 9)).astype(np.float32)
     w = rng.standard_normal((8, 6, 3, 3)).astype(np.float32)
