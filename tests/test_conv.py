@@ -196,6 +196,13 @@ LAYERS = [
     Case(2, 2, 64, 64, (28, 28), (3, 3), padding=1),
     Case(2, 1, 19, 65, (67, 71), (3, 3), padding="same"),
     Case(2, 1, 64, 130, (15, 15), (1, 1), bias=False),
+    # 1x1 read in place by the GEMM: several column blocks, a short last
+    # panel, more than one group, and K above a packing pass.
+    Case(2, 2, 300, 40, (19, 17), (1, 1), groups=2),
+    # im2col in several passes over the input channels (K = 360 and 720),
+    # with stride 2 (vector deinterleave) over an odd width.
+    Case(2, 1, 40, 24, (31, 45), (3, 3), stride=2, padding=1),
+    Case(2, 2, 80, 33, (9, 11), (3, 3), padding=1, groups=1),
     Case(2, 3, 32, 72, (33, 35), (3, 3), stride=2, dilation=2, padding=2),
     Case(2, 1, 96, 96, (30, 30), (3, 3), padding=1, groups=96),
     Case(2, 1, 48, 96, (29, 29), (3, 3), stride=2, padding=1, groups=48),

@@ -40,8 +40,11 @@ MEDIUM = [
                                                      dilation=(1, 2))),
     ("conv1d", (3, 20, 701), (36, 10, 5), dict(padding="same", groups=2)),
     ("conv3d", (2, 8, 9, 15, 17), (12, 8, 3, 3, 3), dict(padding=1, stride=(1, 2, 1))),
+    ("conv2d", (2, 300, 13, 11), (20, 150, 1, 1), dict(groups=2)),
+    ("conv2d", (1, 40, 21, 19), (24, 40, 3, 3), dict(padding=1, stride=2)),
 ]
-MEDIUM_IDS = ["2d", "2d-depthwise", "2d-reflect", "1d", "3d"]
+MEDIUM_IDS = ["2d", "2d-depthwise", "2d-reflect", "1d", "3d", "2d-pointwise",
+              "2d-passes-stride2"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -20,7 +20,8 @@ from fastconv._kernels._openmp cimport omp_get_thread_num
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
     fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
-    fc_gemm_packed_f32_at, fc_gemm_packed_f64_at)
+    fc_gemm_packed_f32_at, fc_gemm_packed_f64_at, fc_gemm_ex_f32_at, fc_gemm_ex_f64_at,
+    fc_pack_b_f32_at, fc_pack_b_f64_at)
 
 cdef extern from "conv.h" nogil:
     ctypedef struct fc_geom:
@@ -48,9 +49,11 @@ cdef extern from "conv.h" nogil:
                                const double *bias, double *out, const double *zrow,
                                int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
     void fc_im2col_pack_f32(const fc_geom *g, const float *x, int64_t n, int64_t grp,
-                            int64_t p0, int64_t ncols, int64_t nr, float *Bp)
+                            int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
+                            float *Bp)
     void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
-                            int64_t p0, int64_t ncols, int64_t nr, double *Bp)
+                            int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
+                            double *Bp)
     ctypedef struct fc_wgeom:
         int64_t N, C, D, H, W
         int64_t Co, groups, Cg, Cog
@@ -73,6 +76,13 @@ cdef extern from "conv.h" nogil:
 #: Bytes of unfolded input one thread packs at a time (the GEMM's B block):
 #: about half of a 512 KiB L2 cache, so a block and the weights' panels stay close.
 IM2COL_BLOCK_BYTES = 256 * 1024
+#: Rows of the unfolded input (the GEMM's K) packed and multiplied per pass, at
+#: most: a pass covers whole input channels. The weights' rows of one pass
+#: (C_out/groups x IM2COL_KC) then stay in L2 while the pass's panels meet
+#: them, and one KC x NR panel (16 KiB in float32) in L1. Passes chain through
+#: ``out`` (each continues the previous one's sums), so the result's bits do
+#: not depend on this blocking.
+IM2COL_KC = 256
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
@@ -193,12 +203,27 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     return out
 
 
-def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize):
+def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
+                         int64_t images=1, int64_t threads=1):
     """Output positions per packed block: a multiple of ``nr`` near
-    IM2COL_BLOCK_BYTES of unfolded input, at least ``nr``, at most ``P`` rounded up."""
+    IM2COL_BLOCK_BYTES of unfolded input, at least ``nr``, at most ``P`` rounded up.
+
+    With ``images`` (images x groups) GEMMs of ``P`` columns shared among
+    ``threads``, the blocks are evened out so that the number of work items is
+    a multiple of ``threads`` when a few more blocks achieve it (13 blocks on 2
+    threads leave one idle for a 13th of the time; 14 smaller ones do not).
+    """
     cdef int64_t nb = (IM2COL_BLOCK_BYTES // max(K * itemsize, 1)) // nr * nr
     cdef int64_t cap = (P + nr - 1) // nr * nr
-    return max(nr, min(nb, cap))
+    nb = max(nr, min(nb, cap))
+    cdef int64_t nblk = (P + nb - 1) // nb, more, cols
+    if threads > 1:
+        for more in range(threads):
+            if (images * (nblk + more)) % threads == 0:
+                cols = ((P + nblk + more - 1) // (nblk + more) + nr - 1) // nr * nr
+                if (P + cols - 1) // cols == nblk + more:
+                    return cols
+    return nb
 
 
 def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] weight,
@@ -211,8 +236,13 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     never built whole: work items (image, group, block of output positions)
     pack their block straight into the GEMM's panel format in a per-thread
     workspace of ``K * block`` elements (see :func:`im2col_block_columns`),
-    and multiply it with the group's packed weights; the bias is added in the
-    GEMM's epilogue. Extra memory: the packed weights plus one block per thread.
+    and multiply it with the group's packed weights, in passes of whole input
+    channels and at most ``IM2COL_KC`` rows of K (the bias is added in the
+    first pass's epilogue). A pointwise problem
+    (1x1x1 kernel, stride 1, no padding) is not packed at all: its unfolded
+    input *is* the input, ``x[n, group]`` as a ``Cg x P`` matrix, which the
+    GEMM reads in place (only a last block's columns short of a full panel
+    are packed). Extra memory: the packed weights plus one block per thread.
 
     Parameters are those of :func:`direct`, and ``isa``, the GEMM's SIMD level
     (``fastconv._kernels._gemm``'s numbering), read once per call so packing and
@@ -228,7 +258,15 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t M = g.Cog
     cdef int64_t P = g.OD * g.OH * g.OW
     cdef int64_t nr = fc_gemm_nr_at(isa, dt)
-    cdef int64_t ncolb = im2col_block_columns(K, P, nr, np.dtype(dtype).itemsize)
+    cdef int64_t mr = fc_gemm_mr_at(isa, dt)
+    cdef bint pointwise = (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
+                           and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+    cdef int64_t taps = g.KD * g.KH * g.KW
+    # Input channels per pass, and the rows of K a pass packs.
+    cdef int64_t cpass = g.Cg if pointwise else max(1, min(g.Cg, IM2COL_KC // taps))
+    cdef int64_t kpass = cpass * taps
+    cdef int64_t ncolb = im2col_block_columns(kpass, P, nr, np.dtype(dtype).itemsize,
+                                              g.N * g.groups, num_threads)
     cdef int64_t nblk = (P + ncolb - 1) // ncolb
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
@@ -238,7 +276,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef floating[::1] ap = packed if prepacked else np.empty(g.groups * asz, dtype)
     if ap.shape[0] != g.groups * asz:
         raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
-    cdef floating[:, ::1] ws = np.empty((num_threads, K * ncolb), dtype)
+    # Pointwise: only the columns short of a full panel are packed.
+    cdef floating[:, ::1] ws = np.empty((num_threads, kpass * (nr if pointwise else ncolb)), dtype)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
@@ -249,9 +288,10 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *bp = _ptr(bf)
     cdef floating *op = &of[0]
     cdef floating *app = &ap[0]
-    cdef int64_t t, r, n, grp, blk, p0, ncols, tid
+    cdef int64_t t, r, n, grp, blk, p0, ncols, tid, nfull, ic0, ic1, kc
     cdef floating *bpk
     cdef floating *cp
+    cdef const floating *xg
     cdef const floating *bias_g
 
     with nogil:
@@ -274,13 +314,47 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         bpk = &ws[tid, 0]
         cp = op + (n * g.Co + grp * M) * P + p0
         bias_g = bp + grp * M if bp != NULL else NULL
-        if floating is float:
-            fc_im2col_pack_f32(&g, xp, n, grp, p0, ncols, nr, bpk)
-            fc_gemm_packed_f32_at(isa, M, ncols, K, app + grp * asz, bpk, cp, P, bias_g, 0)
+        if pointwise:
+            xg = xp + (n * g.C + grp * g.Cg) * P + p0
+            nfull = ncols // nr * nr
+            _gemm(isa, M, nfull, K, app + grp * asz, xg, P, nr, cp, P, bias_g)
+            if nfull < ncols:
+                if floating is float:
+                    fc_pack_b_f32_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
+                else:
+                    fc_pack_b_f64_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
+                _gemm(isa, M, ncols - nfull, K, app + grp * asz, bpk, nr, K * nr, cp + nfull, P,
+                      bias_g)
         else:
-            fc_im2col_pack_f64(&g, xp, n, grp, p0, ncols, nr, bpk)
-            fc_gemm_packed_f64_at(isa, M, ncols, K, app + grp * asz, bpk, cp, P, bias_g, 0)
+            ic0 = 0
+            while ic0 < g.Cg:
+                ic1 = ic0 + cpass if ic0 + cpass < g.Cg else g.Cg
+                kc = (ic1 - ic0) * taps
+                if floating is float:
+                    fc_im2col_pack_f32(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
+                    fc_gemm_ex_f32_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr,
+                                      K * mr, bpk, nr, kc * nr, cp, P, bias_g, ic0 > 0)
+                else:
+                    fc_im2col_pack_f64(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
+                    fc_gemm_ex_f64_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr,
+                                      K * mr, bpk, nr, kc * nr, cp, P, bias_g, ic0 > 0)
+                ic0 = ic1
     return out
+
+
+cdef inline void _gemm(int isa, int64_t M, int64_t N, int64_t K, const floating *Ap,
+                       const floating *B, int64_t ldb, int64_t b_pstride, floating *C,
+                       int64_t ldc, const floating *bias) noexcept nogil:
+    # C = A @ B (+ bias), A packed, B as fc_gemm_ex reads it: packed (ldb = nr,
+    # b_pstride = K * nr) or in place (ldb = row stride, b_pstride = nr).
+    # One pass over all of K: for B read in place, blocking K was measured
+    # slower (1x1 layers of 256-1024 input channels).
+    if floating is float:
+        fc_gemm_ex_f32_at(isa, M, N, K, Ap, K * fc_gemm_mr_at(isa, 0), B, ldb, b_pstride,
+                          C, ldc, bias, 0)
+    else:
+        fc_gemm_ex_f64_at(isa, M, N, K, Ap, K * fc_gemm_mr_at(isa, 1), B, ldb, b_pstride,
+                          C, ldc, bias, 0)
 
 
 def pack_a(const floating[:, :, ::1] a, int isa):

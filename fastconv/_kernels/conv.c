@@ -7,6 +7,14 @@
 #include "conv.h"
 #include "gemm.h"
 
+#include <string.h>
+
+#if defined(__GNUC__)
+#define FC_PREFETCH_R(p) __builtin_prefetch((p), 0, 3)
+#else
+#define FC_PREFETCH_R(p) ((void)(p))
+#endif
+
 /* The copy and fill loops here are short (a panel, a chunk's window): GCC
  * must not turn them into libc memmove/memset calls, which cost more than the
  * copies themselves. */
@@ -76,14 +84,22 @@
 #endif
 
 #define FC_T float
+#define FC_IDX int32_t
+#define FC_IS_F64 0
 #define FC_SFX _f32
 #include "im2col_impl.h"
 #undef FC_T
+#undef FC_IDX
+#undef FC_IS_F64
 #undef FC_SFX
 #define FC_T double
+#define FC_IDX int64_t
+#define FC_IS_F64 1
 #define FC_SFX _f64
 #include "im2col_impl.h"
 #undef FC_T
+#undef FC_IDX
+#undef FC_IS_F64
 #undef FC_SFX
 
 /* The level the direct kernel runs at: the requested one if this CPU and

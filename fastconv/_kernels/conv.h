@@ -60,13 +60,16 @@ void fc_depthwise_item_f64(int level, const fc_geom *g, const double *x, const d
                            int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows);
 
 /* Implicit im2col: write the unfolded input of image n, group grp, output
- * positions [p0, p0 + ncols) (flattened over OD*OH*OW) straight into the
- * GEMM's packed-B format: ceil(ncols / nr) panels of K rows x nr contiguous
- * values, K = Cg*KD*KH*KW in (ic, kd, kh, kw) order, zero-padded columns. */
+ * positions [p0, p0 + ncols) (flattened over OD*OH*OW) and the group's input
+ * channels [ic0, ic1) straight into the GEMM's packed-B format: ceil(ncols /
+ * nr) panels of K rows x nr contiguous values, K = (ic1 - ic0)*KD*KH*KW rows
+ * in (ic, kd, kh, kw) order, zero-padded columns. */
 void fc_im2col_pack_f32(const fc_geom *g, const float *x, int64_t n, int64_t grp,
-                        int64_t p0, int64_t ncols, int64_t nr, float *Bp);
+                        int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
+                        float *Bp);
 void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
-                        int64_t p0, int64_t ncols, int64_t nr, double *Bp);
+                        int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
+                        double *Bp);
 
 /* Winograd F(2, 3): the tiling of one convolution with stride 1, every
  * kernel axis of 1 or 3 taps (fd/fh/fw: the axis has 3 taps and is

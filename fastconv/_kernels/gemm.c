@@ -19,14 +19,22 @@
 #define FC_UNROLL_K
 #endif
 
+#if defined(__GNUC__)
+#define FC_PREFETCH(p) __builtin_prefetch((p), 1, 3)
+#else
+#define FC_PREFETCH(p) ((void)(p))
+#endif
+
 #if !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
 #define restrict
 #endif
 
-typedef void (*fc_gemm_f32_fn)(int64_t, int64_t, int64_t, const float *, const float *,
-                               float *, int64_t, const float *, int);
-typedef void (*fc_gemm_f64_fn)(int64_t, int64_t, int64_t, const double *, const double *,
-                               double *, int64_t, const double *, int);
+typedef void (*fc_gemm_f32_fn)(int64_t, int64_t, int64_t, const float *, int64_t,
+                               const float *, int64_t, int64_t, float *, int64_t,
+                               const float *, int);
+typedef void (*fc_gemm_f64_fn)(int64_t, int64_t, int64_t, const double *, int64_t,
+                               const double *, int64_t, int64_t, double *, int64_t,
+                               const double *, int);
 typedef void (*fc_pack_f32_fn)(int64_t, int64_t, const float *, int64_t, float *);
 typedef void (*fc_pack_f64_fn)(int64_t, int64_t, const double *, int64_t, double *);
 
@@ -358,11 +366,20 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
     {                                                                                        \
         fc_info(level)->pack_b##SFX(K, N, B, ldb, Bp);                                       \
     }                                                                                        \
+    void fc_gemm_ex##SFX##_at(int level, int64_t M, int64_t N, int64_t K, const T *Ap,       \
+                              int64_t a_pstride, const T *B, int64_t ldb, int64_t b_pstride, \
+                              T *C, int64_t ldc, const T *bias, int accumulate)              \
+    {                                                                                        \
+        fc_info(level)->gemm##SFX(M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,   \
+                                  accumulate);                                               \
+    }                                                                                        \
     void fc_gemm_packed##SFX##_at(int level, int64_t M, int64_t N, int64_t K, const T *Ap,   \
                                   const T *Bp, T *C, int64_t ldc, const T *bias,             \
                                   int accumulate)                                            \
     {                                                                                        \
-        fc_info(level)->gemm##SFX(M, N, K, Ap, Bp, C, ldc, bias, accumulate);                \
+        const fc_level_info *info = fc_info(level);                                          \
+        const int64_t mr = info->mr[SFX##_INDEX], nr = info->nr[SFX##_INDEX];                \
+        info->gemm##SFX(M, N, K, Ap, K * mr, Bp, nr, K * nr, C, ldc, bias, accumulate);     \
     }                                                                                        \
     void fc_pack_a##SFX(int64_t M, int64_t K, const T *A, int64_t lda, T *Ap)                \
     {                                                                                        \
@@ -378,5 +395,7 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
         fc_gemm_packed##SFX##_at(fc_isa_get(), M, N, K, Ap, Bp, C, ldc, bias, accumulate);   \
     }
 
+#define _f32_INDEX 0
+#define _f64_INDEX 1
 FC_DEFINE_ENTRY(float, _f32)
 FC_DEFINE_ENTRY(double, _f64)

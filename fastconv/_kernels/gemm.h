@@ -93,6 +93,21 @@ void fc_gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float *Ap, const 
 void fc_gemm_packed_f64(int64_t M, int64_t N, int64_t K, const double *Ap, const double *Bp,
                         double *C, int64_t ldc, const double *bias, int accumulate);
 
+/* The general form, of which fc_gemm_packed is the case a_pstride = K * MR,
+ * ldb = NR, b_pstride = K * NR: A's row panel p (K x MR, as packed) starts at
+ * Ap + p * a_pstride, so a block of K rows inside a longer packed panel can be
+ * used in place; B's column panel q starts at B + q * b_pstride and holds its
+ * row k (NR values) at + k * ldb. Hence B can also be read unpacked, as a
+ * row-major matrix with row stride ldb: b_pstride = NR, and then N must be a
+ * multiple of NR (every panel full; pack the remaining columns). Same
+ * summation order as fc_gemm_packed. */
+void fc_gemm_ex_f32_at(int level, int64_t M, int64_t N, int64_t K, const float *Ap,
+                       int64_t a_pstride, const float *B, int64_t ldb, int64_t b_pstride,
+                       float *C, int64_t ldc, const float *bias, int accumulate);
+void fc_gemm_ex_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *Ap,
+                       int64_t a_pstride, const double *B, int64_t ldb, int64_t b_pstride,
+                       double *C, int64_t ldc, const double *bias, int accumulate);
+
 /* The same functions at an explicit level (see above). */
 int fc_gemm_mr_at(int level, int dtype);
 int fc_gemm_nr_at(int level, int dtype);

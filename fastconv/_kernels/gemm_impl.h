@@ -68,12 +68,13 @@ FC_ATTR static void FC_FN(fc_pack_b)(int64_t K, int64_t N, const FC_T *B, int64_
 }
 
 /* One MR x NR tile of C over all of K, the tile held in registers.
- * a: one packed-A panel (K x MR), b: one packed-B panel (K x NR).
+ * a: one packed-A panel (K x MR); b: NR values of row k of B at b + k * ldb
+ * (ldb = NR for a packed-B panel, the row stride for B read in place).
  * The accumulators start from C (accumulate), from bias[r] (bias != NULL) or
  * from zero; then one fused chain per element over k = 0 .. K-1. */
 FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC_T *restrict b,
-                                     FC_T *restrict c, int64_t ldc, const FC_T *restrict bias,
-                                     int accumulate)
+                                     int64_t ldb, FC_T *restrict c, int64_t ldc,
+                                     const FC_T *restrict bias, int accumulate)
 {
     FC_V acc[FC_MR][FC_NV];
     if (accumulate) {
@@ -107,7 +108,7 @@ FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC
             for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VFMA(av, bv[v], acc[r][v]);
         }
         a += FC_MR;
-        b += FC_NR;
+        b += ldb;
     }
     FC_UNROLL
     for (int r = 0; r < FC_MR; ++r) {
@@ -116,12 +117,15 @@ FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC
     }
 }
 
-/* The tile loop: for each NR panel of B, for each MR panel of A. Edge tiles
- * (fewer than MR rows or NR columns left) run the same kernel on a stack
- * tile that starts from the value the full kernel would start from, so an
- * element gets the same bits whether it lies in a full or an edge tile. */
+/* The tile loop: for each NR panel of B, for each MR panel of A. A's panel p
+ * is at Ap + p * a_pstride; B's panel q at B + q * b_pstride, its row k at
+ * + k * ldb (see fc_gemm_ex in gemm.h). Edge tiles (fewer than MR rows or NR
+ * columns left) run the same kernel on a stack tile that starts from the
+ * value the full kernel would start from, so an element gets the same bits
+ * whether it lies in a full or an edge tile. */
 FC_ATTR static void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K, const FC_T *Ap,
-                                   const FC_T *Bp, FC_T *C, int64_t ldc, const FC_T *bias,
+                                   int64_t a_pstride, const FC_T *B, int64_t ldb,
+                                   int64_t b_pstride, FC_T *C, int64_t ldc, const FC_T *bias,
                                    int accumulate)
 {
     if (M <= 0 || N <= 0) return;
@@ -129,13 +133,26 @@ FC_ATTR static void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K, const FC_T *
     if (accumulate) bias = 0;
     for (int64_t j0 = 0; j0 < N; j0 += FC_NR) {
         const int64_t nb = N - j0 < FC_NR ? N - j0 : FC_NR;
-        const FC_T *bp = Bp + (j0 / FC_NR) * K * FC_NR;
+        const FC_T *bp = B + (j0 / FC_NR) * b_pstride;
         for (int64_t i0 = 0; i0 < M; i0 += FC_MR) {
             const int64_t mb = M - i0 < FC_MR ? M - i0 : FC_MR;
-            const FC_T *ap = Ap + (i0 / FC_MR) * K * FC_MR;
+            const FC_T *ap = Ap + (i0 / FC_MR) * a_pstride;
             FC_T *cp = C + i0 * ldc + j0;
+            {
+                /* The next tile's C rows: fetched while this tile computes. */
+                const int64_t ni = i0 + FC_MR < M ? i0 + FC_MR : 0;
+                const int64_t nj = i0 + FC_MR < M ? j0 : j0 + FC_NR;
+                if (nj < N) {
+                    const int64_t nm = M - ni < FC_MR ? M - ni : FC_MR;
+                    const FC_T *pc = C + ni * ldc + nj;
+                    for (int64_t r = 0; r < nm; ++r) {
+                        FC_PREFETCH(pc + r * ldc);
+                        FC_PREFETCH(pc + r * ldc + FC_NR - 1);
+                    }
+                }
+            }
             if (mb == FC_MR && nb == FC_NR) {
-                FC_FN(fc_kernel)(K, ap, bp, cp, ldc, bias ? bias + i0 : 0, accumulate);
+                FC_FN(fc_kernel)(K, ap, bp, ldb, cp, ldc, bias ? bias + i0 : 0, accumulate);
             } else {
                 FC_T tile[FC_MR * FC_NR];
                 for (int64_t r = 0; r < FC_MR; ++r) {
@@ -146,7 +163,7 @@ FC_ATTR static void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K, const FC_T *
                         tile[r * FC_NR + j] = init;
                     }
                 }
-                FC_FN(fc_kernel)(K, ap, bp, tile, FC_NR, 0, 1);
+                FC_FN(fc_kernel)(K, ap, bp, ldb, tile, FC_NR, 0, 1);
                 for (int64_t r = 0; r < mb; ++r) {
                     for (int64_t j = 0; j < nb; ++j) cp[r * ldc + j] = tile[r * FC_NR + j];
                 }
