@@ -66,6 +66,8 @@ class ConvProblem:
 
 
 def _is_int(v):
+    if type(v) is int:      # the common case, without the ABC machinery
+        return True
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 

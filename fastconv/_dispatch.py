@@ -18,6 +18,7 @@ page.
 * direct wins on the rest: depthwise and small groups (few output channels per
   group), and single-channel images, where a GEMM's M dimension is tiny.
 """
+import math
 import os
 import warnings
 
@@ -78,7 +79,7 @@ def choose_algorithm(problem, planned=False):
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and (planned or winograd_tiles(problem) >= WINOGRAD_MIN_TILES)):
         return "winograd"
-    reduction = cig * int(np.prod(problem.kernel))
+    reduction = cig * math.prod(problem.kernel)
     if cog >= IM2COL_MIN_CHANNELS_PER_GROUP and reduction >= IM2COL_MIN_REDUCTION:
         return "im2col"
     return "direct"

@@ -256,6 +256,44 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
 #define FC_DW_MAXWIN 2048
 #define FC_DW_CACHE 8192
 
+/* One output row segment of a 2-D 3x3 stride-1 depthwise item, from the three
+ * cached input windows r0, r1, r2 (tap row kh's window; tap kw starts kw * dw
+ * columns in): the nine weights stay in registers, each chunk of U vectors
+ * sums bias, then (kh, kw) in order as the general path does, and full chunks
+ * are stored straight into the output row (cols columns at orow). A separate
+ * small function, so its loop keeps everything in registers. */
+static void FC_FN(fc_dw3x3_row)(const FC_T *restrict r0, const FC_T *restrict r1,
+                                const FC_T *restrict r2, const FC_T *restrict w9, FC_T b,
+                                int64_t dw, int64_t cols, FC_T *restrict orow)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), U = 4, CHW = U * VL };
+    const FC_T *rr[3] = {r0, r1, r2};
+    for (int64_t c0 = 0; c0 < cols; c0 += CHW) {
+        FC_VEC a[U];
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) a[u] = (FC_VEC){0} + b;
+#pragma GCC unroll 3
+        for (int kh = 0; kh < 3; ++kh) {
+#pragma GCC unroll 3
+            for (int kw = 0; kw < 3; ++kw) {
+                const FC_T wv = w9[kh * 3 + kw];
+                const FC_T *src = rr[kh] + c0 + kw * dw;
+#pragma GCC unroll 8
+                for (int u = 0; u < U; ++u) a[u] += wv * *(const FC_VEC *)(src + u * VL);
+            }
+        }
+        if (c0 + CHW <= cols) {
+#pragma GCC unroll 8
+            for (int u = 0; u < U; ++u) *(FC_VEC *)(orow + c0 + u * VL) = a[u];
+        } else {
+            FC_T t[CHW];
+#pragma GCC unroll 8
+            for (int u = 0; u < U; ++u) *(FC_VEC *)(t + u * VL) = a[u];
+            for (int64_t i = 0; i < cols - c0; ++i) orow[c0 + i] = t[i];
+        }
+    }
+}
+
 void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
                               FC_T *out, const FC_T *zrow,
                               int64_t n, int64_t oc, int64_t od, int64_t oh0, int64_t nrows)
@@ -306,6 +344,15 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                     FC_FN(fc_fill_window)(rbuf + (kd * nin + t) * RS, &win, row);
                 }
             }
+        }
+        if (cached && g->KD == 1 && g->KH == 3 && KW == 3 && sw == 1) {
+            for (int64_t oh = oh0; oh < oh0 + nrows; ++oh) {
+                const FC_T *r0 = rbuf + (oh - oh0) * g->sh * RS;
+                FC_FN(fc_dw3x3_row)(r0, r0 + g->dh * RS, r0 + 2 * g->dh * RS, wc, b, dw, cols,
+                                    out + (((n * g->Co + oc) * g->OD + od) * g->OH + oh) * OW
+                                        + s0);
+            }
+            continue;
         }
         if (cached) {
             /* Every tap's window is at hand: each chunk's sums stay in
