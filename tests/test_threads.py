@@ -40,10 +40,13 @@ MEDIUM = [
                                                      dilation=(1, 2))),
     ("conv1d", (3, 20, 701), (36, 10, 5), dict(padding="same", groups=2)),
     ("conv3d", (2, 8, 9, 15, 17), (12, 8, 3, 3, 3), dict(padding=1, stride=(1, 2, 1))),
+    ("conv2d", (2, 24, 37, 150), (48, 1, 3, 3), dict(padding=(1, 2), dilation=(1, 2),
+                                                     groups=24)),
     ("conv2d", (2, 300, 13, 11), (20, 150, 1, 1), dict(groups=2)),
     ("conv2d", (1, 40, 21, 19), (24, 40, 3, 3), dict(padding=1, stride=2)),
 ]
-MEDIUM_IDS = ["2d", "2d-depthwise", "2d-reflect", "1d", "3d", "2d-pointwise",
+MEDIUM_IDS = ["2d", "2d-depthwise", "2d-reflect", "1d", "3d", "2d-depthwise-3x3-dilated",
+              "2d-pointwise",
               "2d-passes-stride2"]
 
 
