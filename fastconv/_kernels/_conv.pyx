@@ -62,6 +62,10 @@ cdef extern from "conv.h" nogil:
         int64_t fd, fh, fw
         int64_t TD, TH, TW
         int64_t P
+    void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
+                             int64_t groups, int64_t mr, int64_t asz, float *ap)
+    void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,
+                             int64_t groups, int64_t mr, int64_t asz, double *ap)
     void fc_wino_input_f32(int level, const fc_wgeom *g, const float *x, int64_t grp,
                            int64_t t0, int64_t nt, int64_t nr, int64_t vstride, float *V)
     void fc_wino_input_f64(int level, const fc_wgeom *g, const double *x, int64_t grp,
@@ -495,14 +499,6 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     return out
 
 
-cdef inline void _g_transform(const double *g, double *u) noexcept nogil:
-    # Lavin & Gray's G (4 x 3) applied to 3 taps: u = G g.
-    u[0] = g[0]
-    u[1] = 0.5 * (g[0] + g[1] + g[2])
-    u[2] = 0.5 * (g[0] - g[1] + g[2])
-    u[3] = g[2]
-
-
 def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa):
     """The weights of a Winograd F(2, 3) convolution, transformed and packed.
 
@@ -514,61 +510,17 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa)
     cdef int dt = 0 if floating is float else 1
     dtype = np.float32 if floating is float else np.float64
     cdef int64_t Co = w.shape[0], K = w.shape[1]
-    cdef int64_t KD = w.shape[2], KH = w.shape[3], KW = w.shape[4]
+    cdef int KD = w.shape[2], KH = w.shape[3], KW = w.shape[4]
     cdef int64_t M = Co // groups
-    cdef int64_t aD = 4 if KD == 3 else 1, aH = 4 if KH == 3 else 1, aW = 4 if KW == 3 else 1
-    cdef int64_t P = aD * aH * aW
+    cdef int64_t P = (4 if KD == 3 else 1) * (4 if KH == 3 else 1) * (4 if KW == 3 else 1)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
     cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
-    cdef int64_t co, ci, grp, i, p, a, b, c, idx
-    cdef int64_t pstride = groups * asz
-    cdef double taps[27]
-    cdef double t1[4 * 3 * 3]
-    cdef double t2[4 * 4 * 3]
-    cdef double t3[4 * 4 * 4]
-    cdef double col[3]
-    cdef double res[4]
     if P * groups * asz == 0:
         return np.asarray(ap)[:0]
     with nogil:
-        for co in range(Co):
-            grp = co // M
-            i = co % M
-            for ci in range(K):
-                for a in range(KD * KH * KW):
-                    taps[a] = (&w[co, ci, 0, 0, 0])[a]
-                # Along W: (KD, KH, KW) -> (KD, KH, aW)
-                for a in range(KD * KH):
-                    if aW == 4:
-                        _g_transform(&taps[a * 3], res)
-                        for c in range(4):
-                            t1[a * 4 + c] = res[c]
-                    else:
-                        t1[a] = taps[a]
-                # Along H: (KD, KH, aW) -> (KD, aH, aW)
-                for a in range(KD):
-                    for c in range(aW):
-                        if aH == 4:
-                            for b in range(3):
-                                col[b] = t1[(a * 3 + b) * aW + c]
-                            _g_transform(col, res)
-                            for b in range(4):
-                                t2[(a * 4 + b) * aW + c] = res[b]
-                        else:
-                            t2[a * aW + c] = t1[a * aW + c]
-                # Along D: (KD, aH, aW) -> (aD, aH, aW)
-                for b in range(aH * aW):
-                    if aD == 4:
-                        for a in range(3):
-                            col[a] = t2[a * aH * aW + b]
-                        _g_transform(col, res)
-                        for a in range(4):
-                            t3[a * aH * aW + b] = res[a]
-                    else:
-                        t3[b] = t2[b]
-                # Packed A: panel i // mr holds K columns of mr rows.
-                idx = grp * asz + (i // mr) * K * mr + ci * mr + i % mr
-                for p in range(P):
-                    ap[idx + p * pstride] = <floating>t3[p]
+        if floating is float:
+            fc_wino_weights_f32(&w[0, 0, 0, 0, 0], Co, K, KD, KH, KW, groups, mr, asz, &ap[0])
+        else:
+            fc_wino_weights_f64(&w[0, 0, 0, 0, 0], Co, K, KD, KH, KW, groups, mr, asz, &ap[0])
     return np.asarray(ap)

@@ -71,6 +71,17 @@ void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t gr
                         int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
                         double *Bp);
 
+/* Winograd F(2, 3) weights: w (Co, K, KD, KH, KW) with KD, KH, KW each 1 or 3
+ * (one at least 3), transformed (G g G^T along each 3-tap axis, in float64)
+ * into ap in the GEMM's packed-A format: for point p and group grp, the
+ * (Co/groups x K) matrix packed with row tile mr at ap + (p * groups + grp) *
+ * asz, asz being one packed matrix's size; rows of a panel past Co/groups
+ * are zero. */
+void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
+                         int64_t groups, int64_t mr, int64_t asz, float *ap);
+void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,
+                         int64_t groups, int64_t mr, int64_t asz, double *ap);
+
 /* Winograd F(2, 3): the tiling of one convolution with stride 1, every
  * kernel axis of 1 or 3 taps (fd/fh/fw: the axis has 3 taps and is
  * transformed) and no dilation (the Python layer splits a dilated input into
