@@ -6,11 +6,15 @@ AVX2+FMA, float32, 1 and 2 threads); the figures are in the docs' Algorithms
 page.
 
 * Winograd F(2, 3) wins on 3-tap stride-1 layers with enough channels per
-  group (>= 16 in and out) for its 16 GEMMs, when the weight transform is
-  amortised: on the 256-channel 14 x 14 layer (49 tiles) it took about 2.5 ms
-  per call, more than the 2.0 ms of the planned convolution, so a plain call
-  needs ``WINOGRAD_MIN_TILES`` output tiles (set from that measurement; a plan
-  transforms once and drops the condition). On the suite's other 3-tap
+  group (>= 16 in and out) for its 16 GEMMs, when the per-call weight
+  transform and the tile transforms are amortised. Measured against im2col,
+  1 thread, 3x3 layers of C -> C channels on an H x H input (H/2 squared
+  tiles): 196 tiles, 0.66 (C = 128) and 0.89 (C = 32); 49 tiles, 0.88
+  (C = 256), 0.98 (C = 128) and 1.41 (C = 64); 16 tiles, 3.3 (C = 512). So a
+  plain call needs ``WINOGRAD_MIN_TILES`` output tiles, or
+  ``WINOGRAD_FEW_TILES`` with ``WINOGRAD_WIDE_CHANNELS`` channels per group in
+  and out, where the GEMMs outweigh the transforms; a plan transforms the
+  weights once and drops the tile condition. On the suite's other 3-tap
   stride-1 layers it took 0.44-0.75x im2col's time.
 * im2col (implicit GEMM) wins as soon as each group has enough output
   channels and enough reduction length for the GEMM's register tile to be
@@ -32,6 +36,8 @@ IM2COL_MIN_CHANNELS_PER_GROUP = 8
 IM2COL_MIN_REDUCTION = 16
 WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MIN_TILES = 100
+WINOGRAD_FEW_TILES = 40
+WINOGRAD_WIDE_CHANNELS = 192
 
 
 def select_isa_from_environment():
@@ -64,6 +70,12 @@ def winograd_tiles(problem):
     return tiles
 
 
+def _winograd_amortised(tiles, cig, cog):
+    """Enough tiles to pay for a plain call's weight and tile transforms."""
+    return tiles >= WINOGRAD_MIN_TILES or (
+        tiles >= WINOGRAD_FEW_TILES and min(cig, cog) >= WINOGRAD_WIDE_CHANNELS)
+
+
 def choose_algorithm(problem, planned=False):
     """The algorithm that ``algorithm="auto"`` runs for ``problem``.
 
@@ -77,7 +89,7 @@ def choose_algorithm(problem, planned=False):
     if (winograd_reason(problem.kernel, problem.stride) is None
             and cig >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
-            and (planned or winograd_tiles(problem) >= WINOGRAD_MIN_TILES)):
+            and (planned or _winograd_amortised(winograd_tiles(problem), cig, cog))):
         return "winograd"
     reduction = cig * math.prod(problem.kernel)
     if cog >= IM2COL_MIN_CHANNELS_PER_GROUP and reduction >= IM2COL_MIN_REDUCTION:
