@@ -100,7 +100,7 @@ def choose_algorithm(problem, planned=False):
 def winograd_weights(weight5, groups, isa):
     """The weights transformed (``G g G^T`` along each 3-tap axis, in float64)
     and packed for the GEMM at level ``isa``: one matrix per (point, group)."""
-    return _conv.winograd_weights(weight5, groups, isa)
+    return _conv.winograd_weights(weight5, groups, isa, get_num_threads())
 
 
 def _subgrid(o, d, p):

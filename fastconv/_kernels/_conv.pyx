@@ -63,9 +63,11 @@ cdef extern from "conv.h" nogil:
         int64_t TD, TH, TW
         int64_t P
     void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                             int64_t groups, int64_t mr, int64_t asz, float *ap)
+                             int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,
+                             float *ap)
     void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                             int64_t groups, int64_t mr, int64_t asz, double *ap)
+                             int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,
+                             double *ap)
     void fc_wino_input_f32(int level, const fc_wgeom *g, const float *x, int64_t grp,
                            int64_t t0, int64_t nt, int64_t nr, int64_t vstride, float *V)
     void fc_wino_input_f64(int level, const fc_wgeom *g, const double *x, int64_t grp,
@@ -499,13 +501,16 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     return out
 
 
-def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa):
+def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
+                     int num_threads=1):
     """The weights of a Winograd F(2, 3) convolution, transformed and packed.
 
     ``U = G g G^T`` (along every axis of 3 taps; axes of 1 tap are kept),
     computed in float64 from ``w`` (C_out, C_in / groups, KD, KH, KW) and
     stored in the GEMM's packed-A format at level ``isa``: one C_out / groups
     x C_in / groups matrix per (point, group), the layout :func:`winograd` reads.
+    The row panels are shared among ``num_threads`` threads (each value is
+    computed the same way whoever computes it).
     """
     cdef int dt = 0 if floating is float else 1
     dtype = np.float32 if floating is float else np.float64
@@ -518,9 +523,12 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa)
     cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
     if P * groups * asz == 0:
         return np.asarray(ap)[:0]
-    with nogil:
+    cdef int64_t npanels = groups * ((M + mr - 1) // mr), q
+    cdef const floating *wp = &w[0, 0, 0, 0, 0]
+    cdef floating *app = &ap[0]
+    for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
         if floating is float:
-            fc_wino_weights_f32(&w[0, 0, 0, 0, 0], Co, K, KD, KH, KW, groups, mr, asz, &ap[0])
+            fc_wino_weights_f32(wp, Co, K, KD, KH, KW, groups, mr, asz, q, q + 1, app)
         else:
-            fc_wino_weights_f64(&w[0, 0, 0, 0, 0], Co, K, KD, KH, KW, groups, mr, asz, &ap[0])
+            fc_wino_weights_f64(wp, Co, K, KD, KH, KW, groups, mr, asz, q, q + 1, app)
     return np.asarray(ap)

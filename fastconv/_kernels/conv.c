@@ -152,15 +152,16 @@ void fc_wt_kernel(const double *g, double *u, int KD, int KH, int KW)
  * stalled on store forwarding). */
 #define FC_DEFINE_WINO_WEIGHTS(T, SFX)                                                       \
 void fc_wino_weights##SFX(const T *w, int64_t Co, int64_t K, int KD, int KH, int KW,         \
-                          int64_t groups, int64_t mr, int64_t asz, T *ap)                    \
+                          int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,    \
+                          T *ap)                                                             \
 {                                                                                            \
     const int64_t M = Co / groups, taps = (int64_t)KD * KH * KW;                             \
     const int64_t P = (KD == 3 ? 4 : 1) * (KH == 3 ? 4 : 1) * (KW == 3 ? 4 : 1);             \
-    const int64_t ps = groups * asz;                                                         \
+    const int64_t ps = groups * asz, npan = (M + mr - 1) / mr;                               \
     const int is3x3 = KD == 1 && KH == 3 && KW == 3;                                         \
     double g[27], u[64];                                                                     \
-    for (int64_t grp = 0; grp < groups; ++grp)                                               \
-    for (int64_t i0 = 0; i0 < M; i0 += mr) {                                                 \
+    for (int64_t q = q0; q < q1; ++q) {                                                      \
+        const int64_t grp = q / npan, i0 = (q % npan) * mr;                                  \
         const int64_t rows = M - i0 < mr ? M - i0 : mr;                                      \
         T *panel = ap + grp * asz + (i0 / mr) * K * mr;                                      \
         for (int64_t ci = 0; ci < K; ++ci)                                                   \
