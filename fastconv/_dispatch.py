@@ -120,6 +120,10 @@ def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads,
         return
     ranges = [range(min(d, o)) if k == 3 else range(1)
               for d, o, k in zip(dilation, o5.shape[2:], taps)]
+    # Sub-grids of the same shape and padding (all of them when the sizes
+    # divide evenly) are stacked along the batch: one call, more tiles to
+    # share among the threads.
+    stacks = {}
     for residues in np.ndindex(*[len(r) for r in ranges]):
         xs, os_, pads = [slice(None)] * 2, [slice(None)] * 2, []
         for r, d, p, k in zip(residues, dilation, padding, taps):
@@ -132,12 +136,15 @@ def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads,
             xs.append(slice(s + max(c, 0) * d, None, d))
             os_.append(slice(r, None, d))
             pads.append(max(-c, 0))
-        sub_x = np.ascontiguousarray(x5[tuple(xs)])
-        target = o5[tuple(os_)]
-        sub_o = np.empty(target.shape, dtype=o5.dtype)
-        _conv.winograd(sub_x, packed, bias, sub_o, tuple(pads), tuple(taps), groups, threads,
-                       isa)
-        target[...] = sub_o
+        sub_x, target = x5[tuple(xs)], o5[tuple(os_)]
+        key = (sub_x.shape, target.shape, tuple(pads))
+        stacks.setdefault(key, []).append((sub_x, target))
+    for (_, o_shape, pads), members in stacks.items():
+        sub_x = np.concatenate([m[0] for m in members], axis=0)
+        sub_o = np.empty((len(members) * o_shape[0],) + o_shape[1:], dtype=o5.dtype)
+        _conv.winograd(sub_x, packed, bias, sub_o, pads, tuple(taps), groups, threads, isa)
+        for i, (_, target) in enumerate(members):
+            target[...] = sub_o[i * o_shape[0]:(i + 1) * o_shape[0]]
 
 
 def _as_3d(values, fill):
