@@ -102,6 +102,31 @@ def test_fft_error_long_signal(rng, dtype):
         assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "scipy"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_fft_backends(rng, dtype, backend, monkeypatch):
+    """Both FFT backends (scipy.fft when installed, numpy.fft otherwise), on the
+    blocked 1-D path (with a non-contiguous output) and the n-D path."""
+    if backend == "numpy":
+        monkeypatch.setattr(_signal, "_fft_backend", lambda: (np.fft, True))
+    else:
+        pytest.importorskip("scipy.fft")
+    a = rng.standard_normal(9001).astype(dtype)
+    b = rng.standard_normal(61).astype(dtype)
+    want = np.convolve(a.astype(np.float64), b.astype(np.float64), "full")
+    got = fastconv.convolve(a, b, "full", algorithm="fft")
+    assert got.dtype == dtype
+    assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
+    out = np.zeros(2 * want.size, dtype)[::2]
+    assert fastconv.convolve(a, b, "full", algorithm="fft", out=out) is out
+    np.testing.assert_array_equal(out, got)
+    img = rng.standard_normal((37, 45)).astype(dtype)
+    k = rng.standard_normal((9, 7)).astype(dtype)
+    want = ref.correlate(img.astype(np.float64), k.astype(np.float64), "same")
+    got = fastconv.correlate(img, k, "same", algorithm="fft")
+    assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_image_sizes_and_kernels(rng, dtype):
     """Image-like sizes that do not divide the blocking, every kernel of the targets."""
