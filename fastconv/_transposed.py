@@ -26,8 +26,8 @@ import numpy as np
 from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
                             check_winograd, compute_dtype, explicit_padding,
                             from_channels_first, prepare_conv, stand_in, to_channels_first)
-from fastconv._dispatch import _as_3d, run_conv
-from fastconv._kernels import _gemm, _grad
+from fastconv._dispatch import _as_3d, isa_level, run_conv
+from fastconv._kernels import _conv, _gemm, _grad
 from fastconv._threads import get_num_threads
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -249,20 +249,30 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
     else:
         result[...] = bias.reshape((-1,) + (1,) * nd)
     # (Cog * kk, Cig) per group: the GEMM's A, made contiguous once.
-    a_mats = [np.ascontiguousarray(
-        weight[g * cig:(g + 1) * cig].reshape(cig, cog * kk).T) for g in range(groups)]
+    a_all = np.ascontiguousarray(weight.reshape(groups, cig, cog * kk).transpose(0, 2, 1))
     lead = 3 - nd                              # the kernels see 3-D problems
     k3, s3, d3, b3 = (_as_3d(kernel, 1), _as_3d(stride, 1), _as_3d(dilation, 1),
                       _as_3d(before, 0))
     threads = get_num_threads()
+    p_in = int(np.prod(in_spatial))
     for r0 in range(0, in_spatial[0], rows_per_block):
         r1 = min(in_spatial[0], r0 + rows_per_block)
         block_in = _as_3d((r1 - r0,) + in_spatial[1:], 1)
         start = tuple(r0 if dim == lead else 0 for dim in range(3))
         for n in range(n_img):
+            if r1 - r0 == in_spatial[0] and x.flags.c_contiguous:
+                # The whole image: every group's GEMM in one call of the 1 x 1
+                # convolution kernel, which reads x[n] in place as its B.
+                cols_all = np.empty((1, groups * cog * kk, 1, 1, p_in), x.dtype)
+                _conv.im2col(x[n:n + 1].reshape(1, c_in, 1, 1, p_in),
+                             a_all.reshape(groups * cog * kk, cig, 1, 1, 1), None, cols_all,
+                             (1, 1, 1), (0, 0, 0), (1, 1, 1), groups, threads, isa_level())
             for g in range(groups):
-                b = x[n, g * cig:(g + 1) * cig, r0:r1].reshape(cig, -1)
-                cols = _gemm.matmul(a_mats[g], b)
+                if r1 - r0 == in_spatial[0] and x.flags.c_contiguous:
+                    cols = cols_all[0, g * cog * kk:(g + 1) * cog * kk].reshape(cog * kk, -1)
+                else:
+                    b = x[n, g * cig:(g + 1) * cig, r0:r1].reshape(cig, -1)
+                    cols = _gemm.matmul(a_all[g], b)
                 dst = result[n, g * cog:(g + 1) * cog].reshape((cog,) + _as_3d(out_spatial, 1))
                 _grad.col2im_add(cols, dst, block_in, start, k3, s3, b3, d3, threads)
     return result
