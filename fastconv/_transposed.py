@@ -254,21 +254,24 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
     k3, s3, d3, b3 = (_as_3d(kernel, 1), _as_3d(stride, 1), _as_3d(dilation, 1),
                       _as_3d(before, 0))
     threads = get_num_threads()
-    p_in = int(np.prod(in_spatial))
+    # A block that is the whole image: every group's GEMM is one call of the
+    # 1 x 1 convolution kernel, which reads x[n] in place as its B.
+    whole = rows_per_block >= in_spatial[0] and x.flags.c_contiguous
+    if whole:
+        p_in = int(np.prod(in_spatial))
+        a_1x1 = a_all.reshape(groups * cog * kk, cig, 1, 1, 1)
+        cols_all = np.empty((1, groups * cog * kk, 1, 1, p_in), x.dtype)
+        isa = isa_level()
     for r0 in range(0, in_spatial[0], rows_per_block):
         r1 = min(in_spatial[0], r0 + rows_per_block)
         block_in = _as_3d((r1 - r0,) + in_spatial[1:], 1)
         start = tuple(r0 if dim == lead else 0 for dim in range(3))
         for n in range(n_img):
-            if r1 - r0 == in_spatial[0] and x.flags.c_contiguous:
-                # The whole image: every group's GEMM in one call of the 1 x 1
-                # convolution kernel, which reads x[n] in place as its B.
-                cols_all = np.empty((1, groups * cog * kk, 1, 1, p_in), x.dtype)
-                _conv.im2col(x[n:n + 1].reshape(1, c_in, 1, 1, p_in),
-                             a_all.reshape(groups * cog * kk, cig, 1, 1, 1), None, cols_all,
-                             (1, 1, 1), (0, 0, 0), (1, 1, 1), groups, threads, isa_level())
+            if whole:
+                _conv.im2col(x[n:n + 1].reshape(1, c_in, 1, 1, p_in), a_1x1, None, cols_all,
+                             (1, 1, 1), (0, 0, 0), (1, 1, 1), groups, threads, isa)
             for g in range(groups):
-                if r1 - r0 == in_spatial[0] and x.flags.c_contiguous:
+                if whole:
                     cols = cols_all[0, g * cog * kk:(g + 1) * cog * kk].reshape(cog * kk, -1)
                 else:
                     b = x[n, g * cig:(g + 1) * cig, r0:r1].reshape(cig, -1)

@@ -51,6 +51,27 @@ def test_matches_reference_on_grid(rng, nd, s, p, op, g, d, k):
             assert_conv_close(y, ref, dtype, _terms(w, s, d), err_msg=algorithm)
 
 
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_gemm_col2im_in_row_blocks(rng, nd, monkeypatch):
+    """The im2col path on blocks of input rows (a GEMM and a scatter-add per
+    block), as large inputs run, against the reference (rows on a block boundary
+    sum their taps in another order than the whole-image path does)."""
+    from fastconv import _transposed
+
+    spatial = {1: (29,), 2: (9, 7), 3: (5, 4, 6)}[nd]
+    x = rng.standard_normal((2, 6) + spatial).astype(np.float32)
+    w = rng.standard_normal((6, 4) + (3,) * nd).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    kwargs = dict(stride=2, padding=1, output_padding=1, groups=2, algorithm="im2col")
+    # 4 * 3**nd columns per input row: blocks of two rows (the last one shorter)
+    monkeypatch.setattr(_transposed, "COL2IM_BLOCK_ELEMENTS",
+                        2 * 4 * 3 ** nd * int(np.prod(spatial[1:])))
+    blocked = FUNCS[nd](x, w, b, **kwargs)
+    ref = reference.conv_transpose_nd(x.astype(np.float64), w.astype(np.float64),
+                                      b.astype(np.float64), 2, 1, 1, 2, 1)
+    assert_conv_close(blocked, ref, np.float32, _terms(w, 2, 1))
+
+
 @pytest.mark.parametrize("algorithm", ALGOS)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_odd_sizes_and_bench_layer(rng, algorithm, dtype):

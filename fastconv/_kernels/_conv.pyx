@@ -63,11 +63,9 @@ cdef extern from "conv.h" nogil:
         int64_t TD, TH, TW
         int64_t P
     void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                             int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,
-                             float *ap)
+                             int64_t groups, int64_t mr, int64_t asz, int64_t q, float *ap)
     void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                             int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,
-                             double *ap)
+                             int64_t groups, int64_t mr, int64_t asz, int64_t q, double *ap)
     void fc_wino_input_f32(int level, const fc_wgeom *g, const float *x, int64_t grp,
                            int64_t t0, int64_t nt, int64_t nr, int64_t vstride, float *V)
     void fc_wino_input_f64(int level, const fc_wgeom *g, const double *x, int64_t grp,
@@ -323,14 +321,16 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         if pointwise:
             xg = xp + (n * g.C + grp * g.Cg) * P + p0
             nfull = ncols // nr * nr
-            _gemm(isa, M, nfull, K, app + grp * asz, xg, P, nr, cp, P, bias_g)
+            # One pass over all of K: blocking K was measured slower here (1x1
+            # layers of 256-1024 input channels).
+            _gemm(isa, M, nfull, K, app + grp * asz, K * mr, xg, P, nr, cp, P, bias_g, 0)
             if nfull < ncols:
                 if floating is float:
                     fc_pack_b_f32_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
                 else:
                     fc_pack_b_f64_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
-                _gemm(isa, M, ncols - nfull, K, app + grp * asz, bpk, nr, K * nr, cp + nfull, P,
-                      bias_g)
+                _gemm(isa, M, ncols - nfull, K, app + grp * asz, K * mr, bpk, nr, K * nr,
+                      cp + nfull, P, bias_g, 0)
         else:
             ic0 = 0
             while ic0 < g.Cg:
@@ -338,29 +338,27 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 kc = (ic1 - ic0) * taps
                 if floating is float:
                     fc_im2col_pack_f32(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
-                    fc_gemm_ex_f32_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr,
-                                      K * mr, bpk, nr, kc * nr, cp, P, bias_g, ic0 > 0)
                 else:
                     fc_im2col_pack_f64(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
-                    fc_gemm_ex_f64_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr,
-                                      K * mr, bpk, nr, kc * nr, cp, P, bias_g, ic0 > 0)
+                _gemm(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk, nr,
+                      kc * nr, cp, P, bias_g, ic0 > 0)
                 ic0 = ic1
     return out
 
 
 cdef inline void _gemm(int isa, int64_t M, int64_t N, int64_t K, const floating *Ap,
-                       const floating *B, int64_t ldb, int64_t b_pstride, floating *C,
-                       int64_t ldc, const floating *bias) noexcept nogil:
-    # C = A @ B (+ bias), A packed, B as fc_gemm_ex reads it: packed (ldb = nr,
-    # b_pstride = K * nr) or in place (ldb = row stride, b_pstride = nr).
-    # One pass over all of K: for B read in place, blocking K was measured
-    # slower (1x1 layers of 256-1024 input channels).
+                       int64_t a_pstride, const floating *B, int64_t ldb, int64_t b_pstride,
+                       floating *C, int64_t ldc, const floating *bias,
+                       int accumulate) noexcept nogil:
+    # fc_gemm_ex (gemm.h) for either dtype: A packed (panel stride a_pstride),
+    # B packed (ldb = nr, b_pstride = K * nr) or read in place (ldb = row
+    # stride, b_pstride = nr).
     if floating is float:
-        fc_gemm_ex_f32_at(isa, M, N, K, Ap, K * fc_gemm_mr_at(isa, 0), B, ldb, b_pstride,
-                          C, ldc, bias, 0)
+        fc_gemm_ex_f32_at(isa, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,
+                          accumulate)
     else:
-        fc_gemm_ex_f64_at(isa, M, N, K, Ap, K * fc_gemm_mr_at(isa, 1), B, ldb, b_pstride,
-                          C, ldc, bias, 0)
+        fc_gemm_ex_f64_at(isa, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,
+                          accumulate)
 
 
 def pack_a(const floating[:, :, ::1] a, int isa):
@@ -528,7 +526,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef floating *app = &ap[0]
     for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
         if floating is float:
-            fc_wino_weights_f32(wp, Co, K, KD, KH, KW, groups, mr, asz, q, q + 1, app)
+            fc_wino_weights_f32(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
         else:
-            fc_wino_weights_f64(wp, Co, K, KD, KH, KW, groups, mr, asz, q, q + 1, app)
+            fc_wino_weights_f64(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
     return np.asarray(ap)

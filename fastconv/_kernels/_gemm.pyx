@@ -453,22 +453,6 @@ def gemm_packed(ap, bp, k, out, *, bias=None, accumulate=False):
     return out
 
 
-def aligned_empty(shape, dtype, int64_t align=64):
-    """An uninitialised C-contiguous array whose first element is ``align``-byte
-    aligned (NumPy guarantees only 16 bytes): packed GEMM panels then never
-    straddle cache lines more often than their row length requires.
-
-    >>> a = aligned_empty((3, 5), np.float32)
-    >>> a.shape, a.ctypes.data % 64
-    ((3, 5), 0)
-    """
-    dtype = np.dtype(dtype)
-    n = int(np.prod(shape, dtype=np.int64))
-    raw = np.empty(n * dtype.itemsize + align, np.uint8)
-    start = (-raw.ctypes.data) % align
-    return raw[start:start + n * dtype.itemsize].view(dtype).reshape(shape)
-
-
 # --------------------------------------------------------------------------
 # matmul.
 # --------------------------------------------------------------------------
@@ -529,9 +513,8 @@ cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:,
     cdef int64_t b_stride = max(1, fc_packed_b_size_at(level, kc_max, nc, dtype))
 
     np_dtype = np.float32 if floating is float else np.float64
-    b_stride = (b_stride + 15) // 16 * 16    # every thread's block 64-byte aligned
-    cdef floating[::1] ap_buf = aligned_empty(max(1, nkb * a_block), np_dtype)
-    cdef floating[::1] bp_buf = aligned_empty(nthreads * b_stride, np_dtype)
+    cdef floating[::1] ap_buf = np.empty(max(1, nkb * a_block), dtype=np_dtype)
+    cdef floating[::1] bp_buf = np.empty(nthreads * b_stride, dtype=np_dtype)
     cdef const floating[::1] bias_mv
     cdef const floating *bias_ptr = NULL
     if bias is not None:

@@ -102,6 +102,16 @@
 #undef FC_IS_F64
 #undef FC_SFX
 
+/* G (4 x 3, Lavin & Gray) applied to s[0], s[ss], s[2 ss]: d[0], d[ds], ... d[3 ds]. */
+static inline __attribute__((always_inline))
+void fc_g3(const double *s, int64_t ss, double *d, int64_t ds)
+{
+    d[0] = s[0];
+    d[ds] = 0.5 * (s[0] + s[ss] + s[2 * ss]);
+    d[2 * ds] = 0.5 * (s[0] - s[ss] + s[2 * ss]);
+    d[3 * ds] = s[2 * ss];
+}
+
 /* Winograd weight transform of one kernel: u = G g G^T along each axis of 3
  * taps (axes of 1 tap are kept), in float64; g is (KD, KH, KW), u is
  * (aD, aH, aW) with a = 4 for a 3-tap axis, else 1. Inlined with literal
@@ -110,87 +120,66 @@ static inline __attribute__((always_inline))
 void fc_wt_kernel(const double *g, double *u, int KD, int KH, int KW)
 {
     const int aD = KD == 3 ? 4 : 1, aH = KH == 3 ? 4 : 1, aW = KW == 3 ? 4 : 1;
-    double t1[27 * 4 / 3 + 4], t2[4 * 4 * 3];
+    const int hw = aH * aW;
+    double t1[36], t2[48];
     for (int r = 0; r < KD * KH; ++r) {              /* along W */
-        const double *s = g + r * KW;
-        double *d = t1 + r * aW;
-        if (aW == 4) {
-            d[0] = s[0]; d[1] = 0.5 * (s[0] + s[1] + s[2]);
-            d[2] = 0.5 * (s[0] - s[1] + s[2]); d[3] = s[2];
-        } else {
-            d[0] = s[0];
-        }
+        if (aW == 4) fc_g3(g + r * 3, 1, t1 + r * 4, 1);
+        else t1[r] = g[r];
     }
     for (int a = 0; a < KD; ++a)                     /* along H */
         for (int c = 0; c < aW; ++c) {
-            const double *s = t1 + a * KH * aW + c;
-            double *d = t2 + a * aH * aW + c;
-            if (aH == 4) {
-                d[0] = s[0]; d[aW] = 0.5 * (s[0] + s[aW] + s[2 * aW]);
-                d[2 * aW] = 0.5 * (s[0] - s[aW] + s[2 * aW]); d[3 * aW] = s[2 * aW];
-            } else {
-                d[0] = s[0];
-            }
+            if (aH == 4) fc_g3(t1 + a * 3 * aW + c, aW, t2 + a * hw + c, aW);
+            else t2[a * aW + c] = t1[a * aW + c];
         }
-    const int64_t hw = aH * aW;                      /* along D */
-    for (int b = 0; b < hw; ++b) {
-        const double *s = t2 + b;
-        double *d = u + b;
-        if (aD == 4) {
-            d[0] = s[0]; d[hw] = 0.5 * (s[0] + s[hw] + s[2 * hw]);
-            d[2 * hw] = 0.5 * (s[0] - s[hw] + s[2 * hw]); d[3 * hw] = s[2 * hw];
-        } else {
-            d[0] = s[0];
-        }
+    for (int b = 0; b < hw; ++b) {                   /* along D */
+        if (aD == 4) fc_g3(t2 + b, hw, u + b, hw);
+        else u[b] = t2[b];
     }
 }
 
-/* Panel by panel (mr output channels of one group), channel by channel: each
+/* Row panel q (mr output channels of one group), channel by channel: each
  * point's packed matrix is written in order. The common 3x3 kernel is
  * transformed by hand with its 16 points stored straight from registers
  * (through fc_wt_kernel's array, the loads that followed its vector stores
  * stalled on store forwarding). */
 #define FC_DEFINE_WINO_WEIGHTS(T, SFX)                                                       \
 void fc_wino_weights##SFX(const T *w, int64_t Co, int64_t K, int KD, int KH, int KW,         \
-                          int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,    \
-                          T *ap)                                                             \
+                          int64_t groups, int64_t mr, int64_t asz, int64_t q, T *ap)         \
 {                                                                                            \
     const int64_t M = Co / groups, taps = (int64_t)KD * KH * KW;                             \
     const int64_t P = (KD == 3 ? 4 : 1) * (KH == 3 ? 4 : 1) * (KW == 3 ? 4 : 1);             \
     const int64_t ps = groups * asz, npan = (M + mr - 1) / mr;                               \
     const int is3x3 = KD == 1 && KH == 3 && KW == 3;                                         \
     double g[27], u[64];                                                                     \
-    for (int64_t q = q0; q < q1; ++q) {                                                      \
-        const int64_t grp = q / npan, i0 = (q % npan) * mr;                                  \
-        const int64_t rows = M - i0 < mr ? M - i0 : mr;                                      \
-        T *panel = ap + grp * asz + (i0 / mr) * K * mr;                                      \
-        for (int64_t ci = 0; ci < K; ++ci)                                                   \
-        for (int64_t r = 0; r < rows; ++r) {                                                 \
-            const T *src = w + ((grp * M + i0 + r) * K + ci) * taps;                         \
-            T *d = panel + ci * mr + r;                                                      \
-            if (is3x3) {                                                                     \
-                double t[3][4];                                                              \
-                for (int i = 0; i < 3; ++i) {                                                \
-                    const double a0 = src[3 * i], a1 = src[3 * i + 1], a2 = src[3 * i + 2];  \
-                    t[i][0] = a0;                                                            \
-                    t[i][1] = 0.5 * (a0 + a1 + a2);                                          \
-                    t[i][2] = 0.5 * (a0 - a1 + a2);                                          \
-                    t[i][3] = a2;                                                            \
-                }                                                                            \
-                for (int c = 0; c < 4; ++c) {                                                \
-                    d[c * ps] = (T)t[0][c];                                                  \
-                    d[(4 + c) * ps] = (T)(0.5 * (t[0][c] + t[1][c] + t[2][c]));              \
-                    d[(8 + c) * ps] = (T)(0.5 * (t[0][c] - t[1][c] + t[2][c]));              \
-                    d[(12 + c) * ps] = (T)t[2][c];                                           \
-                }                                                                            \
-                continue;                                                                    \
+    const int64_t grp = q / npan, i0 = (q % npan) * mr;                                      \
+    const int64_t rows = M - i0 < mr ? M - i0 : mr;                                          \
+    T *panel = ap + grp * asz + (i0 / mr) * K * mr;                                          \
+    for (int64_t ci = 0; ci < K; ++ci)                                                       \
+    for (int64_t r = 0; r < rows; ++r) {                                                     \
+        const T *src = w + ((grp * M + i0 + r) * K + ci) * taps;                             \
+        T *d = panel + ci * mr + r;                                                          \
+        if (is3x3) {                                                                         \
+            double t[3][4];                                                                  \
+            for (int i = 0; i < 3; ++i) {                                                    \
+                const double a0 = src[3 * i], a1 = src[3 * i + 1], a2 = src[3 * i + 2];      \
+                t[i][0] = a0;                                                                \
+                t[i][1] = 0.5 * (a0 + a1 + a2);                                              \
+                t[i][2] = 0.5 * (a0 - a1 + a2);                                              \
+                t[i][3] = a2;                                                                \
             }                                                                                \
-            for (int64_t a = 0; a < taps; ++a) g[a] = src[a];                                \
-            if (KD == 1 && KH == 1 && KW == 3) fc_wt_kernel(g, u, 1, 1, 3);                  \
-            else if (KD == 3 && KH == 3 && KW == 3) fc_wt_kernel(g, u, 3, 3, 3);             \
-            else fc_wt_kernel(g, u, KD, KH, KW);                                             \
-            for (int64_t p = 0; p < P; ++p) d[p * ps] = (T)u[p];                             \
+            for (int c = 0; c < 4; ++c) {                                                    \
+                d[c * ps] = (T)t[0][c];                                                      \
+                d[(4 + c) * ps] = (T)(0.5 * (t[0][c] + t[1][c] + t[2][c]));                  \
+                d[(8 + c) * ps] = (T)(0.5 * (t[0][c] - t[1][c] + t[2][c]));                  \
+                d[(12 + c) * ps] = (T)t[2][c];                                               \
+            }                                                                                \
+            continue;                                                                        \
         }                                                                                    \
+        for (int64_t a = 0; a < taps; ++a) g[a] = src[a];                                    \
+        if (KD == 1 && KH == 1 && KW == 3) fc_wt_kernel(g, u, 1, 1, 3);                      \
+        else if (KD == 3 && KH == 3 && KW == 3) fc_wt_kernel(g, u, 3, 3, 3);                 \
+        else fc_wt_kernel(g, u, KD, KH, KW);                                                 \
+        for (int64_t p = 0; p < P; ++p) d[p * ps] = (T)u[p];                                 \
     }                                                                                        \
 }
 FC_DEFINE_WINO_WEIGHTS(float, _f32)

@@ -75,16 +75,14 @@ void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t gr
  * (one at least 3), transformed (G g G^T along each 3-tap axis, in float64)
  * into ap in the GEMM's packed-A format: for point p and group grp, the
  * (Co/groups x K) matrix packed with row tile mr at ap + (p * groups + grp) *
- * asz, asz being one packed matrix's size. Only row panels q0 .. q1-1 are
- * written (panel q: group q / npan, rows from (q % npan) * mr, npan =
- * ceil(Co/groups / mr)), so threads can share the panels; a panel's rows
- * past Co/groups are left as they are (the caller zeroes ap). */
+ * asz, asz being one packed matrix's size. One call writes row panel q only
+ * (group q / npan, rows from (q % npan) * mr, npan = ceil(Co/groups / mr)),
+ * so threads can share the panels; a panel's rows past Co/groups are left as
+ * they are (the caller zeroes ap). */
 void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                         int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,
-                         float *ap);
+                         int64_t groups, int64_t mr, int64_t asz, int64_t q, float *ap);
 void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                         int64_t groups, int64_t mr, int64_t asz, int64_t q0, int64_t q1,
-                         double *ap);
+                         int64_t groups, int64_t mr, int64_t asz, int64_t q, double *ap);
 
 /* Winograd F(2, 3): the tiling of one convolution with stride 1, every
  * kernel axis of 1 or 3 taps (fd/fh/fw: the axis has 3 taps and is

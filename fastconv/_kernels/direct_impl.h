@@ -255,6 +255,28 @@ void FC_FN(fc_direct_rows)(const fc_geom *g, const FC_T *xn, const FC_T *const *
 #define FC_DW_SEG 128
 #define FC_DW_MAXWIN 2048
 #define FC_DW_CACHE 8192
+/* Vectors of output columns per chunk of the depthwise kernels. */
+#define FC_DW_U 4
+
+/* a[u] += w[kw] * (window column kw * dw + u * VL ...) for kw = 0 .. KW-1 in
+ * order, the window split by phase (column i * sw + r at base[r * PL + i]), so
+ * tap kw starts at phase r, index q with kw * dw = q * sw + r. */
+static inline __attribute__((always_inline))
+void FC_FN(fc_dw_taps)(FC_VEC *a, const FC_T *base, const FC_T *wt, int64_t KW, int64_t PL,
+                       int64_t dq, int64_t dr, int64_t sw)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), U = FC_DW_U };
+    int64_t q = 0, r = 0;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+        const FC_T wv = wt[kw];
+        const FC_T *src = base + r * PL + q;
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) a[u] += wv * *(const FC_VEC *)(src + u * VL);
+        q += dq;
+        r += dr;
+        if (r >= sw) { r -= sw; ++q; }
+    }
+}
 
 /* One output row segment of a 2-D 3x3 stride-1 depthwise item, from the three
  * cached input windows r0, r1, r2 (tap row kh's window; tap kw starts kw * dw
@@ -266,7 +288,7 @@ static void FC_FN(fc_dw3x3_row)(const FC_T *restrict r0, const FC_T *restrict r1
                                 const FC_T *restrict r2, const FC_T *restrict w9, FC_T b,
                                 int64_t dw, int64_t cols, FC_T *restrict orow)
 {
-    enum { VL = FC_VBYTES / sizeof(FC_T), U = 4, CHW = U * VL };
+    enum { VL = FC_VBYTES / sizeof(FC_T), U = FC_DW_U, CHW = U * VL };
     const FC_T *rr[3] = {r0, r1, r2};
     for (int64_t c0 = 0; c0 < cols; c0 += CHW) {
         FC_VEC a[U];
@@ -298,7 +320,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                               FC_T *out, const FC_T *zrow,
                               int64_t n, int64_t oc, int64_t od, int64_t oh0, int64_t nrows)
 {
-    enum { VL = FC_VBYTES / sizeof(FC_T), U = 4, CHW = U * VL };
+    enum { VL = FC_VBYTES / sizeof(FC_T), U = FC_DW_U, CHW = U * VL };
     const int64_t W = g->W, OW = g->OW, sw = g->sw, pw = g->pw, dw = g->dw, KW = g->KW;
     const int64_t HW = g->H * W;
     const int64_t ic = oc / g->Cog;                 /* the group's single input channel */
@@ -367,17 +389,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                             const FC_T *wbuf = rbuf + (kd * nin + (oh - oh0) * g->sh
                                                        + kh * g->dh) * RS;
                             const FC_T *wt = wc + (kd * g->KH + kh) * KW;
-                            int64_t q = 0, r = 0;
-                            for (int64_t kw = 0; kw < KW; ++kw) {
-                                const FC_T wv = wt[kw];
-                                const FC_T *src = wbuf + r * win.PL + q + ch * CHW;
-#pragma GCC unroll 8
-                                for (int u = 0; u < U; ++u)
-                                    a[u] += wv * *(const FC_VEC *)(src + u * VL);
-                                q += dq;
-                                r += dr;
-                                if (r >= sw) { r -= sw; ++q; }
-                            }
+                            FC_FN(fc_dw_taps)(a, wbuf + ch * CHW, wt, KW, win.PL, dq, dr, sw);
                         }
                     }
 #pragma GCC unroll 8
@@ -403,16 +415,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
                         FC_VEC a[U];
 #pragma GCC unroll 8
                         for (int u = 0; u < U; ++u) a[u] = *(const FC_VEC *)(accm + ch * CHW + u * VL);
-                        int64_t q = 0, r = 0;
-                        for (int64_t kw = 0; kw < KW; ++kw) {
-                            const FC_T wv = wt[kw];
-                            const FC_T *src = buf + r * win.PL + q + ch * CHW;
-#pragma GCC unroll 8
-                            for (int u = 0; u < U; ++u) a[u] += wv * *(const FC_VEC *)(src + u * VL);
-                            q += dq;
-                            r += dr;
-                            if (r >= sw) { r -= sw; ++q; }
-                        }
+                        FC_FN(fc_dw_taps)(a, buf + ch * CHW, wt, KW, win.PL, dq, dr, sw);
 #pragma GCC unroll 8
                         for (int u = 0; u < U; ++u) *(FC_VEC *)(accm + ch * CHW + u * VL) = a[u];
                     }
@@ -427,6 +430,7 @@ void FC_FN(fc_depthwise_item)(const fc_geom *g, const FC_T *x, const FC_T *w, co
 #undef FC_DW_SEG
 #undef FC_DW_MAXWIN
 #undef FC_DW_CACHE
+#undef FC_DW_U
 
 void FC_FN(fc_direct_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
                            FC_T *out, const FC_T *zrow,

@@ -25,33 +25,33 @@ static inline void FC_FN(fc_copy_run)(FC_T *restrict d, const FC_T *restrict s, 
  * (stride-2 convolutions' packing is otherwise a scalar gather). A vector
  * step reads one element past the last one it keeps, so it runs only while
  * that element is still one the run reads. */
+#if defined(__clang__)
+#if FC_IS_F64
+#define FC_EVEN(lo, hi) __builtin_shufflevector((lo), (hi), 0, 2)
+#else
+#define FC_EVEN(lo, hi) __builtin_shufflevector((lo), (hi), 0, 2, 4, 6)
+#endif
+#elif defined(__GNUC__)
+typedef FC_IDX FC_CAT(fc_pidx, FC_SFX) __attribute__((vector_size(16)));
+#if FC_IS_F64
+#define FC_EVEN(lo, hi) __builtin_shuffle((lo), (hi), (FC_CAT(fc_pidx, FC_SFX)){0, 2})
+#else
+#define FC_EVEN(lo, hi) __builtin_shuffle((lo), (hi), (FC_CAT(fc_pidx, FC_SFX)){0, 2, 4, 6})
+#endif
+#endif
 static inline void FC_FN(fc_copy_run_s2)(FC_T *restrict d, const FC_T *restrict s, int64_t n)
 {
     enum { V = 16 / sizeof(FC_T) };
     int64_t i = 0;
-#if defined(__GNUC__) && !defined(__clang__)
-    typedef FC_IDX FC_CAT(fc_pidx, FC_SFX) __attribute__((vector_size(16)));
-#if FC_IS_F64
-    const FC_CAT(fc_pidx, FC_SFX) even = {0, 2};
-#else
-    const FC_CAT(fc_pidx, FC_SFX) even = {0, 2, 4, 6};
-#endif
+#ifdef FC_EVEN
     for (; i + V < n; i += V) {
         const FC_PVEC lo = *(const FC_PVEC *)(s + 2 * i), hi = *(const FC_PVEC *)(s + 2 * i + V);
-        *(FC_PVEC *)(d + i) = __builtin_shuffle(lo, hi, even);
-    }
-#elif defined(__clang__)
-    for (; i + V < n; i += V) {
-        const FC_PVEC lo = *(const FC_PVEC *)(s + 2 * i), hi = *(const FC_PVEC *)(s + 2 * i + V);
-#if FC_IS_F64
-        *(FC_PVEC *)(d + i) = __builtin_shufflevector(lo, hi, 0, 2);
-#else
-        *(FC_PVEC *)(d + i) = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-#endif
+        *(FC_PVEC *)(d + i) = FC_EVEN(lo, hi);
     }
 #endif
     for (; i < n; ++i) d[i] = s[2 * i];
 }
+#undef FC_EVEN
 
 /* Output columns t with 0 <= t * sw + off < W are [*lo, *hi). */
 static inline void FC_FN(fc_tap_columns)(int64_t off, int64_t sw, int64_t W,
