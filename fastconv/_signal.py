@@ -75,8 +75,8 @@ def _fft_backend():
     ``scipy.fft`` when SciPy is installed: on the development machine its
     float32 real FFT took 2.7 ms for 279 transforms of 4096 points, NumPy's
     11.7 ms (4.8 ms in float64). Without SciPy, ``numpy.fft`` in float64,
-    which is faster there and more accurate. SciPy is optional: the results
-    agree to within the FFT's rounding either way.
+    which is faster there. SciPy is optional: the results agree to within
+    the FFT's rounding either way.
     """
     try:
         import scipy.fft as fft
