@@ -355,7 +355,7 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
 /* ------------------------------------------------------------------------
  * Public entry points: forward to the level's functions.
  * ------------------------------------------------------------------------ */
-#define FC_DEFINE_ENTRY(T, SFX)                                                              \
+#define FC_DEFINE_ENTRY(T, SFX, DT)                                                          \
     void fc_pack_a##SFX##_at(int level, int64_t M, int64_t K, const T *A, int64_t lda,       \
                              T *Ap)                                                          \
     {                                                                                        \
@@ -378,7 +378,7 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
                                   int accumulate)                                            \
     {                                                                                        \
         const fc_level_info *info = fc_info(level);                                          \
-        const int64_t mr = info->mr[SFX##_INDEX], nr = info->nr[SFX##_INDEX];                \
+        const int64_t mr = info->mr[DT], nr = info->nr[DT];                                  \
         info->gemm##SFX(M, N, K, Ap, K * mr, Bp, nr, K * nr, C, ldc, bias, accumulate);     \
     }                                                                                        \
     void fc_pack_a##SFX(int64_t M, int64_t K, const T *A, int64_t lda, T *Ap)                \
@@ -395,7 +395,5 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
         fc_gemm_packed##SFX##_at(fc_isa_get(), M, N, K, Ap, Bp, C, ldc, bias, accumulate);   \
     }
 
-#define _f32_INDEX 0
-#define _f64_INDEX 1
-FC_DEFINE_ENTRY(float, _f32)
-FC_DEFINE_ENTRY(double, _f64)
+FC_DEFINE_ENTRY(float, _f32, 0)
+FC_DEFINE_ENTRY(double, _f64, 1)
