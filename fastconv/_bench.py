@@ -54,6 +54,7 @@ The suite is plain data (:data:`LAYERS`), so tests can run a single layer::
 """
 import argparse
 import datetime
+import importlib
 import json
 import math
 import os
@@ -1043,6 +1044,9 @@ def add_arguments(parser):
                         help="threads for fastconv and the other libraries (default: "
                              "fastconv.get_num_threads(); negative counts back from the "
                              "usable cores, -1 = all)")
+    parser.add_argument("--suite", dest="suites", nargs="+", default=None, metavar="SUITE",
+                        help=f"suites to run (default: {DEFAULT_SUITE}); the others: "
+                             "see the bench's documentation")
     parser.add_argument("--layers", nargs="+", default=None, metavar="NAME",
                         help="layers to run: exact names, or substrings of names "
                              "(default: all); see --list")
@@ -1105,11 +1109,80 @@ def resolve_options(args, parser):
             parser.error(f"--algorithms: unknown {', '.join(unknown)}; available: "
                          f"{', '.join(known)}")
         args.algorithms = tuple(dict.fromkeys(args.algorithms))
-    args.layer_list = select_layers(args.layers, parser)
+    if args.suites is None:
+        args.suites = [DEFAULT_SUITE]
+    known_suites = all_suites()
+    unknown = [name for name in args.suites if name not in known_suites]
+    if unknown:
+        parser.error(f"--suite: unknown {', '.join(unknown)}; available: "
+                     f"{', '.join(known_suites)}")
+    args.suites = list(dict.fromkeys(args.suites))
+    args.layer_list = select_layers(args.layers, parser) if DEFAULT_SUITE in args.suites else []
     if args.repeat is None:
         args.repeat = 1 if args.quick else DEFAULT_REPEAT
     args.min_timing = QUICK_MIN_TIMING if args.quick else MIN_TIMING
     return args
+
+
+#: The suites of ``--suite``. Each is run by a module of fastconv whose
+#: ``SUITES`` tuple names the suites it answers to, with two functions:
+#: ``list_suite(name, args, emit)`` prints its rows and
+#: ``run_suite(name, args, emit)`` runs it and returns ``(records, extra)``:
+#: records are dicts with at least ``library`` and ``passed`` (a fastconv
+#: record with ``passed`` False fails the run); ``extra`` is a dict merged
+#: into the JSON metadata. This module runs the layer suite; the modules are
+#: imported only when their suite is asked for.
+SUITE_MODULES = ("fastconv._bench",)
+#: The suites this module runs.
+SUITES = ("layers",)
+DEFAULT_SUITE = "layers"
+
+
+def suite_module(name):
+    """The module that runs suite ``name``, or None."""
+    for module_name in SUITE_MODULES:
+        module = importlib.import_module(module_name)
+        if name in module.SUITES:
+            return module
+    return None
+
+
+def all_suites():
+    """Every suite name ``--suite`` accepts, in the order of :data:`SUITE_MODULES`."""
+    return tuple(name for m in SUITE_MODULES for name in importlib.import_module(m).SUITES)
+
+
+def list_suite(name, args, emit):
+    """Print the layers of the layer suite (``--list``)."""
+    for layer in args.layer_list:
+        emit(f"{layer.name:23}  {layer.describe()}")
+
+
+def run_suite(name, args, emit):
+    """Run the layer suite: the GEMM line, then every chosen layer's rows."""
+    gemm = run_gemm(args)
+    if gemm is not None:
+        emit(format_gemm(gemm))
+    emit()
+    emit(_fmt_row([c[0] for c in _COLUMNS]))
+    emit(_fmt_row(["-" * c[1] for c in _COLUMNS]))
+    records = []
+    ref_cache = {}
+    for layer in args.layer_list:
+        layer_records = run_layer(layer, args, ref_cache)
+        for r in layer_records:
+            r["threads"] = args.threads
+            emit(format_record(r))
+        records.extend(layer_records)
+    emit()
+    for line in LEGEND:
+        emit(line)
+    extra = dict(gemm=gemm,
+                 algorithms=list(args.algorithms if args.algorithms is not None else
+                                 dict.fromkeys(a for layer in args.layer_list
+                                               for a in default_algorithms(layer))),
+                 tolerance=TOLERANCE, layers=[asdict(layer) for layer in args.layer_list])
+    return records, extra
 
 
 def run(args, stream=None):
@@ -1127,8 +1200,8 @@ def run(args, stream=None):
         print(line, file=out, flush=True)
 
     if args.list:
-        for layer in LAYERS:
-            emit(f"{layer.name:23}  {layer.describe()}")
+        for name in args.suites:
+            suite_module(name).list_suite(name, args, emit)
         return 0
 
     previous = getattr(getattr(fastconv, "_threads", None), "_user_threads", None)
@@ -1136,26 +1209,23 @@ def run(args, stream=None):
     torch_threads = torch.get_num_threads() if torch is not None else None
     cv2 = _import_optional("cv2") if args.peers else None
     cv2_threads = cv2.getNumThreads() if cv2 is not None else None
+    records = []
+    meta = {}
     try:
         if args.threads is not None:
             fastconv.set_num_threads(args.threads)
         args.threads = fastconv.get_num_threads()
         meta = machine_info(args.threads)
         emit(header_line(meta))
-        gemm = run_gemm(args)
-        if gemm is not None:
-            emit(format_gemm(gemm))
-        emit()
-        emit(_fmt_row([c[0] for c in _COLUMNS]))
-        emit(_fmt_row(["-" * c[1] for c in _COLUMNS]))
-        records = []
-        ref_cache = {}
-        for layer in args.layer_list:
-            layer_records = run_layer(layer, args, ref_cache)
-            for r in layer_records:
-                r["threads"] = args.threads
-                emit(format_record(r))
-            records.extend(layer_records)
+        for name in args.suites:
+            if len(args.suites) > 1:
+                emit()
+                emit(f"suite {name}")
+            suite_records, extra = suite_module(name).run_suite(name, args, emit)
+            for r in suite_records:
+                r.setdefault("suite", name)
+            records.extend(suite_records)
+            meta.update(extra)
     finally:
         fastconv.set_num_threads(previous)
         if torch_threads is not None:
@@ -1165,20 +1235,12 @@ def run(args, stream=None):
 
     failures = [r for r in records if r["library"] == "fastconv" and r["passed"] is False]
     meta["load_average_end"] = _load_average()
-    emit()
-    for line in LEGEND:
-        emit(line)
     if failures:
         emit(f"{len(failures)} fastconv result(s) FAILED: "
-             + ", ".join(f"{r['layer']} {r['impl']}" for r in failures))
+             + ", ".join(f"{r.get('layer')} {r.get('impl')}" for r in failures))
     if args.json:
-        meta.update(gemm=gemm, repeat=args.repeat, quick=args.quick,
-                    min_timing_s=args.min_timing,
-                    algorithms=list(args.algorithms if args.algorithms is not None else
-                                    dict.fromkeys(a for layer in args.layer_list
-                                                  for a in default_algorithms(layer))),
-                    peers=args.peers, check=args.check, tolerance=TOLERANCE,
-                    layers=[asdict(layer) for layer in args.layer_list],
+        meta.update(suites=list(args.suites), repeat=args.repeat, quick=args.quick,
+                    min_timing_s=args.min_timing, peers=args.peers, check=args.check,
                     failures=len(failures))
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"metadata": meta, "records": records}, f, indent=2, default=_json_default)

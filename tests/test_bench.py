@@ -179,3 +179,14 @@ def test_command_line_list(capsys):
     assert "resnet3x3_64_56" in capsys.readouterr().out
 
 
+
+
+def test_suite_option(tmp_path, capsys):
+    status, records, data = run_json(tmp_path, "--suite", "layers", "--layers",
+                                     "resnet3x3_256_14", "--no-peers", "--algorithms", "auto")
+    assert status == 0 and data["metadata"]["suites"] == ["layers"]
+    assert all(r["suite"] == "layers" for r in records.values())
+    with pytest.raises(SystemExit) as exc:
+        _bench.main(["--suite", "no_such_suite"])
+    assert exc.value.code == 2
+    assert "no_such_suite" in capsys.readouterr().err
