@@ -353,6 +353,8 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     uv = None
     if algorithm == "auto":
         algorithm, uv = _choose(x, w, sizes, boundary)
+    elif algorithm == "separable":      # chosen by _choose for a larger problem
+        uv = _rank1(w)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
@@ -369,11 +371,13 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     return target
 
 
-def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
-    name = "convolve" if convolve else "correlate"
-    a_in, b_in = in1, in2
-    a = _as_array(in1, "in1")
-    b = _as_array(in2, "in2")
+def _check(a, b, mode, boundary, fillvalue, algorithm, name):
+    """Validate a correlate/convolve call from its arrays' shapes and dtypes.
+
+    Returns ``(boundary, fillvalue, dtype, sizes, channels)``: 'valid'
+    ignores the boundary, ``sizes`` are the result's spatial sizes and
+    ``channels`` its trailing channel axis (an empty tuple or one size).
+    """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     if boundary not in BOUNDARIES:
@@ -403,7 +407,17 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
         boundary, fillvalue = "fill", 0.0
     dtype = compute_dtype(a, b)
     sizes = tuple(_region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
-    channels = a.shape[nd:]
+    return boundary, fillvalue, dtype, sizes, a.shape[nd:]
+
+
+def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
+    name = "convolve" if convolve else "correlate"
+    a_in, b_in = in1, in2
+    a = _as_array(in1, "in1")
+    b = _as_array(in2, "in2")
+    boundary, fillvalue, dtype, sizes, channels = _check(a, b, mode, boundary, fillvalue,
+                                                         algorithm, name)
+    nd = b.ndim
     shape = sizes + channels
     if out is not None:
         check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])

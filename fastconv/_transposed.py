@@ -262,7 +262,13 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
         a_1x1 = a_all.reshape(groups * cog * kk, cig, 1, 1, 1)
         cols_all = np.empty((1, groups * cog * kk, 1, 1, p_in), x.dtype)
         isa = isa_level()
-    for r0 in range(0, in_spatial[0], rows_per_block):
+    # The blocks run last to first: an output element receives the taps that
+    # reach it from later input rows (smaller taps along the blocked axis)
+    # first, and each block adds its taps in (kd, kh, kw) order, so every
+    # element sums bias, then its taps in (kd, kh, kw) order, whatever the
+    # blocking, and a region of the output gets the same bits from the slice
+    # of the input that reaches it as from the whole.
+    for r0 in reversed(range(0, in_spatial[0], rows_per_block)):
         r1 = min(in_spatial[0], r0 + rows_per_block)
         block_in = _as_3d((r1 - r0,) + in_spatial[1:], 1)
         start = tuple(r0 if dim == lead else 0 for dim in range(3))

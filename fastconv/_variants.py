@@ -118,6 +118,35 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
 # --------------------------------------------------------------------------
 # depthwise-separable
 # --------------------------------------------------------------------------
+def check_separable(xa, depthwise_weight, pwa, ba, stride, padding, dilation, padding_mode,
+                    algorithm, convert_input=True):
+    """Validate a separable_conv2d call (``xa``, ``pwa``, ``ba``: arrays).
+
+    Returns ``(problem, x, depthwise_weight, dtype)``: the depthwise stage's
+    problem and arrays from :func:`fastconv._args.prepare_conv` (``x`` as
+    given with ``convert_input=False``) and the dtype of the whole call.
+    """
+    dwa = _as_array(depthwise_weight, "depthwise_weight")
+    check_algorithm(algorithm)
+    c_in = _input_channels(xa)
+    m = _check_depthwise_weight(dwa, c_in, "depthwise_weight")
+    cm = c_in * m
+    if pwa.ndim != 4 or pwa.shape[1:] != (cm, 1, 1) or pwa.shape[0] == 0:
+        raise ValueError(
+            f"pointwise_weight must have shape (C_out, C * m, 1, 1) = (C_out, {cm}, 1, 1) "
+            f"for depthwise_weight of shape {dwa.shape} (C = {c_in}, m = {m}), got "
+            f"pointwise_weight of shape {pwa.shape}")
+    c_out = int(pwa.shape[0])
+    if ba is not None and ba.shape != (c_out,):
+        raise ValueError(f"bias must have shape ({c_out},) (one value per output channel of "
+                         f"pointwise_weight), got {ba.shape}")
+    dtype = compute_dtype(*[a for a in (xa, dwa, pwa, ba) if a is not None])
+    problem, xb, wd, _, _ = prepare_conv(2, xa, dwa, None, stride, padding, dilation, c_in,
+                                         padding_mode, algorithm, None,
+                                         convert_input=convert_input)
+    return problem, xb, wd, dtype
+
+
 def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1, padding=0,
                      dilation=1, *, padding_mode="zeros", algorithm="auto", out=None):
     """Depthwise-separable 2-D convolution (Xception, MobileNet), fused.
@@ -189,25 +218,11 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     True
     """
     xa = _as_array(x, "input")
-    dwa = _as_array(depthwise_weight, "depthwise_weight")
     pwa = _as_array(pointwise_weight, "pointwise_weight")
     ba = None if bias is None else _as_array(bias, "bias")
-    check_algorithm(algorithm)
-    c_in = _input_channels(xa)
-    m = _check_depthwise_weight(dwa, c_in, "depthwise_weight")
-    cm = c_in * m
-    if pwa.ndim != 4 or pwa.shape[1:] != (cm, 1, 1) or pwa.shape[0] == 0:
-        raise ValueError(
-            f"pointwise_weight must have shape (C_out, C * m, 1, 1) = (C_out, {cm}, 1, 1) "
-            f"for depthwise_weight of shape {dwa.shape} (C = {c_in}, m = {m}), got "
-            f"pointwise_weight of shape {pwa.shape}")
-    c_out = int(pwa.shape[0])
-    if ba is not None and ba.shape != (c_out,):
-        raise ValueError(f"bias must have shape ({c_out},) (one value per output channel of "
-                         f"pointwise_weight), got {ba.shape}")
-    dtype = compute_dtype(*[a for a in (xa, dwa, pwa, ba) if a is not None])
-    problem, xb, wd, _, _ = prepare_conv(2, xa, dwa, None, stride, padding, dilation, c_in,
-                                         padding_mode, algorithm, None)
+    problem, xb, wd, dtype = check_separable(xa, depthwise_weight, pwa, ba, stride, padding,
+                                             dilation, padding_mode, algorithm)
+    c_out, cm = int(pwa.shape[0]), int(pwa.shape[1])
     if xb.dtype != dtype:        # a float64 pointwise weight or bias promotes the whole call
         xb = xb.astype(dtype)
         wd = wd.astype(dtype)
