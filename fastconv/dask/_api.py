@@ -489,17 +489,18 @@ conv_transpose3d = _make_transposed(3)
 # --------------------------------------------------------------------------
 def _fft_axes(kernel, sizes):
     """Per axis ``(align, minimum)`` of the output chunks for the FFT
-    algorithm, or None where the axis must stay one chunk (its whole
-    extent is one transform)."""
+    algorithm: whole blocks of the whole problem (:func:`fastconv._signal._fft_blocks`),
+    enough of them that a block's own FFT is blocked alike; None where the
+    axis is one transform (it stays one chunk)."""
+    plan = _signal._fft_blocks([s + k - 1 for s, k in zip(sizes, kernel)], kernel)
     out = []
-    for k, size in zip(kernel, sizes):
-        block = geo.fft_block(k, size + k - 1, _signal._BLOCK_FACTOR)
-        if block is None:
+    for (_, _, block), size, k in zip(plan, sizes, kernel):
+        if block >= size:
             out.append(None)
             continue
-        step = block[1]
-        need = (2 * _signal._BLOCK_FACTOR - 1) * k + 2   # each block's own FFT is blocked too
-        out.append((step, -(-need // step) * step))
+        limit = _signal._fft_threshold(k, len(kernel))[1]
+        need = limit - k + 2           # outputs whose extended input passes the limit
+        out.append((block, -(-need // block) * block))
     return out
 
 
@@ -530,7 +531,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
     if algorithm == "auto" and not swapped:
         pinned = _signal._choose(stand_in(spatial, dtype), w, sizes, boundary)[0]
     fft_axes = _fft_axes(w.shape, sizes) if pinned == "fft" else None
-    if swapped or (fft_axes is not None and nd > 1):
+    if swapped:
         fn = partial(getattr(fastconv, name), in2=kernel_in, mode=mode, boundary=boundary,
                      fillvalue=fillvalue, algorithm=algorithm)
         return _single_block(x, fn, out_shape, dtype, name, num_threads)
@@ -565,10 +566,10 @@ _CORRELATE_DOC = """Lazy, chunked ``fastconv.{name}`` of a Dask array.
     in2 : array_like
         The kernel, a NumPy array (put into the graph once).
     mode, boundary, fillvalue, algorithm
-        As for ``fastconv.{name}``. ``algorithm='fft'`` (also when 'auto'
-        chooses it) keeps the FFT's blocks: the output chunks are whole
-        overlap-save blocks along a long 1-D signal, and the whole array
-        (one chunk) otherwise.
+        As for ``fastconv.{name}``. With ``algorithm='fft'`` (also when
+        'auto' chooses it) the output chunks are whole blocks of the FFT
+        (overlap-save), along an axis long enough to be cut into blocks;
+        an axis transformed whole stays one chunk.
 {threads}
 """ + _COMMON + """
     Examples

@@ -20,7 +20,6 @@ here too: one per input chunk (the output positions whose window is centred
 in it), aligned where an algorithm needs it (Winograd's tiles, the FFT's
 blocks).
 """
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -270,21 +269,8 @@ def gathered_axis(in_chunks, out_chunks):
     return AxisPlan(out_chunks, (every,) * len(out_chunks), (None,) * len(out_chunks))
 
 
-def fft_block(kernel, ext_size, block_factor):
-    """The overlap-save block of one axis of ``fastconv.correlate``'s FFT, as
-    the whole computation uses it: ``(transform length, outputs per block)``,
-    or None when the axis is transformed whole."""
-    if ext_size <= block_factor * 2 * kernel:
-        return None
-    n_fft = 1 << (block_factor * kernel - 1).bit_length()
-    return n_fft, n_fft - kernel + 1
-
-
 def tile_align(kernel, dilation, winograd):
     """Output alignment of an axis: Winograd F(2, 3) computes pairs of outputs
     (of each dilation sub-grid) by different formulas."""
     return 2 * dilation if winograd and kernel == 3 else 1
 
-
-def prod(values):
-    return math.prod(values)
