@@ -192,3 +192,22 @@ def test_transposed_gemm_does_not_depend_on_its_row_blocks(case, monkeypatch):
         np.testing.assert_array_equal(
             fastconv.conv_transpose2d(x, w, b, s, 1, 0, 1, d, algorithm="im2col"), whole,
             err_msg=f"blocks of {elements} elements")
+
+
+@pytest.mark.parametrize("shape, kernel", [((5000,), (7,)), ((700, 37), (5, 3))])
+def test_fft_regions_of_whole_blocks(shape, kernel):
+    # The FFT's blocks start at the first output and depend on the kernel
+    # alone: a region of whole blocks, long enough to be cut into blocks
+    # itself, gets the whole result's bits from its own input.
+    from fastconv import _signal
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(kernel).astype(np.float32)
+    whole = fastconv.correlate(x, w, "valid", algorithm="fft")
+    plan = _signal._fft_blocks(shape, kernel)
+    block = plan[0][2]
+    for first, count in [(0, 9), (block * 3, 10), (block * 2, 20)]:
+        rows = min(count * block, whole.shape[0] - first)
+        part = fastconv.correlate(x[first:first + rows + kernel[0] - 1], w, "valid",
+                                  algorithm="fft")
+        np.testing.assert_array_equal(part, whole[first:first + rows])

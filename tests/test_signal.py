@@ -102,6 +102,22 @@ def test_fft_error_long_signal(rng, dtype):
         assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_fft_error_blocked_image(rng, dtype):
+    """A 2-D FFT cut into blocks along one axis (and whole along the other),
+    and along both, within the error target, with a partial last block."""
+    k = rng.standard_normal((5, 3)).astype(dtype)
+    for shape in [(700, 37), (330, 333)]:
+        plan = _signal._fft_blocks([s + 4 for s in shape], k.shape)
+        assert any(b < s for s, (_, _, b) in zip(shape, plan))
+        img = rng.standard_normal(shape).astype(dtype)
+        for mode in MODES:
+            got = fastconv.correlate(img, k, mode, algorithm="fft")
+            want = ref.correlate(img.astype(np.float64), k.astype(np.float64), mode)
+            assert got.shape == want.shape and got.dtype == dtype
+            assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
+
+
 @pytest.mark.parametrize("backend", ["numpy", "scipy"])
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_fft_backends(rng, dtype, backend, monkeypatch):

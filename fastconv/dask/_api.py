@@ -68,9 +68,20 @@ def _split(values, bounds, axis=0):
     return out
 
 
-def _channel_bounds(c_out, channel_chunks, cog=None):
+def _channel_bounds(c_out, channel_chunks, cog):
+    """Boundaries of the output channels' chunks: an int ``c`` is ``c``
+    channels at a time within each group (``c < cog``) or whole groups, as
+    many as fit in ``c``; a tuple is taken as given (checked by the plan)."""
     if channel_chunks is None:
         return None
+    if isinstance(channel_chunks, (int, np.integer)) and not isinstance(channel_chunks, bool):
+        if channel_chunks < 1:
+            raise ValueError(f"channel_chunks must be >= 1, got {channel_chunks}")
+        if channel_chunks >= cog:
+            step = channel_chunks // cog * cog
+            return tuple(range(0, c_out, step)) + (c_out,)
+        return tuple(sorted({c_out} | {g + i for g in range(0, c_out, cog)
+                                       for i in range(0, cog, int(channel_chunks))}))
     return geo.fixed_bounds(c_out, channel_chunks, "channel_chunks")
 
 
@@ -109,7 +120,7 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
     if batch is not None:
         plans[batch] = geo.AxisPlan.identity(x.chunks[batch])
     plans[channel] = geo.channel_axis(x.chunks[channel], problem.c_out, cig, cog,
-                                      _channel_bounds(problem.c_out, channel_chunks))
+                                      _channel_bounds(problem.c_out, channel_chunks, cog))
     boundary = geo.PADDING_MODE_BOUNDARY[padding_mode]
     for i, axis in enumerate(spatial):
         k, d = problem.kernel[i], problem.dilation[i]
@@ -153,9 +164,11 @@ _THREADS = """    num_threads : int, optional
         divided among its task threads."""
 
 _TAIL = """    channel_chunks : int or tuple of int, optional
-        Chunks of the output channels (each within one group, or whole
-        groups). By default one chunk, or with groups the input's channel
-        chunks rounded to whole groups.
+        Chunks of the output channels, each within one group or whole
+        groups: an int ``c`` cuts each group into chunks of ``c`` (fewer
+        than a group's output channels) or takes as many whole groups as
+        fit in ``c``. By default one chunk, or with groups the input's
+        channel chunks rounded to whole groups.
 {threads}
 """ + _COMMON + """
     Examples
@@ -289,8 +302,7 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     pw = np.ascontiguousarray(pwa, dtype=dtype)
     b = None if ba is None else np.ascontiguousarray(ba, dtype=dtype)
     batch, channel, spatial = _roles(2, x.ndim, "channels_first")
-    bounds = (geo.fixed_bounds(c_out, channel_chunks, "channel_chunks")
-              if channel_chunks is not None else (0, c_out))
+    bounds = _channel_bounds(c_out, channel_chunks, c_out) or (0, c_out)
     plans = [None] * x.ndim
     if batch is not None:
         plans[batch] = geo.AxisPlan.identity(x.chunks[batch])
@@ -394,7 +406,7 @@ def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups
     if batch is not None:
         plans[batch] = geo.AxisPlan.identity(x.chunks[batch])
     plans[channel] = geo.channel_axis(x.chunks[channel], c_out, cig, cog,
-                                      _channel_bounds(c_out, channel_chunks))
+                                      _channel_bounds(c_out, channel_chunks, cog))
     kernel = w.shape[2:]
     for i, axis in enumerate(spatial):
         k, d = kernel[i], t.dilation[i]

@@ -21,28 +21,35 @@ from dask.highlevelgraph import HighLevelGraph
 from fastconv.dask._blocks import Assembly, run_block, take
 
 
-def _pieces(x_name, block, plans, names, graph):
+def _axis_pieces(plan, j):
+    """The runs of output chunk ``j`` of an axis as ``(chunk, index, whole,
+    box)`` tuples, and the axis' extended length."""
+    out, start = [], 0
+    for run in plan.runs[j]:
+        out.append((run.chunk, run.index, run.whole, slice(start, start + run.length)))
+        start += run.length
+    return out, start
+
+
+def _pieces(x_name, block, axes, take_name, graph):
     """The pieces of one output block: keys (or take tasks added to ``graph``),
-    their boxes in the block's extended input, and the boxes of fill."""
-    runs = [plan.runs[j] for plan, j in zip(plans, block)]
+    their boxes in the block's extended input, the boxes of fill, its shape."""
+    per_axis = [axes[a][j] for a, j in enumerate(block)]
     keys, boxes, fills = [], [], []
-    starts = [np.concatenate([[0], np.cumsum([r.length for r in axis_runs])]) for axis_runs in runs]
-    for count, combo in enumerate(itertools.product(*[range(len(r)) for r in runs])):
-        pieces = [axis_runs[i] for axis_runs, i in zip(runs, combo)]
-        box = tuple(slice(int(st[i]), int(st[i + 1])) for st, i in zip(starts, combo))
-        if any(p.chunk is None for p in pieces):
+    for count, combo in enumerate(itertools.product(*[p[0] for p in per_axis])):
+        box = tuple(c[3] for c in combo)
+        src = tuple(c[0] for c in combo)
+        if None in src:
             fills.append(box)
             continue
-        src = (x_name,) + tuple(p.chunk for p in pieces)
-        if all(p.whole for p in pieces):
-            keys.append(src)
+        if all(c[2] for c in combo):
+            keys.append((x_name,) + src)
         else:
-            key = (names["take"],) + tuple(block) + (count,)
-            graph[key] = (take, src, tuple(p.index for p in pieces))
+            key = (take_name,) + block + (count,)
+            graph[key] = (take, (x_name,) + src, tuple(c[1] for c in combo))
             keys.append(key)
         boxes.append(box)
-    shape = tuple(int(st[-1]) for st in starts)
-    return keys, tuple(boxes), tuple(fills), shape
+    return keys, tuple(boxes), tuple(fills), tuple(p[1] for p in per_axis)
 
 
 def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=None,
@@ -89,8 +96,9 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
         for j, b in enumerate(biases):
             graph[(names["bias"], j)] = b
     chunks = tuple(plan.chunks for plan in plans)
+    axes = [[_axis_pieces(plan, j) for j in range(len(plan.chunks))] for plan in plans]
     for block in itertools.product(*[range(len(c)) for c in chunks]):
-        keys, boxes, fills, shape = _pieces(x.name, block, plans, names, graph)
+        keys, boxes, fills, shape = _pieces(x.name, block, axes, names["take"], graph)
         out_shape = tuple(c[j] for c, j in zip(chunks, block))
         spec = Assembly(shape=shape, dtype=np.dtype(dtype), boxes=boxes, fill_boxes=fills,
                         fill=fill, local=tuple(plan.local[j] for plan, j in zip(plans, block)),

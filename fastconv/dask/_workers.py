@@ -11,7 +11,7 @@ threadpoolctl sets it), and restores it afterwards:
   usable cores);
 * in a ``distributed`` worker, ``max(1, cores // worker threads)``: the cores
   available to the worker process (its CPU affinity and cgroup quota, as
-  ``distributed`` counts them) shared among the worker's task threads;
+  Dask counts them) shared among the worker's task threads;
 * in a thread of Dask's local threaded scheduler, the same with the
   scheduler's pool size (``num_workers``, by default the core count);
 * in the main thread (the synchronous scheduler), fastconv's own setting.
@@ -21,7 +21,6 @@ precedence over all of these.
 """
 import contextlib
 import functools
-import os
 import threading
 
 from fastconv._threads import effective_n_threads
@@ -34,15 +33,10 @@ def _controller():
 
 
 def _cores():
-    """Cores available to this process (affinity, cgroup quota)."""
-    try:
-        from distributed.system import CPU_COUNT
-        return max(1, int(CPU_COUNT))
-    except ImportError:
-        try:
-            return len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):  # pragma: no cover - non-Linux
-            return os.cpu_count() or 1
+    """Cores available to this process: its CPU affinity and cgroup quota, as
+    Dask counts them (``dask.system.CPU_COUNT``)."""
+    from dask.system import CPU_COUNT
+    return max(1, int(CPU_COUNT))
 
 
 def _worker_threads():
