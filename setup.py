@@ -9,7 +9,9 @@ Everything that decides how the extensions are compiled lives here, in one place
   ``FASTCONV_REQUIRE_OPENMP=1`` turns a missing OpenMP into an error (CI sets it);
 * optimisation flags that are safe for a distributable wheel (no ``-march=native``
   unless ``FASTCONV_NATIVE=1`` asks for it on a local build). SIMD levels above
-  the x86-64 baseline are compiled per function and chosen at run time.
+  the x86-64 baseline are compiled per function and chosen at run time;
+  ``FASTCONV_EMULATE_AVX512=1`` makes a test build whose AVX-512 level is
+  compiled for AVX2 (``fastconv/_kernels/isa.h``), never one to distribute.
 """
 import os
 import shutil
@@ -34,6 +36,7 @@ def _env_flag(name):
 DEBUG = _env_flag("FASTCONV_DEBUG")
 NATIVE = _env_flag("FASTCONV_NATIVE")
 REQUIRE_OPENMP = _env_flag("FASTCONV_REQUIRE_OPENMP")
+EMULATE_AVX512 = _env_flag("FASTCONV_EMULATE_AVX512")
 
 CYTHON_DIRECTIVES = {
     "language_level": 3,
@@ -117,6 +120,8 @@ def build_flags():
 def extensions():
     compile_args, link_args, has_openmp = build_flags()
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    if EMULATE_AVX512:
+        macros.append(("FC_EMULATE_AVX512", "1"))
     common = dict(
         include_dirs=[np.get_include(), KERNELS],
         define_macros=macros,
@@ -150,6 +155,7 @@ def extensions():
         "openmp": has_openmp,
         "debug": DEBUG,
         "native": NATIVE,
+        "emulate_avx512": EMULATE_AVX512,
     }
     with open(os.path.join("fastconv", "_build_info.py"), "w") as f:
         f.write('"""Written by setup.py at build time: how the kernels were compiled."""\n')

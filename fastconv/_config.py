@@ -32,7 +32,9 @@ def get_config():
     -------
     dict
         Keys ``version``, ``python``, ``numpy``, ``platform``, ``cpu``,
-        ``isa`` (SIMD level in use), ``isa_supported``, ``openmp`` (True when
+        ``isa`` (SIMD level in use), ``isa_supported`` (the best one this CPU
+        runs), ``isa_compiled`` (every level in this build), ``isa_emulated``
+        (``"avx512"`` in an emulated-AVX-512 test build, else None), ``openmp`` (True when
         the kernels were compiled with OpenMP), ``threads`` (what the next call
         uses), ``openmp_max_threads``, ``cpus``, ``build`` (compiler and flags)
         and ``threadpools`` (threadpoolctl's ``threadpool_info()``: the BLAS and
@@ -52,6 +54,8 @@ def get_config():
         "cpu": _cpu_model(),
         "isa": _gemm.isa_get(),
         "isa_supported": _gemm.isa_supported(),
+        "isa_compiled": list(_gemm.isa_compiled()),
+        "isa_emulated": _gemm.isa_emulated(),
         "openmp": OPENMP_ENABLED,
         "threads": get_num_threads(),
         "openmp_max_threads": openmp_max_threads(),
@@ -84,6 +88,9 @@ def show_config():
         f"  cpu             {cfg['cpu']} ({cfg['cpus']} usable)",
         f"  simd level      {cfg['isa']} (best supported: {cfg['isa_supported']}; "
         f"FASTCONV_ISA may lower it)",
+        f"  simd compiled   {', '.join(cfg['isa_compiled'])}"
+        + (f"   ({cfg['isa_emulated']} EMULATED on AVX2: a test build)"
+           if cfg["isa_emulated"] else ""),
         f"  openmp          {'on' if cfg['openmp'] else 'OFF (serial build)'}",
         f"  threads         {cfg['threads']} (OpenMP max {cfg['openmp_max_threads']})",
         f"  compiler        {build.get('compiler', '?')}",

@@ -25,6 +25,8 @@ cdef extern from "gemm.h" nogil:
     int fc_isa_supported()
     int fc_isa_get()
     int fc_isa_set(int level)
+    int fc_isa_compiled()
+    int fc_isa_emulated()
     const char *fc_isa_name(int level)
 
     int fc_gemm_mr(int dtype)

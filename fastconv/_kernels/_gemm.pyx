@@ -126,6 +126,47 @@ def isa_levels():
     return _supported_names()
 
 
+def isa_compiled():
+    """Return every ISA level compiled into this build, from ``"generic"`` on.
+
+    A level runs only where the CPU has it too (`isa_levels`).
+
+    Returns
+    -------
+    tuple of str
+        ``("generic", "avx2", "avx512")`` on x86-64, ``("generic",)`` elsewhere.
+
+    Examples
+    --------
+    >>> from fastconv._kernels import _gemm
+    >>> _gemm.isa_compiled()[0]
+    'generic'
+    """
+    return ISA_LEVELS[: fc_isa_compiled() + 1]
+
+
+def isa_emulated():
+    """Return the level this build emulates, or None (every normal build).
+
+    A test build made with ``FASTCONV_EMULATE_AVX512=1`` compiles the AVX-512
+    level for AVX2 + FMA, its 64-byte vectors as pairs of 32-byte ones, and
+    runs it on any CPU with AVX2 + FMA (``fastconv/_kernels/isa.h``).
+
+    Returns
+    -------
+    str or None
+        ``"avx512"`` in such a build, else None.
+
+    Examples
+    --------
+    >>> from fastconv._kernels import _gemm
+    >>> _gemm.isa_emulated() in (None, "avx512")
+    True
+    """
+    cdef int level = fc_isa_emulated()
+    return None if level < 0 else ISA_LEVELS[level]
+
+
 def isa_get():
     """Return the ISA level the kernels use now.
 
