@@ -55,8 +55,41 @@ def _compiler_command():
     return cc.split()
 
 
+def _env_flags(*names):
+    """Flags the user passes to every compile (CFLAGS, CPPFLAGS) or link (LDFLAGS)."""
+    return [f for name in names for f in os.environ.get(name, "").split()]
+
+
+def _try_program(code, compile_flags, link_flags, run=True):
+    """Compile, link (and run) a small C program; True if every step succeeds."""
+    tmp = tempfile.mkdtemp(prefix="fastconv-probe-")
+    try:
+        src = os.path.join(tmp, "check.c")
+        exe = os.path.join(tmp, "check")
+        with open(src, "w") as f:
+            f.write(code)
+        cmd = (_compiler_command() + _env_flags("CPPFLAGS", "CFLAGS") + compile_flags
+               + [src, "-o", exe] + _env_flags("LDFLAGS") + link_flags)
+        try:
+            subprocess.run(cmd, check=True, capture_output=True)
+            if run:
+                subprocess.run([exe], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            return False
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# (compile flags, link flags) of OpenMP, tried in order: GCC and LLVM clang;
+# Apple clang, which needs LLVM's libomp (its headers and library in
+# CPPFLAGS/CFLAGS and LDFLAGS).
+OPENMP_CANDIDATES = [(["-fopenmp"], ["-fopenmp"]), (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+
+
 def check_openmp():
-    """Compile, link and run a small OpenMP program; return the flags that work or None."""
+    """Compile, link and run a small OpenMP program; return the working
+    ``(compile_flags, link_flags)`` or None."""
     code = textwrap.dedent(
         """
         #include <omp.h>
@@ -70,22 +103,31 @@ def check_openmp():
         }
         """
     )
-    flags = ["-fopenmp"]
-    tmp = tempfile.mkdtemp(prefix="fastconv-openmp-")
-    try:
-        src = os.path.join(tmp, "check.c")
-        exe = os.path.join(tmp, "check")
-        with open(src, "w") as f:
-            f.write(code)
-        cmd = _compiler_command() + flags + [src, "-o", exe] + flags
-        try:
-            subprocess.run(cmd, check=True, capture_output=True)
-            subprocess.run([exe], check=True, capture_output=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return flags
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    for compile_flags, link_flags in OPENMP_CANDIDATES:
+        if _try_program(code, compile_flags, link_flags):
+            return compile_flags, link_flags
+    return None
+
+
+NO_COMPILER = (
+    "fastconv: no working C compiler ({cc!r} could not compile and link a test "
+    "program). Building fastconv from source needs one, with the Python headers:\n"
+    "  Debian/Ubuntu:  apt-get install gcc python3-dev\n"
+    "  Fedora/RHEL:    dnf install gcc python3-devel\n"
+    "  Alpine:         apk add gcc musl-dev python3-dev\n"
+    "  macOS:          xcode-select --install  (and LLVM's libomp for OpenMP)\n"
+    "  conda:          conda install -c conda-forge c-compiler\n"
+    "or set CC to a compiler. Binary wheels need no compiler: "
+    "`pip install --only-binary=fastconv fastconv` (docs: Installation)."
+)
+
+
+def check_c_compiler():
+    """Stop with a message saying what to install when there is no C compiler."""
+    if sys.platform == "win32":      # MSVC is found by setuptools itself
+        return
+    if not _try_program("int main(void) { return 0; }\n", [], [], run=False):
+        raise SystemExit(NO_COMPILER.format(cc=" ".join(_compiler_command())))
 
 
 def openmp_flags():
@@ -104,7 +146,7 @@ def openmp_flags():
         warnings.warn(message)
         print("\n" + "*" * 78 + "\n" + message + "\n" + "*" * 78 + "\n", file=sys.stderr)
         return [], []
-    return flags, flags
+    return flags
 
 
 def build_flags():
@@ -118,6 +160,7 @@ def build_flags():
 
 
 def extensions():
+    check_c_compiler()
     compile_args, link_args, has_openmp = build_flags()
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
     if EMULATE_AVX512:

@@ -8,7 +8,7 @@ Cython + OpenMP kernels behind a thin API in PyTorch's conventions::
     >>> fastconv.conv2d(x, w, padding="same").shape
     (1, 4, 16, 16)
 """
-__version__ = "0.1.0"
+from fastconv._version import __version__
 
 from fastconv import reference
 from fastconv._args import ALGORITHMS, conv_output_shape
