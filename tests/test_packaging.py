@@ -122,3 +122,18 @@ def test_openmp_runtime_loaded_is_the_bundled_one():
             if any(os.path.realpath(p["filepath"]).startswith(os.path.realpath(d))
                    for d in bundled)]
     assert ours, f"the bundled OpenMP runtime is not loaded; threadpoolctl sees: {openmp}"
+
+
+def test_info_prints_what_a_bug_report_needs(capsys, monkeypatch):
+    monkeypatch.setenv("FASTCONV_ISA", "generic")      # read at import only: just reported
+    from fastconv.__main__ import main
+
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    cfg = fastconv.get_config()
+    for needed in (f"fastconv {fastconv.__version__}", f"numpy {np.__version__}",
+                   cfg["location"], cfg["installed_as"], "simd level", "simd compiled",
+                   "openmp", "compile flags", "FASTCONV_ISA=generic", "thread pools"):
+        assert needed in out, f"`python -m fastconv info` lacks {needed!r}:\n{out}"
+    if cfg["cpu_simd_flags"] is not None:
+        assert "cpu simd flags" in out
