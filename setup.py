@@ -211,5 +211,10 @@ def extensions():
     )
 
 
+# Commands that only collect sources and metadata: no compiler, no Cython run
+# (MANIFEST.in lists the kernels' sources for the sdist).
+SOURCE_COMMANDS = ("sdist", "egg_info")
+
 if __name__ == "__main__":   # setuptools runs this file as __main__; tests import it
-    setup(ext_modules=extensions())
+    source_only = len(sys.argv) > 1 and sys.argv[1] in SOURCE_COMMANDS
+    setup(ext_modules=[] if source_only else extensions())
