@@ -166,6 +166,7 @@ def main(argv=None):
     parser.add_argument("--dist", default=os.path.join(ROOT, "dist"),
                         help="output directory (default: dist/)")
     args = parser.parse_args(argv)
+    args.dist = os.path.abspath(args.dist)   # the steps run from another directory
     if sys.platform != "linux":
         raise SystemExit("this script builds manylinux wheels and runs on Linux only; "
                          "other platforms' wheels come from the release pipeline "
