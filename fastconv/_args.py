@@ -8,7 +8,7 @@ convolution.
 """
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
@@ -84,6 +84,19 @@ class ConvProblem(ConvGeometry):
     padding_mode: str
     dtype: np.dtype
     algorithm: str
+
+
+_GEOMETRY_FIELDS = tuple(f.name for f in fields(ConvGeometry))
+_PROBLEM_FIELDS = tuple(f.name for f in fields(ConvProblem))
+
+
+def _frozen(cls, names, values):
+    """``cls(*values)`` for a frozen dataclass of fields ``names``, without the
+    generated ``__init__``'s ``object.__setattr__`` per field: half the cost,
+    and every call builds one of these."""
+    self = object.__new__(cls)
+    self.__dict__.update(zip(names, values))
+    return self
 
 
 def is_int(v):
@@ -328,15 +341,16 @@ def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, paddi
     -------
     ConvGeometry
     """
-    return ConvGeometry(*_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups,
-                                   padding_mode, x_name, w_name))
+    return _frozen(ConvGeometry, _GEOMETRY_FIELDS,
+                   _geometry(nd, x_shape, w_shape, stride, padding, dilation, groups,
+                             padding_mode, x_name, w_name))
 
 
 def _geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode, x_name,
               w_name):
     # The fields of a ConvGeometry, in order (a tuple: prepare_conv extends
     # it into a ConvProblem without building the geometry first).
-    x_shape, w_shape = tuple(int(v) for v in x_shape), tuple(int(v) for v in w_shape)
+    x_shape, w_shape = tuple(map(int, x_shape)), tuple(map(int, w_shape))
     if len(w_shape) != nd + 2:
         raise ValueError(f"conv{nd}d expects a {w_name} of {nd + 2} dims (C_out, "
                          f"C_in // groups, {'k, ' * nd}), got {w_name} of shape {w_shape}")
@@ -450,10 +464,10 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     weight = as_array(weight, "weight")
     b_arr = None if bias is None else as_array(bias, "bias")
 
-    fields = _geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
-                       padding_mode, "input", "weight")
+    geometry = _geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
+                         padding_mode, "input", "weight")
     dtype = compute_dtype(x, weight) if b_arr is None else compute_dtype(x, weight, b_arr)
-    problem = ConvProblem(*fields, padding_mode, dtype, algorithm)
+    problem = _frozen(ConvProblem, _PROBLEM_FIELDS, geometry + (padding_mode, dtype, algorithm))
     if b_arr is not None and b_arr.shape != (problem.c_out,):
         raise ValueError(f"bias must have shape ({problem.c_out},) (one value per output "
                          f"channel), got {b_arr.shape}")

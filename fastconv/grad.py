@@ -78,7 +78,7 @@ def _shape_tuple(shape, name):
         raise TypeError(f"{name} must be a tuple of ints (a shape), got {type(shape).__name__}")
     if not all(is_int(v) and v >= 0 for v in shape):
         raise ValueError(f"{name} must contain non-negative ints, got {shape!r}")
-    return tuple(int(v) for v in shape)
+    return tuple(map(int, shape))
 
 
 def _weight_algorithm(algorithm):
