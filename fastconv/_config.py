@@ -9,6 +9,7 @@ import numpy as np
 from fastconv._kernels import _gemm
 from fastconv._kernels._openmp import OPENMP_ENABLED, openmp_max_threads, openmp_num_procs
 from fastconv._threads import get_num_threads
+from fastconv._version import __version__
 
 try:
     from fastconv._build_info import BUILD_INFO
@@ -97,8 +98,16 @@ def get_config():
         uses), ``openmp_max_threads``, ``cpus``, ``build`` (compiler and flags)
         and ``threadpools`` (threadpoolctl's ``threadpool_info()``: the BLAS and
         OpenMP libraries loaded in this process).
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> config = fastconv.get_config()
+    >>> config["isa"] in ("generic", "avx2", "avx512")
+    True
+    >>> config["threads"] == fastconv.get_num_threads()
+    True
     """
-    from fastconv import __version__
     try:
         from threadpoolctl import threadpool_info
         pools = threadpool_info()
