@@ -25,12 +25,12 @@ Algorithms
     The convolution theorem with real FFTs (``scipy.fft`` when SciPy is
     installed, else ``numpy.fft``, see :func:`_fft_backend`); along an axis
     much longer than the kernel the output is cut into blocks (overlap-save,
-    :func:`_fft_blocks`) so that each FFT stays short. The blocks are defined
+    :func:`fft_blocks`) so that each FFT stays short. The blocks are defined
     from the first output on, by the kernel alone: a region made of whole
     blocks has the same bits computed alone as in the whole result (what
     ``fastconv.dask`` relies on).
 ``auto``
-    The cheapest of these by the cost model :func:`_choose` (constants
+    The cheapest of these by the cost model :func:`choose_correlate_algorithm` (constants
     measured on the development machine, see ``_COST``).
 """
 import functools
@@ -40,10 +40,12 @@ import numbers
 
 import numpy as np
 
-from fastconv import _args
-from fastconv._args import _as_array, check_out, compute_dtype
+from fastconv._args import as_array, check_out, check_winograd, compute_dtype
+from fastconv._dispatch import isa_level
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
+from fastconv._variants import separate
+from fastconv.functional import conv2d, conv3d
 
 __all__ = ["correlate", "convolve"]
 
@@ -69,7 +71,7 @@ BOUNDARIES = ("fill", "reflect", "symmetric", "mirror", "nearest", "wrap")
 _COST = dict(DIRECT_PER_MAC=0.055, DIRECT_PER_OUTPUT=0.2, FFT_PER_POINT=0.9,
              FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0)
 #: The FFT's blocks (overlap-save) are transforms of about ``_BLOCK_FACTOR``
-#: times the kernel's taps along each axis (see :func:`_fft_threshold`).
+#: times the kernel's taps along each axis (see :func:`fft_threshold`).
 _BLOCK_FACTOR = 8
 
 
@@ -88,11 +90,6 @@ def _fft_backend():
     except ImportError:
         return np.fft, True
     return fft, False
-
-
-def _isa():
-    from fastconv._dispatch import isa_level
-    return isa_level()
 
 
 @functools.lru_cache(maxsize=256)
@@ -115,7 +112,7 @@ def _next_fast_len(n):
     return max(best, 1)
 
 
-def _extend_index(idx, n, boundary):
+def extend_index(idx, n, boundary):
     """Input index read by position ``idx`` of the extended ``in1``, or -1 (fill)."""
     if boundary == "fill":
         return np.where((idx >= 0) & (idx < n), idx, -1)
@@ -141,7 +138,6 @@ def _rank1(w):
     ``64 * eps * max|w|``, so the two 1-D passes stay within the direct
     sum's accuracy.
     """
-    from fastconv._variants import separate
     if w.ndim != 2 or min(w.shape) < 2 or not np.all(np.isfinite(w)):
         return None
     eps = float(np.finfo(w.dtype).eps)
@@ -162,8 +158,8 @@ def _index_map(start, size, k, n, boundary):
     first = start - (k - 1)
     m = np.arange(first, first + size + k - 1, dtype=np.int64)
     lo, hi = min(max(-first, 0), m.size), min(max(n - first, 0), m.size)
-    m[:lo] = _extend_index(m[:lo], n, boundary)
-    m[max(hi, lo):] = _extend_index(m[max(hi, lo):], n, boundary)
+    m[:lo] = extend_index(m[:lo], n, boundary)
+    m[max(hi, lo):] = extend_index(m[max(hi, lo):], n, boundary)
     return m, lo, max(hi, lo)
 
 
@@ -205,14 +201,13 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, sizes, fill, out, padl):
-    """The direct algorithm into ``out`` (C-contiguous, shape ``sizes``).
+def _direct(x, w, maps, fill, out, padl):
+    """The direct algorithm into ``out`` (C-contiguous, of the output's shape).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
     """
-    threads, isa = get_num_threads(), _isa()
+    threads, isa = get_num_threads(), isa_level()
     if x.ndim == 3:
-        from fastconv.functional import conv3d
         ext = np.ascontiguousarray(_extended(x, maps, fill))
         conv3d(ext[None, None], w[None, None], algorithm="direct", out=out[None, None])
         return out
@@ -227,7 +222,7 @@ def _direct(x, w, maps, sizes, fill, out, padl):
 def _separable(x, uv, maps, sizes, fill, out, padl):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
-    threads, isa = get_num_threads(), _isa()
+    threads, isa = get_num_threads(), isa_level()
     rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
@@ -238,7 +233,7 @@ def _separable(x, uv, maps, sizes, fill, out, padl):
     return out
 
 
-def _fft_threshold(k, nd):
+def fft_threshold(k, nd):
     """``(transform length, longest extended axis transformed whole)`` of the
     FFT's blocks along an axis of a ``k``-tap kernel in an ``nd``-D problem.
 
@@ -254,10 +249,10 @@ def _fft_threshold(k, nd):
     return n, (_BLOCK_FACTOR * 2 * k if nd == 1 else _BLOCK_FACTOR * n)
 
 
-def _fft_blocks(ext_shape, kernel):
+def fft_blocks(ext_shape, kernel):
     """The FFT's blocks, per axis: ``(segment, transform length, outputs per block)``.
 
-    An axis whose extended input is longer than :func:`_fft_threshold`'s
+    An axis whose extended input is longer than :func:`fft_threshold`'s
     limit is cut into overlap-save blocks whose transform length depends on
     the kernel alone; a shorter one is one block, transformed whole. The
     blocks start at the first output, so an output's bits do not depend on
@@ -267,7 +262,7 @@ def _fft_blocks(ext_shape, kernel):
     """
     plan = []
     for e, k in zip(ext_shape, kernel):
-        n, limit = _fft_threshold(k, len(kernel))
+        n, limit = fft_threshold(k, len(kernel))
         if e > limit:
             plan.append((n, n, n - k + 1))
         else:
@@ -279,10 +274,10 @@ def _fft_blocks(ext_shape, kernel):
 _FFT_BATCH_POINTS = 1 << 22
 
 
-def _fft(x, w, maps, sizes, fill, out, padl=None):
+def _fft(x, w, maps, sizes, fill, out):
     """The FFT algorithm: valid correlation of the extended input with ``w``.
 
-    Overlap-save in blocks (see :func:`_fft_blocks`): each block's segment of
+    Overlap-save in blocks (see :func:`fft_blocks`): each block's segment of
     the extended input is transformed, multiplied by the kernel's spectrum
     and transformed back; its valid part is the block's outputs. The blocks'
     segments are a strided view of the input (no gathered copy), transformed
@@ -293,7 +288,7 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
     fft, upcast = _fft_backend()
     upcast = upcast and x.dtype == np.float32
     nd = ext.ndim
-    seg, n_fft, block = zip(*_fft_blocks(ext.shape, w.shape))
+    seg, n_fft, block = zip(*fft_blocks(ext.shape, w.shape))
     nblocks = [-(-size // b) for size, b in zip(sizes, block)]
     need = tuple(nb * b + k - 1 for nb, b, k in zip(nblocks, block, w.shape))
     dtype = np.float64 if upcast else x.dtype
@@ -341,13 +336,12 @@ def _put_blocks(out, res, block):
             src.transpose(order)
 
 
-def _winograd(x, w, maps, sizes, fill, out, padl=None):
+def _winograd(x, w, maps, fill, out):
     """The engine's Winograd convolution on the extended 2-D input."""
     if x.ndim != 2:
         raise ValueError(f"algorithm='winograd' applies to 2-D arrays, got {x.ndim}-D; "
                          f"use one of 'auto', 'direct', 'fft'")
-    _args.check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
-    from fastconv.functional import conv2d
+    check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
     ext = np.ascontiguousarray(_extended(x, maps, fill))
     out[...] = conv2d(ext[None, None], w[None, None], algorithm="winograd")[0, 0]
     return out
@@ -366,7 +360,7 @@ def _costs(x, w, sizes):
                                                        + c["DIRECT_PER_OUTPUT"])
                                     + outputs * (c["DIRECT_PER_MAC"] * w.shape[0]
                                                  + c["DIRECT_PER_OUTPUT"]))
-    plan = _fft_blocks([s + k - 1 for s, k in zip(sizes, w.shape)], w.shape)
+    plan = fft_blocks([s + k - 1 for s, k in zip(sizes, w.shape)], w.shape)
     points = math.prod(n for _, n, _ in plan)
     length = points * math.prod(-(-s // b) for s, (_, _, b) in zip(sizes, plan))
     log = math.log2(max(points, 2))
@@ -379,7 +373,7 @@ def _costs(x, w, sizes):
     return costs
 
 
-def _choose(x, w, sizes, boundary):
+def choose_correlate_algorithm(x, w, sizes):
     """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
     costs = _costs(x, w, sizes)
     best = min(costs, key=costs.get)
@@ -393,16 +387,16 @@ def _choose(x, w, sizes, boundary):
     return best, None
 
 
-def _region(n1, n2, mode):
+def region(n1, n2, mode):
     full = n1 + n2 - 1
     size = {"full": full, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
     return (full - size) // 2, size
 
 
-def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
+def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     """One channel: the kept part of the full correlation of x (extended) with w."""
     nd = x.ndim
-    starts, sizes = zip(*(_region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
+    starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
     flip = False
     if (boundary == "fill" and fill == 0 and all(k >= n for k, n in zip(w.shape, x.shape))
             and w.shape != x.shape):
@@ -416,17 +410,20 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     padl = w.shape[-1] - 1 - starts[-1]
     uv = None
     if algorithm == "auto":
-        algorithm, uv = _choose(x, w, sizes, boundary)
-    elif algorithm == "separable":      # chosen by _choose for a larger problem
+        algorithm, uv = choose_correlate_algorithm(x, w, sizes)
+    elif algorithm == "separable":      # chosen by choose_correlate_algorithm for a larger problem
         uv = _rank1(w)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
-    run = {"direct": _direct, "fft": _fft, "winograd": _winograd}
-    if algorithm == "separable":
+    if algorithm == "direct":
+        _direct(x, w, maps, fill, target, padl)
+    elif algorithm == "separable":
         _separable(x, uv, maps, sizes, fill, target, padl)
+    elif algorithm == "fft":
+        _fft(x, w, maps, sizes, fill, target)
     else:
-        run[algorithm](x, w, maps, sizes, fill, target, padl)
+        _winograd(x, w, maps, fill, target)
     if flip:
         target = target[(slice(None, None, -1),) * nd]
     if out is not None and target is not out:
@@ -435,7 +432,7 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     return target
 
 
-def _check(a, b, mode, boundary, fillvalue, algorithm, name):
+def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
     """Validate a correlate/convolve call from its arrays' shapes and dtypes.
 
     Returns ``(boundary, fillvalue, dtype, sizes, channels)``: 'valid'
@@ -470,16 +467,16 @@ def _check(a, b, mode, boundary, fillvalue, algorithm, name):
                              f"of shape {b.shape}")
         boundary, fillvalue = "fill", 0.0
     dtype = compute_dtype(a, b)
-    sizes = tuple(_region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
+    sizes = tuple(region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
     return boundary, fillvalue, dtype, sizes, a.shape[nd:]
 
 
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     name = "convolve" if convolve else "correlate"
     a_in, b_in = in1, in2
-    a = _as_array(in1, "in1")
-    b = _as_array(in2, "in2")
-    boundary, fillvalue, dtype, sizes, channels = _check(a, b, mode, boundary, fillvalue,
+    a = as_array(in1, "in1")
+    b = as_array(in2, "in2")
+    boundary, fillvalue, dtype, sizes, channels = check_correlate(a, b, mode, boundary, fillvalue,
                                                          algorithm, name)
     nd = b.ndim
     shape = sizes + channels
@@ -492,11 +489,11 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     fill = float(fillvalue)
     if not channels:
         x = np.ascontiguousarray(a, dtype=dtype)
-        return _correlate_channel(x, w, mode, boundary, fill, algorithm, out)
+        return correlate_channel(x, w, mode, boundary, fill, algorithm, out)
     result = out if out is not None else np.empty(shape, dtype)
     for c in range(channels[0]):
         x = np.ascontiguousarray(a[..., c], dtype=dtype)
-        result[..., c] = _correlate_channel(x, w, mode, boundary, fill, algorithm, None)
+        result[..., c] = correlate_channel(x, w, mode, boundary, fill, algorithm, None)
     return result
 
 
@@ -529,12 +526,15 @@ _DOC = """{title}
         read no value outside the inputs.
     fillvalue : float, default 0
         The value beyond the edges for ``boundary='fill'``.
-    algorithm : {{'auto', 'direct', 'fft'}}, default 'auto'
-        'direct' sums the products (rank-1 2-D kernels may run as two 1-D
-        passes under 'auto' only); 'fft' uses real FFTs (overlap-save blocks
-        along axes much longer than the kernel); 'auto' picks by a cost
-        model measured on the development machine. 'winograd' applies to
-        2-D arrays with a 3 x 3 (or 3 x 1, 1 x 3) kernel.
+    algorithm : {{'auto', 'direct', 'fft', 'winograd'}}, default 'auto'
+        'direct' sums the products; 'fft' uses real FFTs (overlap-save blocks
+        along axes much longer than the kernel); 'winograd' (F(2, 3))
+        applies to 2-D arrays only, with a kernel of 3 x 3, 3 x 1 or 1 x 3
+        taps, and raises ValueError otherwise (the kernel is ``in2``; with
+        zero fill and an ``in2`` at least as large as ``in1`` in every dim,
+        the two swap roles and ``in1`` is the kernel). 'auto' picks 'direct', 'fft' or, for a rank-1 2-D kernel,
+        'direct' as two 1-D passes (only 'auto' does that), by a cost model
+        measured on the development machine; it never picks 'winograd'.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.
@@ -550,8 +550,9 @@ _DOC = """{title}
     ------
     ValueError
         For an unknown mode, boundary or algorithm, inputs of unsupported or
-        inconsistent dims, an empty input, shapes that have no 'valid' part, or
-        a bad ``out``.
+        inconsistent dims, an empty input, shapes that have no 'valid' part,
+        ``algorithm='winograd'`` on arrays or a kernel it does not apply to,
+        or a bad ``out``.
     TypeError
         For complex or non-numeric inputs, or a non-real ``fillvalue``.
 

@@ -21,14 +21,15 @@ from fastconv._kernels._openmp import OPENMP_ENABLED, openmp_max_threads
 _user_threads = None
 
 
-def _usable_cores():
+def usable_cores():
+    """The number of cores this process may run on (its CPU affinity)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
         return os.cpu_count() or 1
 
 
-def _validate(n):
+def check_num_threads(n):
     if n is None:
         return None
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -55,13 +56,13 @@ def effective_n_threads(n=None):
     int
         Always 1 in a build without OpenMP.
     """
-    n = _validate(n)
+    n = check_num_threads(n)
     if not OPENMP_ENABLED:
         return 1
     if n is None:
         return max(1, openmp_max_threads())
     if n < 0:
-        return max(1, _usable_cores() + 1 + n)
+        return max(1, usable_cores() + 1 + n)
     return n
 
 
@@ -91,7 +92,7 @@ def set_num_threads(n):
     >>> fastconv.set_num_threads(None)   # back to the default
     """
     global _user_threads
-    _user_threads = _validate(n)
+    _user_threads = check_num_threads(n)
 
 
 def get_num_threads():

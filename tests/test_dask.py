@@ -374,7 +374,9 @@ def test_only_halos_travel():
     takes = [v for k, v in graph.items() if "take" in k[0]]
     assert takes
     for _, source, index in takes:
-        sizes = [len(range(16)[i]) if isinstance(i, slice) else len(i) for i in index]
+        chunk = [x.chunks[axis][j] for axis, j in enumerate(source[1:])]
+        sizes = [len(range(n)[i]) if isinstance(i, slice) else len(i)
+                 for n, i in zip(chunk, index)]
         assert np.prod(sizes) <= 16 * 2          # at most a 2-wide strip of a 16 x 16 chunk
 
 
@@ -418,12 +420,11 @@ def _thread_probe(num_threads):
     return before, n, inside, fc.get_num_threads()
 
 
-def _worker_facts():
+def _worker_facts(dask_worker):
     import os as _os
 
     from dask.system import CPU_COUNT
-    from distributed import get_worker
-    return _os.environ.get("OMP_NUM_THREADS"), CPU_COUNT, get_worker().state.nthreads
+    return _os.environ.get("OMP_NUM_THREADS"), CPU_COUNT, dask_worker.state.nthreads
 
 
 def test_worker_thread_settings(client):

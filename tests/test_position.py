@@ -204,7 +204,7 @@ def test_fft_regions_of_whole_blocks(shape, kernel):
     x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal(kernel).astype(np.float32)
     whole = fastconv.correlate(x, w, "valid", algorithm="fft")
-    plan = _signal._fft_blocks(shape, kernel)
+    plan = _signal.fft_blocks(shape, kernel)
     block = plan[0][2]
     for first, count in [(0, 9), (block * 3, 10), (block * 2, 20)]:
         rows = min(count * block, whole.shape[0] - first)

@@ -108,7 +108,7 @@ def test_fft_error_blocked_image(rng, dtype):
     and along both, within the error target, with a partial last block."""
     k = rng.standard_normal((5, 3)).astype(dtype)
     for shape in [(700, 37), (330, 333)]:
-        plan = _signal._fft_blocks([s + 4 for s in shape], k.shape)
+        plan = _signal.fft_blocks([s + 4 for s in shape], k.shape)
         assert any(b < s for s, (_, _, b) in zip(shape, plan))
         img = rng.standard_normal(shape).astype(dtype)
         for mode in MODES:
@@ -160,16 +160,15 @@ def test_rank1_kernels_run_as_two_passes(rng, dtype, monkeypatch):
     kernel = np.outer(g, g).astype(dtype)
     assert _signal._rank1(kernel) is not None
     assert _signal._rank1(rng.standard_normal((5, 5))) is None
-    assert _signal._choose(np.zeros((512, 512), dtype), kernel, (512, 512), "fill")[0] \
-        == "separable"
+    assert _signal.choose_correlate_algorithm(np.zeros((512, 512), dtype), kernel, (512, 512))[0] == "separable"
     a = rng.standard_normal((67, 71)).astype(dtype)
     for boundary in ("fill", "reflect", "wrap"):
         got = fastconv.correlate(a, kernel, "same", boundary=boundary, fillvalue=0.5)
         assert_conv_close(got, ref.correlate(a, kernel, "same", boundary, 0.5), dtype,
                           kernel.size)
     # Forcing the separable path on a small problem gives the same result.
-    monkeypatch.setattr(_signal, "_choose",
-                        lambda x, w, sizes, boundary: ("separable", _signal._rank1(w)))
+    monkeypatch.setattr(_signal, "choose_correlate_algorithm",
+                        lambda x, w, sizes: ("separable", _signal._rank1(w)))
     got = fastconv.correlate(a, kernel, "full")
     assert_conv_close(got, ref.correlate(a, kernel, "full"), dtype, kernel.size)
 

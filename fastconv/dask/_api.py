@@ -20,10 +20,10 @@ from fastconv import _signal
 from fastconv._args import (check_layout, check_winograd, from_channels_first, prepare_conv,
                             stand_in, to_channels_first)
 from fastconv._dispatch import choose_algorithm
-from fastconv._threads import _validate as _validate_threads
-from fastconv._transposed import (_phase_plan, choose_transposed_algorithm, conv_weight_of,
+from fastconv._threads import check_num_threads
+from fastconv._transposed import (phase_plan, choose_transposed_algorithm, conv_weight_of,
                                   prepare_transposed)
-from fastconv._variants import _check_depthwise_weight, _input_channels, check_separable
+from fastconv._variants import check_depthwise_weight, input_channels, check_separable
 from fastconv.dask import _geometry as geo
 from fastconv.dask._blocks import (ConvBlock, CorrelateBlock, SeparableBlock,
                                    TransposedBlock)
@@ -106,7 +106,7 @@ def _call_with_threads(fn, num_threads, block):
 # --------------------------------------------------------------------------
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm,
           layout, channel_chunks, num_threads, name):
-    _validate_threads(num_threads)
+    check_num_threads(num_threads)
     x = _as_dask(x, "input")
     check_layout(layout)
     probe = to_channels_first(stand_in(x.shape, x.dtype), layout, nd)
@@ -247,10 +247,10 @@ conv3d = _make_conv(3)
 def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
                      padding_mode="zeros", algorithm="auto", channel_chunks=None,
                      num_threads=None):
-    _validate_threads(num_threads)
+    check_num_threads(num_threads)
     x = _as_dask(x, "input")
-    c_in = _input_channels(stand_in(x.shape, x.dtype))
-    _check_depthwise_weight(np.asarray(weight), c_in, "weight")
+    c_in = input_channels(stand_in(x.shape, x.dtype))
+    check_depthwise_weight(np.asarray(weight), c_in, "weight")
     return _conv(2, x, weight, bias, stride, padding, dilation, c_in, padding_mode, algorithm,
                  "channels_first", channel_chunks, num_threads, "fastconv-depthwise_conv2d")
 
@@ -289,7 +289,7 @@ depthwise_conv2d.__doc__ = """Lazy, chunked ``fastconv.depthwise_conv2d`` of a D
 def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1, padding=0,
                      dilation=1, *, padding_mode="zeros", algorithm="auto", channel_chunks=None,
                      num_threads=None):
-    _validate_threads(num_threads)
+    check_num_threads(num_threads)
     x = _as_dask(x, "input")
     probe = stand_in(x.shape, x.dtype)
     pwa = np.asarray(pointwise_weight)
@@ -361,7 +361,7 @@ def _phase_algorithms(nd, t, weight):
     wc_shape = conv_weight_of(stand_in(weight.shape), t.groups).shape
     found = set()
     for phase in itertools.product(*(range(s) for s in t.stride)):
-        plans = [_phase_plan(r, o, i, k, s, d, b) for r, o, i, k, s, d, b in
+        plans = [phase_plan(r, o, i, k, s, d, b) for r, o, i, k, s, d, b in
                  zip(phase, t.out_spatial, in_spatial, kernel, t.stride, t.dilation, t.before)]
         if any(p is None or p == "zero" for p in plans):
             continue
@@ -377,7 +377,7 @@ def _phase_algorithms(nd, t, weight):
 
 def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                     algorithm, layout, channel_chunks, num_threads):
-    _validate_threads(num_threads)
+    check_num_threads(num_threads)
     x = _as_dask(x, "input")
     check_layout(layout)
     probe = to_channels_first(stand_in(x.shape, x.dtype), layout, nd)
@@ -501,16 +501,16 @@ conv_transpose3d = _make_transposed(3)
 # --------------------------------------------------------------------------
 def _fft_axes(kernel, sizes):
     """Per axis ``(align, minimum)`` of the output chunks for the FFT
-    algorithm: whole blocks of the whole problem (:func:`fastconv._signal._fft_blocks`),
+    algorithm: whole blocks of the whole problem (:func:`fastconv._signal.fft_blocks`),
     enough of them that a block's own FFT is blocked alike; None where the
     axis is one transform (it stays one chunk)."""
-    plan = _signal._fft_blocks([s + k - 1 for s, k in zip(sizes, kernel)], kernel)
+    plan = _signal.fft_blocks([s + k - 1 for s, k in zip(sizes, kernel)], kernel)
     out = []
     for (_, _, block), size, k in zip(plan, sizes, kernel):
         if block >= size:
             out.append(None)
             continue
-        limit = _signal._fft_threshold(k, len(kernel))[1]
+        limit = _signal.fft_threshold(k, len(kernel))[1]
         need = limit - k + 2           # outputs whose extended input passes the limit
         out.append((block, -(-need // block) * block))
     return out
@@ -518,11 +518,11 @@ def _fft_axes(kernel, sizes):
 
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, convolve):
     name = "convolve" if convolve else "correlate"
-    _validate_threads(num_threads)
+    check_num_threads(num_threads)
     x = _as_dask(in1, "in1")
     kernel_in = np.asarray(in2)
     probe = stand_in(x.shape, x.dtype)
-    boundary, fillvalue, dtype, sizes, channels = _signal._check(
+    boundary, fillvalue, dtype, sizes, channels = _signal.check_correlate(
         probe, kernel_in, mode, boundary, fillvalue, algorithm, name)
     nd = kernel_in.ndim
     w = np.asarray(kernel_in, dtype=dtype)
@@ -541,7 +541,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
                and all(k >= n for k, n in zip(w.shape, spatial)))
     pinned = algorithm
     if algorithm == "auto" and not swapped:
-        pinned = _signal._choose(stand_in(spatial, dtype), w, sizes, boundary)[0]
+        pinned = _signal.choose_correlate_algorithm(stand_in(spatial, dtype), w, sizes)[0]
     fft_axes = _fft_axes(w.shape, sizes) if pinned == "fft" else None
     if swapped:
         fn = partial(getattr(fastconv, name), in2=kernel_in, mode=mode, boundary=boundary,
@@ -550,7 +550,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
     plans = []
     for axis in range(nd):
         n, k = spatial[axis], w.shape[axis]
-        start = _signal._region(n, k, mode)[0]
+        start = _signal.region(n, k, mode)[0]
         align, minimum, bounds = 1, 1, None
         if pinned == "winograd":
             align = geo.tile_align(k, 1, True)

@@ -134,7 +134,7 @@ class CorrelateBlock:
     num_threads: object
 
     def __call__(self, ext, kernel, bias, spec, shared):
-        run = _signal._correlate_channel
+        run = _signal.correlate_channel
         if not self.channels:
             return run(ext, kernel, "valid", "fill", 0.0, self.algorithm, None)
         out = np.empty(spec.out_shape, spec.dtype)

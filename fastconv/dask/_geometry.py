@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastconv._signal import _extend_index
+from fastconv._signal import extend_index
 
 #: A padding mode of the convolutions as the boundary rule of the index maps.
 PADDING_MODE_BOUNDARY = {"zeros": "fill", "reflect": "mirror", "replicate": "nearest",
@@ -139,7 +139,7 @@ def extended_index(lo, hi, n, boundary):
     idx = np.arange(lo, hi, dtype=np.int64)
     inside = (idx >= 0) & (idx < n)
     if not np.all(inside):
-        idx = np.where(inside, idx, _extend_index(idx, n, boundary))
+        idx = np.where(inside, idx, extend_index(idx, n, boundary))
     return idx
 
 
