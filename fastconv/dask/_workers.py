@@ -60,6 +60,20 @@ def task_threads(num_threads=None):
     ----------
     num_threads : int or None
         The caller's request (``fastconv.dask`` functions' ``num_threads``).
+
+    Returns
+    -------
+    int or None
+        The count (see the module's rules), or None where fastconv's own
+        setting applies (the main thread: the synchronous scheduler).
+
+    Examples
+    --------
+    >>> import fastconv.dask
+    >>> fastconv.dask.task_threads(2)
+    2
+    >>> fastconv.dask.task_threads() is None      # the main thread, outside any worker
+    True
     """
     if num_threads is not None:
         return effective_n_threads(num_threads)
