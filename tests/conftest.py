@@ -87,7 +87,10 @@ def assert_conv_close(actual, expected, dtype, n_terms, err_msg=""):
 
 
 def n_terms_of(weight, bias=None):
-    """Products summed per output element for a weight ``(C_out, C_in/g, *k)``."""
+    """Products summed per output element for a weight ``(C_out, C_in/g, *k)``
+    and a bias (an array of ``C_out`` values, or None)."""
+    if bias is not None and np.shape(bias) != weight.shape[:1]:
+        raise TypeError(f"bias must be None or of shape {weight.shape[:1]}, got {bias!r}")
     return int(np.prod(weight.shape[1:])) + (0 if bias is None else 1)
 
 
@@ -113,6 +116,23 @@ def rng(request):
 @pytest.fixture
 def restore_threads():
     """Reset fastconv's thread setting to the default after the test."""
+    yield
+    fastconv.set_num_threads(None)
+
+
+#: The skip reason of every test that compares results under 1 and N threads:
+#: in a build without OpenMP they could not differ, so the comparison would
+#: pass without testing anything. Not an expected skip (tests/expected_skips.txt):
+#: CI's skip check fails on a serial build.
+SERIAL_BUILD = "built without OpenMP: results under 1 and N threads cannot differ"
+
+
+@pytest.fixture
+def threads():
+    """For tests that compare thread counts: skip in a serial build, and reset
+    fastconv's thread setting to the default after the test."""
+    if not fastconv.get_config()["openmp"]:
+        pytest.skip(SERIAL_BUILD)
     yield
     fastconv.set_num_threads(None)
 

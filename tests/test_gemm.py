@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from conftest import SERIAL_BUILD
+
 from fastconv._kernels import _gemm
 from fastconv._kernels._openmp import OPENMP_ENABLED, openmp_max_threads
 
@@ -579,7 +581,7 @@ def test_matmul_nan_inf_propagate(isa, dtype, rng):
 # --------------------------------------------------------------------------
 # Threads
 # --------------------------------------------------------------------------
-@pytest.mark.skipif(not OPENMP_ENABLED, reason="built without OpenMP")
+@pytest.mark.skipif(not OPENMP_ENABLED, reason=SERIAL_BUILD)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bitwise_identical_across_thread_counts(isa, dtype, rng):
     for m, n, k in [(97, 3136, 1001), (64, 513, 576), (5, 101, 3)]:
