@@ -2,7 +2,9 @@
 
 The package is imported unconditionally here: if ``fastconv`` cannot be
 imported (for instance because the compiled kernels are missing), collecting
-the suite fails instead of silently skipping everything.
+the suite fails instead of silently skipping everything. The hooks of
+tests/expected_skips.py are registered here: with ``FASTCONV_CHECK_SKIPS=1``
+(CI) a skip that its list does not expect fails the run.
 """
 import math
 import zlib
@@ -12,6 +14,8 @@ import pytest
 from hypothesis import strategies as st
 
 import fastconv  # noqa: F401  (an import failure must fail the suite)
+from expected_skips import (pytest_collectreport, pytest_runtest_logreport,  # noqa: F401
+                            pytest_sessionfinish, pytest_terminal_summary)
 from fastconv import reference
 
 # --------------------------------------------------------------------------
