@@ -38,6 +38,7 @@ import numpy as np
 
 from fastconv import _args
 from fastconv._args import _as_array, check_out, compute_dtype
+from fastconv._dispatch import note_choice
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
 
@@ -357,6 +358,7 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
     run = {"direct": _direct, "fft": _fft, "winograd": _winograd}
+    note_choice(algorithm)
     if algorithm == "separable":
         _separable(x, uv, maps, sizes, fill, target, padl)
     else:

@@ -208,16 +208,19 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
 
 
 def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
-                         int64_t images=1, int64_t threads=1):
+                         int64_t images=1, int64_t threads=1, int64_t block_bytes=0):
     """Output positions per packed block: a multiple of ``nr`` near
-    IM2COL_BLOCK_BYTES of unfolded input, at least ``nr``, at most ``P`` rounded up.
+    ``block_bytes`` (default, or 0: IM2COL_BLOCK_BYTES) of unfolded input, at
+    least ``nr``, at most ``P`` rounded up.
 
     With ``images`` (images x groups) GEMMs of ``P`` columns shared among
     ``threads``, the blocks are evened out so that the number of work items is
     a multiple of ``threads`` when a few more blocks achieve it (13 blocks on 2
     threads leave one idle for a 13th of the time; 14 smaller ones do not).
     """
-    cdef int64_t nb = (IM2COL_BLOCK_BYTES // max(K * itemsize, 1)) // nr * nr
+    if block_bytes <= 0:
+        block_bytes = IM2COL_BLOCK_BYTES
+    cdef int64_t nb = (block_bytes // max(K * itemsize, 1)) // nr * nr
     cdef int64_t cap = (P + nr - 1) // nr * nr
     nb = max(nr, min(nb, cap))
     cdef int64_t nblk = (P + nb - 1) // nb, more, cols
@@ -230,9 +233,44 @@ def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
     return nb
 
 
+cdef bint _pointwise(const fc_geom *g) noexcept nogil:
+    # 1x1x1 kernel, stride 1, no padding: the unfolded input is the input.
+    return (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
+            and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+
+
+cdef int64_t _im2col_cpass(const fc_geom *g, int64_t kc):
+    # Input channels per pass: all of them for a pointwise problem, else
+    # whole channels of at most kc rows of K (at least one channel).
+    cdef int64_t taps = g.KD * g.KH * g.KW
+    if _pointwise(g):
+        return g.Cg
+    if kc <= 0:
+        kc = IM2COL_KC
+    return max(1, min(g.Cg, kc // taps))
+
+
+def im2col_blocking(tuple x_shape, tuple w_shape, tuple out_shape, tuple stride,
+                    tuple padding, int64_t groups, int num_threads, int isa, int64_t itemsize,
+                    int64_t block_bytes=0, int64_t pass_rows=0):
+    """``(cpass, ncolb)``: the input channels per pass and the output positions
+    per block that :func:`im2col` uses for these 5-D shapes, with the block
+    size ``block_bytes`` and passes of at most ``pass_rows`` rows of K (0: the defaults,
+    IM2COL_BLOCK_BYTES and IM2COL_KC). Two settings with the same pair run
+    the same computation."""
+    cdef fc_geom g = _geometry(x_shape, w_shape, out_shape, stride, padding, (1, 1, 1),
+                               groups)
+    cdef int dt = 0 if itemsize == 4 else 1
+    cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
+    cdef int64_t P = g.OD * g.OH * g.OW
+    return cpass, im2col_block_columns(cpass * g.KD * g.KH * g.KW, P, fc_gemm_nr_at(isa, dt),
+                                       itemsize, g.N * g.groups, num_threads, block_bytes)
+
+
 def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] weight,
            bias, floating[:, :, :, :, ::1] out, tuple stride, tuple padding,
-           tuple dilation, int64_t groups, int num_threads, int isa, packed=None):
+           tuple dilation, int64_t groups, int num_threads, int isa, packed=None,
+           int64_t block_bytes=0, int64_t pass_rows=0):
     """im2col convolution as an implicit GEMM into ``out``.
 
     Per group, ``out[n, group] (Cog x P) = W_g (Cog x K) @ cols (K x P)`` with
@@ -252,7 +290,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     (``fastconv._kernels._gemm``'s numbering), read once per call so packing and
     computing agree. ``packed``: the weights already packed by :func:`pack_a`
     for this ``isa`` (as ``(groups, C_out / groups, K)`` matrices), or None to
-    pack them here.
+    pack them here. ``block_bytes`` and ``pass_rows``: the blocking (see
+    :func:`im2col_blocking`; 0: the defaults); every choice gives the same bits.
     """
     cdef fc_geom g = _geometry(_shape5(x.shape), _shape5(weight.shape), _shape5(out.shape),
                                stride, padding, dilation, groups)
@@ -263,14 +302,13 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t P = g.OD * g.OH * g.OW
     cdef int64_t nr = fc_gemm_nr_at(isa, dt)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
-    cdef bint pointwise = (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
-                           and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+    cdef bint pointwise = _pointwise(&g)
     cdef int64_t taps = g.KD * g.KH * g.KW
     # Input channels per pass, and the rows of K a pass packs.
-    cdef int64_t cpass = g.Cg if pointwise else max(1, min(g.Cg, IM2COL_KC // taps))
+    cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
     cdef int64_t kpass = cpass * taps
     cdef int64_t ncolb = im2col_block_columns(kpass, P, nr, np.dtype(dtype).itemsize,
-                                              g.N * g.groups, num_threads)
+                                              g.N * g.groups, num_threads, block_bytes)
     cdef int64_t nblk = (P + ncolb - 1) // ncolb
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
@@ -383,16 +421,21 @@ def pack_a(const floating[:, :, ::1] a, int isa):
     return np.asarray(ap)
 
 
-def winograd_block_tiles(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize):
-    """Tiles per work item: a multiple of ``nr`` near WINOGRAD_BLOCK_BYTES of
-    transformed input (P points x Cg channels per tile), at least ``nr``."""
-    cdef int64_t nt = (WINOGRAD_BLOCK_BYTES // max(P * Cg * itemsize, 1)) // nr * nr
+def winograd_block_tiles(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize,
+                         int64_t block_bytes=0):
+    """Tiles per work item: a multiple of ``nr`` near ``block_bytes`` (0:
+    WINOGRAD_BLOCK_BYTES) of transformed input (P points x Cg channels per
+    tile), at least ``nr``."""
+    if block_bytes <= 0:
+        block_bytes = WINOGRAD_BLOCK_BYTES
+    cdef int64_t nt = (block_bytes // max(P * Cg * itemsize, 1)) // nr * nr
     cdef int64_t cap = (tiles + nr - 1) // nr * nr
     return max(nr, min(nt, cap))
 
 
 def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, :, ::1] out,
-             tuple padding, tuple taps, int64_t groups, int num_threads, int isa):
+             tuple padding, tuple taps, int64_t groups, int num_threads, int isa,
+             int64_t block_bytes=0):
     """Winograd F(2, 3) convolution (stride 1, no dilation) into ``out``.
 
     ``taps`` gives the kernel size along (D, H, W), each 1 or 3; the axes of 3
@@ -406,7 +449,9 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     GEMM per point) and transforms the products back into output tiles. The
     blocks of output channels only exist to give every thread work when there
     are few tile blocks; each output element is computed by one item in an
-    order fixed by the problem, so the result does not depend on the thread count.
+    order fixed by the problem, so the result does not depend on the thread count
+    nor on ``block_bytes``, the size of a block of transformed tiles (see
+    :func:`winograd_block_tiles`; 0: the default).
     """
     cdef fc_wgeom g
     g.N, g.C, g.D, g.H, g.W = _shape5(x.shape)
@@ -432,7 +477,8 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     if up.shape[0] != g.P * groups * asz:
         raise ValueError(f"packed Winograd weights have {up.shape[0]} elements, expected "
                          f"{g.P * groups * asz}")
-    cdef int64_t nt = winograd_block_tiles(g.P, K, tiles, nr, np.dtype(dtype).itemsize)
+    cdef int64_t nt = winograd_block_tiles(g.P, K, tiles, nr, np.dtype(dtype).itemsize,
+                                           block_bytes)
     cdef int64_t nblk = (tiles + nt - 1) // nt
     cdef int64_t mpanels = (M + mr - 1) // mr
     cdef int64_t ncob = 1
