@@ -9,7 +9,9 @@ or the layers named), at every thread count asked for:
 * an operation built on convolutions (transposed, separable and octave
   convolution, the training step) runs once with ``algorithm="auto"`` while
   measuring (:func:`fastconv._dispatch.tuning`): each convolution it runs
-  records an entry for plain calls;
+  records an entry for plain calls (one computed by a kernel of its own,
+  such as the fused separable convolution or a strided transposed
+  convolution, has nothing to measure);
 * the image and signal filters (``correlate``, ``convolve``) are left to
   their rules and reported as such.
 
@@ -104,7 +106,8 @@ def tune_layer(layer, budget, emit):
         with _dispatch.tuning(budget):
             with _dispatch.recording() as log:
                 call()
-        what = "calls: " + "+".join(dict.fromkeys(log))
+        what = ("convolutions: " + "+".join(dict.fromkeys(log)) if log else
+                "no convolution with algorithm='auto' to measure (its own kernel)")
     emit(f"  {layer.name:23}  {what}  ({_tuning.count() - before} new entries, "
          f"{time.perf_counter() - start:.1f} s)")
 
