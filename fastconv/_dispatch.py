@@ -332,9 +332,13 @@ def candidates(problem, planned=False):
         nr = _gemm.register_tile(problem.dtype)[1]
         tiles = winograd_tiles(problem)
         cg = problem.c_in // problem.groups
-        seen = {_conv.winograd_block_tiles(P, cg, tiles, nr, itemsize, 0)}
+
+        def blocks(bb):
+            return _conv.winograd_blocks(P, cg, tiles, nr, itemsize, problem.groups, threads,
+                                         bb)
+        seen = {blocks(0)}
         for bb in TUNE_BLOCK_BYTES:
-            b = _conv.winograd_block_tiles(P, cg, tiles, nr, itemsize, bb)
+            b = blocks(bb)
             if b not in seen:
                 seen.add(b)
                 result.append(("winograd", {"block_bytes": bb}))

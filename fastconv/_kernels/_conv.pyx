@@ -207,30 +207,49 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     return out
 
 
-def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
-                         int64_t images=1, int64_t threads=1, int64_t block_bytes=0):
-    """Output positions per packed block: a multiple of ``nr`` near
-    ``block_bytes`` (default, or 0: IM2COL_BLOCK_BYTES) of unfolded input, at
-    least ``nr``, at most ``P`` rounded up.
+def balanced_blocks(int64_t npanels, int64_t per_block, int64_t images=1, int64_t threads=1):
+    """How many blocks of whole panels ``npanels`` panels are cut into.
 
-    With ``images`` (images x groups) GEMMs of ``P`` columns shared among
-    ``threads``, the blocks are evened out so that the number of work items is
-    a multiple of ``threads`` when a few more blocks achieve it (13 blocks on 2
-    threads leave one idle for a 13th of the time; 14 smaller ones do not).
+    About ``per_block`` panels each (at least one panel, at most ``npanels``
+    blocks). With ``images`` independent sets of blocks shared among
+    ``threads`` in equal runs of work items (OpenMP's static schedule), up
+    to ``threads - 1`` blocks are added when that makes the item count a
+    multiple of ``threads``. Block ``b`` of ``n`` covers the panels
+    ``[b * npanels // n, (b + 1) * npanels // n)`` (:func:`_block_start`), so
+    block sizes differ by at most one panel and every thread gets the same
+    work to within a panel per item. (Blocks of a fixed size with a short
+    last one gave one thread 448 Winograd tiles and the other 336 on a 56 x 56
+    layer: at most 1.75x on 2 threads.)
     """
-    if block_bytes <= 0:
-        block_bytes = IM2COL_BLOCK_BYTES
-    cdef int64_t nb = (block_bytes // max(K * itemsize, 1)) // nr * nr
-    cdef int64_t cap = (P + nr - 1) // nr * nr
-    nb = max(nr, min(nb, cap))
-    cdef int64_t nblk = (P + nb - 1) // nb, more, cols
+    if npanels <= 0:
+        return 1
+    cdef int64_t nblk = min(npanels, (npanels + max(per_block, 1) - 1) // max(per_block, 1))
+    cdef int64_t more
     if threads > 1:
         for more in range(threads):
+            if nblk + more > npanels:
+                break
             if (images * (nblk + more)) % threads == 0:
-                cols = ((P + nblk + more - 1) // (nblk + more) + nr - 1) // nr * nr
-                if (P + cols - 1) // cols == nblk + more:
-                    return cols
-    return nb
+                return nblk + more
+    return nblk
+
+
+cdef inline int64_t _block_start(int64_t b, int64_t nblk, int64_t npanels,
+                                 int64_t nr) noexcept nogil:
+    # First column of block b of nblk balanced blocks of nr-column panels.
+    return b * npanels // nblk * nr
+
+
+def im2col_blocks(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
+                  int64_t images=1, int64_t threads=1, int64_t block_bytes=0):
+    """The number of blocks the ``P`` output positions of one GEMM are cut
+    into: blocks of whole ``nr`` panels near ``block_bytes`` (0:
+    IM2COL_BLOCK_BYTES) of unfolded input (``K`` rows), balanced over
+    ``images`` GEMMs and ``threads`` by :func:`balanced_blocks`."""
+    if block_bytes <= 0:
+        block_bytes = IM2COL_BLOCK_BYTES
+    return balanced_blocks((P + nr - 1) // nr, (block_bytes // max(K * itemsize, 1)) // nr,
+                           images, threads)
 
 
 cdef bint _pointwise(const fc_geom *g) noexcept nogil:
@@ -253,8 +272,8 @@ cdef int64_t _im2col_cpass(const fc_geom *g, int64_t kc):
 def im2col_blocking(tuple x_shape, tuple w_shape, tuple out_shape, tuple stride,
                     tuple padding, int64_t groups, int num_threads, int isa, int64_t itemsize,
                     int64_t block_bytes=0, int64_t pass_rows=0):
-    """``(cpass, ncolb)``: the input channels per pass and the output positions
-    per block that :func:`im2col` uses for these 5-D shapes, with the block
+    """``(cpass, nblk)``: the input channels per pass and the blocks of output
+    positions per GEMM that :func:`im2col` uses for these 5-D shapes, with the block
     size ``block_bytes`` and passes of at most ``pass_rows`` rows of K (0: the defaults,
     IM2COL_BLOCK_BYTES and IM2COL_KC). Two settings with the same pair run
     the same computation."""
@@ -263,8 +282,8 @@ def im2col_blocking(tuple x_shape, tuple w_shape, tuple out_shape, tuple stride,
     cdef int dt = 0 if itemsize == 4 else 1
     cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
     cdef int64_t P = g.OD * g.OH * g.OW
-    return cpass, im2col_block_columns(cpass * g.KD * g.KH * g.KW, P, fc_gemm_nr_at(isa, dt),
-                                       itemsize, g.N * g.groups, num_threads, block_bytes)
+    return cpass, im2col_blocks(cpass * g.KD * g.KH * g.KW, P, fc_gemm_nr_at(isa, dt),
+                                itemsize, g.N * g.groups, num_threads, block_bytes)
 
 
 def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] weight,
@@ -277,7 +296,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     ``K = C/groups * KD*KH*KW`` and ``P = OD*OH*OW``. The unfolded input is
     never built whole: work items (image, group, block of output positions)
     pack their block straight into the GEMM's panel format in a per-thread
-    workspace of ``K * block`` elements (see :func:`im2col_block_columns`),
+    workspace of ``K * block`` elements (see :func:`im2col_blocks`),
     and multiply it with the group's packed weights, in passes of whole input
     channels and at most ``IM2COL_KC`` rows of K (the bias is added in the
     first pass's epilogue). A pointwise problem
@@ -307,9 +326,10 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     # Input channels per pass, and the rows of K a pass packs.
     cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
     cdef int64_t kpass = cpass * taps
-    cdef int64_t ncolb = im2col_block_columns(kpass, P, nr, np.dtype(dtype).itemsize,
-                                              g.N * g.groups, num_threads, block_bytes)
-    cdef int64_t nblk = (P + ncolb - 1) // ncolb
+    cdef int64_t npan = (P + nr - 1) // nr
+    cdef int64_t nblk = im2col_blocks(kpass, P, nr, np.dtype(dtype).itemsize,
+                                      g.N * g.groups, num_threads, block_bytes)
+    cdef int64_t ncolb = (npan + nblk - 1) // nblk * nr       # the largest block
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
         return out
@@ -349,10 +369,11 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         r = r // nblk
         grp = r % g.groups
         n = r // g.groups
-        p0 = blk * ncolb
-        ncols = P - p0
-        if ncols > ncolb:
-            ncols = ncolb
+        p0 = _block_start(blk, nblk, npan, nr)
+        ncols = _block_start(blk + 1, nblk, npan, nr)
+        if ncols > P:
+            ncols = P
+        ncols = ncols - p0
         bpk = &ws[tid, 0]
         cp = op + (n * g.Co + grp * M) * P + p0
         bias_g = bp + grp * M if bp != NULL else NULL
@@ -421,16 +442,16 @@ def pack_a(const floating[:, :, ::1] a, int isa):
     return np.asarray(ap)
 
 
-def winograd_block_tiles(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize,
-                         int64_t block_bytes=0):
-    """Tiles per work item: a multiple of ``nr`` near ``block_bytes`` (0:
-    WINOGRAD_BLOCK_BYTES) of transformed input (P points x Cg channels per
-    tile), at least ``nr``."""
+def winograd_blocks(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize,
+                    int64_t groups=1, int64_t threads=1, int64_t block_bytes=0):
+    """The number of blocks the ``tiles`` are cut into: blocks of whole ``nr``
+    panels of tiles near ``block_bytes`` (0: WINOGRAD_BLOCK_BYTES) of
+    transformed input (P points x Cg channels per tile), balanced over
+    ``groups`` and ``threads`` by :func:`balanced_blocks`."""
     if block_bytes <= 0:
         block_bytes = WINOGRAD_BLOCK_BYTES
-    cdef int64_t nt = (block_bytes // max(P * Cg * itemsize, 1)) // nr * nr
-    cdef int64_t cap = (tiles + nr - 1) // nr * nr
-    return max(nr, min(nt, cap))
+    return balanced_blocks((tiles + nr - 1) // nr,
+                           (block_bytes // max(P * Cg * itemsize, 1)) // nr, groups, threads)
 
 
 def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, :, ::1] out,
@@ -451,7 +472,7 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     are few tile blocks; each output element is computed by one item in an
     order fixed by the problem, so the result does not depend on the thread count
     nor on ``block_bytes``, the size of a block of transformed tiles (see
-    :func:`winograd_block_tiles`; 0: the default).
+    :func:`winograd_blocks`; 0: the default).
     """
     cdef fc_wgeom g
     g.N, g.C, g.D, g.H, g.W = _shape5(x.shape)
@@ -477,16 +498,16 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     if up.shape[0] != g.P * groups * asz:
         raise ValueError(f"packed Winograd weights have {up.shape[0]} elements, expected "
                          f"{g.P * groups * asz}")
-    cdef int64_t nt = winograd_block_tiles(g.P, K, tiles, nr, np.dtype(dtype).itemsize,
-                                           block_bytes)
-    cdef int64_t nblk = (tiles + nt - 1) // nt
+    cdef int64_t tpan = (tiles + nr - 1) // nr
+    cdef int64_t nblk = winograd_blocks(g.P, K, tiles, nr, np.dtype(dtype).itemsize, groups,
+                                        num_threads, block_bytes)
     cdef int64_t mpanels = (M + mr - 1) // mr
     cdef int64_t ncob = 1
     if nblk * groups < 4 * num_threads:
         ncob = min(mpanels, (4 * num_threads + nblk * groups - 1) // (nblk * groups))
     cdef int64_t mblk = (mpanels + ncob - 1) // ncob * mr
     ncob = (M + mblk - 1) // mblk
-    cdef int64_t ntp = (nt + nr - 1) // nr * nr
+    cdef int64_t ntp = (tpan + nblk - 1) // nblk * nr           # the largest block
     # Point strides padded by a cache line and a half: the P operands are
     # written side by side, and strides of a multiple of 4 KiB would put them
     # all in the same L1 cache sets.
@@ -513,10 +534,11 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         r = r // ncob
         grp = r % groups
         blk = r // groups
-        t0 = blk * nt
-        cnt = tiles - t0
-        if cnt > nt:
-            cnt = nt
+        t0 = _block_start(blk, nblk, tpan, nr)
+        cnt = _block_start(blk + 1, nblk, tpan, nr)
+        if cnt > tiles:
+            cnt = tiles
+        cnt = cnt - t0
         co0 = cob * mblk
         rows = M - co0
         if rows > mblk:
