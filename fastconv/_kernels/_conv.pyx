@@ -90,6 +90,10 @@ IM2COL_KC = 256
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
+# Weights are packed in pieces of this many row panels, by all the threads
+# when there are at least PACK_PARALLEL_MIN weights.
+cdef int64_t PACK_PANELS = 8
+cdef int64_t PACK_PARALLEL_MIN = 65536
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -215,8 +219,9 @@ def balanced_blocks(int64_t npanels, int64_t per_block, int64_t images=1, int64_
     ``threads`` in equal runs of work items (OpenMP's static schedule), up
     to ``threads - 1`` blocks are added when that makes the item count a
     multiple of ``threads``. Block ``b`` of ``n`` covers the panels
-    ``[b * npanels // n, (b + 1) * npanels // n)`` (:func:`_block_start`), so
-    block sizes differ by at most one panel and every thread gets the same
+    ``[b * npanels // n, (b + 1) * npanels // n)`` (``_block_start``), so
+    block sizes differ by at most one panel (one column when blocks are
+    smaller than two panels, ``_block_unit``) and every thread gets the same
     work to within a panel per item. (Blocks of a fixed size with a short
     last one gave one thread 448 Winograd tiles and the other 336 on a 56 x 56
     layer: at most 1.75x on 2 threads.)
@@ -234,10 +239,27 @@ def balanced_blocks(int64_t npanels, int64_t per_block, int64_t images=1, int64_
     return nblk
 
 
-cdef inline int64_t _block_start(int64_t b, int64_t nblk, int64_t npanels,
-                                 int64_t nr) noexcept nogil:
-    # First column of block b of nblk balanced blocks of nr-column panels.
-    return b * npanels // nblk * nr
+cdef inline int64_t _block_unit(int64_t n, int64_t nblk, int64_t nr) noexcept nogil:
+    # The granularity of the block boundaries over n columns: whole panels
+    # of nr, unless the blocks hold less than two panels each; then single
+    # columns, so that the blocks' other work (packing, transforms) is shared
+    # evenly too: 49 Winograd tiles on 4 blocks are 12-13 tiles each, not
+    # 16, 16, 16 and 1, and each still costs one panel of GEMM.
+    return nr if n >= 2 * nblk * nr else 1
+
+
+cdef inline int64_t _block_start(int64_t b, int64_t nblk, int64_t n, int64_t unit) noexcept nogil:
+    # First column of block b of nblk balanced blocks over n columns, cut at
+    # multiples of unit (the end of the last block is n itself).
+    cdef int64_t pieces = (n + unit - 1) // unit
+    cdef int64_t start = b * pieces // nblk * unit
+    return start if start < n else n
+
+
+cdef inline int64_t _block_width(int64_t nblk, int64_t n, int64_t unit, int64_t nr) noexcept nogil:
+    # The widest block, in whole panels of nr (the workspace a block needs).
+    cdef int64_t pieces = (n + unit - 1) // unit
+    return ((pieces + nblk - 1) // nblk * unit + nr - 1) // nr * nr
 
 
 def im2col_blocks(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
@@ -326,10 +348,10 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     # Input channels per pass, and the rows of K a pass packs.
     cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
     cdef int64_t kpass = cpass * taps
-    cdef int64_t npan = (P + nr - 1) // nr
     cdef int64_t nblk = im2col_blocks(kpass, P, nr, np.dtype(dtype).itemsize,
                                       g.N * g.groups, num_threads, block_bytes)
-    cdef int64_t ncolb = (npan + nblk - 1) // nblk * nr       # the largest block
+    cdef int64_t unit = _block_unit(P, nblk, nr)
+    cdef int64_t ncolb = _block_width(nblk, P, unit, nr)       # the widest block
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
         return out
@@ -356,12 +378,24 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *xg
     cdef const floating *bias_g
 
-    with nogil:
-        for grp in range(g.groups * (not prepacked)):   # weights packed once per call
-            if floating is float:
-                fc_pack_a_f32_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
-            else:
-                fc_pack_a_f64_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
+    # The weights are packed once per call, by all the threads in pieces of
+    # PACK_PANELS row panels (one thread packing 256 x 2304 weights left the
+    # other idle for about a tenth of a 14 x 14 layer); small weights by one.
+    cdef int64_t piece = PACK_PANELS * mr
+    cdef int64_t pieces = (M + piece - 1) // piece
+    cdef int64_t q, i0, mb
+    cdef int pack_threads = num_threads if g.groups * M * K >= PACK_PARALLEL_MIN else 1
+    for q in prange(g.groups * pieces * (not prepacked), nogil=True, num_threads=pack_threads,
+                    schedule="static"):
+        grp = q // pieces
+        i0 = (q % pieces) * piece
+        mb = M - i0 if M - i0 < piece else piece
+        if floating is float:
+            fc_pack_a_f32_at(isa, mb, K, wp + (grp * M + i0) * K, K,
+                             app + grp * asz + (i0 // mr) * K * mr)
+        else:
+            fc_pack_a_f64_at(isa, mb, K, wp + (grp * M + i0) * K, K,
+                             app + grp * asz + (i0 // mr) * K * mr)
     for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
         tid = omp_get_thread_num()
         r = t
@@ -369,11 +403,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         r = r // nblk
         grp = r % g.groups
         n = r // g.groups
-        p0 = _block_start(blk, nblk, npan, nr)
-        ncols = _block_start(blk + 1, nblk, npan, nr)
-        if ncols > P:
-            ncols = P
-        ncols = ncols - p0
+        p0 = _block_start(blk, nblk, P, unit)
+        ncols = _block_start(blk + 1, nblk, P, unit) - p0
         bpk = &ws[tid, 0]
         cp = op + (n * g.Co + grp * M) * P + p0
         bias_g = bp + grp * M if bp != NULL else NULL
@@ -498,7 +529,6 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     if up.shape[0] != g.P * groups * asz:
         raise ValueError(f"packed Winograd weights have {up.shape[0]} elements, expected "
                          f"{g.P * groups * asz}")
-    cdef int64_t tpan = (tiles + nr - 1) // nr
     cdef int64_t nblk = winograd_blocks(g.P, K, tiles, nr, np.dtype(dtype).itemsize, groups,
                                         num_threads, block_bytes)
     cdef int64_t mpanels = (M + mr - 1) // mr
@@ -507,7 +537,8 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         ncob = min(mpanels, (4 * num_threads + nblk * groups - 1) // (nblk * groups))
     cdef int64_t mblk = (mpanels + ncob - 1) // ncob * mr
     ncob = (M + mblk - 1) // mblk
-    cdef int64_t ntp = (tpan + nblk - 1) // nblk * nr           # the largest block
+    cdef int64_t unit = _block_unit(tiles, nblk, nr)
+    cdef int64_t ntp = _block_width(nblk, tiles, unit, nr)       # the widest block
     # Point strides padded by a cache line and a half: the P operands are
     # written side by side, and strides of a multiple of 4 KiB would put them
     # all in the same L1 cache sets.
@@ -534,11 +565,8 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         r = r // ncob
         grp = r % groups
         blk = r // groups
-        t0 = _block_start(blk, nblk, tpan, nr)
-        cnt = _block_start(blk + 1, nblk, tpan, nr)
-        if cnt > tiles:
-            cnt = tiles
-        cnt = cnt - t0
+        t0 = _block_start(blk, nblk, tiles, unit)
+        cnt = _block_start(blk + 1, nblk, tiles, unit) - t0
         co0 = cob * mblk
         rows = M - co0
         if rows > mblk:
@@ -586,15 +614,28 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef int64_t P = (4 if KD == 3 else 1) * (4 if KH == 3 else 1) * (4 if KW == 3 else 1)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
-    cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
+    # Not zeroed here: each panel's padding rows are zeroed by the thread that
+    # computes the panel (zeroing the whole array took one thread 0.3 ms for
+    # 256 x 256 channels, a seventh of a 2-thread call on 14 x 14).
+    cdef floating[::1] ap = np.empty(max(P * groups * asz, 1), dtype)
     if P * groups * asz == 0:
         return np.asarray(ap)[:0]
-    cdef int64_t npanels = groups * ((M + mr - 1) // mr), q
+    cdef int64_t mpan = (M + mr - 1) // mr
+    cdef int64_t npanels = groups * mpan, q, rows, p, ci, r
+    cdef int64_t ps = groups * asz
     cdef const floating *wp = &w[0, 0, 0, 0, 0]
     cdef floating *app = &ap[0]
+    cdef floating *panel
     for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
         if floating is float:
             fc_wino_weights_f32(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
         else:
             fc_wino_weights_f64(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
+        rows = M - (q % mpan) * mr
+        if rows < mr:
+            panel = app + (q // mpan) * asz + (q % mpan) * K * mr
+            for p in range(P):
+                for ci in range(K):
+                    for r in range(rows, mr):
+                        panel[p * ps + ci * mr + r] = 0
     return np.asarray(ap)
