@@ -20,13 +20,14 @@ result fails its correctness check (``FAIL``) or its call raises (``ERROR``).
 import argparse
 import sys
 
+import fastconv
+from fastconv import _bench, _tune_cli
+
 PROG = "python -m fastconv"
 
 
 def build_parser():
     """The argument parser of ``python -m fastconv`` with its subcommands."""
-    from fastconv import _bench
-
     parser = argparse.ArgumentParser(
         prog=PROG, description="fastconv: Cython + OpenMP convolutions for NumPy arrays.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,7 +37,6 @@ def build_parser():
         "bench", help="time typical layers against other libraries and check the results",
         description=_bench.DESCRIPTION)
     _bench.add_arguments(bench)
-    from fastconv import _tune_cli
     tune = commands.add_parser("tune", help="measure the algorithms and write a wisdom file",
                                description=_tune_cli.DESCRIPTION)
     _tune_cli.add_arguments(tune)
@@ -74,17 +74,11 @@ def main(argv=None):
         return 0
     args = parser.parse_args(argv)
     if args.command == "info":
-        import fastconv
-
         fastconv.show_config()
         return 0
     if args.command == "bench":
-        from fastconv import _bench
-
         return _bench.run(_bench.resolve_options(args, bench_parser))
     if args.command == "tune":
-        from fastconv import _tune_cli
-
         return _tune_cli.main(args, tune_parser)
     parser.print_help()
     return 2

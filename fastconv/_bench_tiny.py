@@ -67,7 +67,7 @@ def own_candidates(layer, data, algorithms):
         sig, ker = data["x"][0, 0], _flipped(data["w"][0, 0])
         cands.append(Candidate("fastconv/convolve", "fastconv", "auto",
                                call=lambda: fastconv.convolve(sig, ker, mode="same"),
-                               to_numpy=_bench._image_output))
+                               to_numpy=_bench.image_output))
     return cands
 
 
@@ -89,32 +89,32 @@ def peer_candidates(layer, data, threads=1):
     """The other libraries' calls of a tiny row (those installed)."""
     peers = []
     if layer.op in ("conv1d", "conv2d", "conv3d"):
-        torch = _bench._import_optional("torch")
+        torch = _bench.import_optional("torch")
         if torch is not None:
             torch.set_num_threads(threads)   # bench.run() restores the previous count
             peers.append(_torch_conv(layer, data, torch))
         return peers
     sig, ker = data["x"][0, 0], data["w"][0, 0]
     flipped = _flipped(ker)
-    out = _bench._image_output
+    out = _bench.image_output
     if layer.nd == 1:
         peers.append(Candidate("np.correlate", "numpy", None, to_numpy=out,
                                call=lambda: np.correlate(sig, ker, mode="same")))
         peers.append(Candidate("np.convolve", "numpy", None, to_numpy=out,
                                call=lambda: np.convolve(sig, flipped, mode="same")))
-    signal = _bench._import_optional("scipy.signal")
+    signal = _bench.import_optional("scipy.signal")
     if signal is not None:
         peers.append(Candidate("scipy.signal.corr", "scipy", None, to_numpy=out,
                                call=lambda: signal.correlate(sig, ker, mode="same")))
         peers.append(Candidate("scipy.signal.conv", "scipy", None, to_numpy=out,
                                call=lambda: signal.convolve(sig, flipped, mode="same")))
     if layer.nd == 2:
-        ndimage = _bench._import_optional("scipy.ndimage")
+        ndimage = _bench.import_optional("scipy.ndimage")
         if ndimage is not None:
             peers.append(Candidate(
                 "scipy.ndimage", "scipy", None, to_numpy=out,
                 call=lambda: ndimage.correlate(sig, ker, mode="constant", cval=0.0)))
-    cv2 = _bench._import_optional("cv2")
+    cv2 = _bench.import_optional("cv2")
     if cv2 is not None:
         cv2.setNumThreads(threads)   # bench.run() restores the previous count
         # A 1-D signal is a one-row image for OpenCV.
@@ -129,8 +129,8 @@ def peer_candidates(layer, data, threads=1):
 def run_suite(name, args, emit):
     """Run the tiny suite with the layer suite's table and records."""
     emit()
-    emit(_bench._fmt_row([c[0] for c in _bench._COLUMNS]))
-    emit(_bench._fmt_row(["-" * c[1] for c in _bench._COLUMNS]))
+    emit(_bench.fmt_row([c[0] for c in _bench.COLUMNS]))
+    emit(_bench.fmt_row(["-" * c[1] for c in _bench.COLUMNS]))
     records, ref_cache = [], {}
     layers = _select(args)
     for layer in layers:

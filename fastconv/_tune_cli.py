@@ -102,7 +102,7 @@ def tune_layer(layer, budget, emit):
         emit(f"  {layer.name:23}  not tuned: the filters follow their cost model")
         return
     else:
-        call = _bench._layer_call(layer, data, "auto")
+        call = _bench.layer_call(layer, data, "auto")
         with _dispatch.tuning(budget):
             with _dispatch.recording() as log:
                 call()

@@ -42,9 +42,10 @@ import threading
 import time
 import warnings
 
-from fastconv._config import _cpu_model
+from fastconv._config import cpu_model
 from fastconv._kernels import _gemm
 from fastconv._threads import get_num_threads
+from fastconv._version import __version__
 
 __all__ = ["export_wisdom", "import_wisdom", "forget_wisdom"]
 
@@ -74,8 +75,7 @@ def _this_machine():
     """``(cpu, fastconv_version)`` of this process (read once)."""
     global _machine
     if _machine is None:
-        from fastconv import __version__
-        _machine = (_cpu_model(), __version__)
+        _machine = (cpu_model(), __version__)
     return _machine
 
 
@@ -340,6 +340,10 @@ def forget_wisdom():
 
     ``algorithm="auto"`` then follows its measured rules again, and
     ``tune=True`` measures anew.
+
+    Returns
+    -------
+    None
 
     Examples
     --------
