@@ -28,11 +28,13 @@ the algorithm and kernel variant it names (:func:`choose`). :func:`tune`
 measures a problem's candidates (:func:`candidates`) and records the result.
 """
 import contextlib
+import functools
 import math
 import os
 import threading
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,6 +49,11 @@ WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MIN_TILES = 100
 WINOGRAD_FEW_TILES = 40
 WINOGRAD_WIDE_CHANNELS = 192
+#: Multiply-accumulates per thread below which a call uses fewer threads
+#: (about 13 us of arithmetic at 5 GMAC/s, several times the start and
+#: barrier of a parallel region on an idle machine; on a loaded one a
+#: second thread that is not scheduled costs far more).
+SMALL_WORK_MACS = 1 << 16
 
 
 def select_isa_from_environment():
@@ -197,6 +204,36 @@ def prepare_weights(problem, weight, algorithm, isa):
     return None
 
 
+class CallShapes(NamedTuple):
+    """What a call of a problem needs that depends on the problem alone: the
+    kernels' 3-D forms of the shapes and parameters (``lead``: the unit
+    spatial dims put before a 1-D or 2-D input's), and the rule's choice."""
+
+    lead: tuple
+    w5: tuple
+    o5: tuple
+    padding: tuple
+    stride: tuple
+    dilation: tuple
+    kernel: tuple
+    rule: str
+    #: The most threads worth starting: one per SMALL_WORK_MACS of work.
+    max_threads: int
+
+
+@functools.lru_cache(maxsize=256)
+def _call_shapes(problem):
+    # Cached by problem (a frozen description: equal problems, equal shapes);
+    # a repeated call of the same shapes skips this and the rule.
+    return CallShapes(
+        (1,) * (3 - problem.nd),
+        (problem.c_out, problem.c_in // problem.groups) + as_3d(problem.kernel, 1),
+        (problem.n, problem.c_out) + as_3d(problem.out_spatial, 1),
+        as_3d(kernel_padding(problem), 0), as_3d(problem.stride, 1),
+        as_3d(problem.dilation, 1), as_3d(problem.kernel, 1), rule(problem),
+        max(1, problem.macs // SMALL_WORK_MACS))
+
+
 def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=None,
              variant=None, layout="channels_first"):
     """Compute ``problem`` into ``out`` (or a new array); return the result.
@@ -212,33 +249,38 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
     if result is None or not result.flags.c_contiguous:
         result = np.empty(problem.out_shape, dtype=problem.dtype)
     if result.size:
-        x5 = x.reshape(x.shape[:2] + as_3d(x.shape[2:], 1))
-        w5 = _weight5(problem, weight)
-        o5 = result.reshape((problem.n, problem.c_out) + as_3d(problem.out_spatial, 1))
-        padding = as_3d(kernel_padding(problem), 0)
-        threads = get_num_threads()
+        shapes = _call_shapes(problem)
+        x5 = x.reshape(x.shape[:2] + shapes.lead + x.shape[2:])    # padded or not
+        w5 = weight.reshape(shapes.w5)
+        o5 = result.reshape(shapes.o5)
+        # Work too small to share runs on one thread: the kernels' results do
+        # not depend on the thread count, and a parallel region's start and
+        # barrier cost more than such a call's arithmetic.
+        threads = min(get_num_threads(), shapes.max_threads)
         if isa is None:
             isa = isa_level()
         if algorithm is None:
             if (_tune_budget() is not None and problem.algorithm == "auto"
                     and not has_wisdom(problem, False, layout)):
                 tune(problem, x, weight, bias, _tune_budget(), layout=layout)
-            algorithm, variant = choose(problem, layout=layout)
+            if problem.algorithm == "auto" and not _tuning.has_entries():
+                algorithm, variant = shapes.rule, None     # choose() without wisdom
+            else:
+                algorithm, variant = choose(problem, layout=layout)
         variant = variant or {}
         note_choice(algorithm)
         if packed is None:
             packed = prepare_weights(problem, weight, algorithm, isa)
         if algorithm == "winograd":
-            run_winograd(x5, packed, bias, o5, padding, as_3d(problem.kernel, 1),
-                         as_3d(problem.dilation, 1), problem.groups, threads, isa,
-                         variant.get("block_bytes", 0))
+            run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
+                         problem.groups, threads, isa, variant.get("block_bytes", 0))
         elif algorithm == "im2col":
-            _conv.im2col(x5, w5, bias, o5, as_3d(problem.stride, 1), padding,
-                         as_3d(problem.dilation, 1), problem.groups, threads, isa, packed,
+            _conv.im2col(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
+                         problem.groups, threads, isa, packed,
                          variant.get("block_bytes", 0), variant.get("pass_rows", 0))
         else:
-            _conv.direct(x5, w5, bias, o5, as_3d(problem.stride, 1), padding,
-                         as_3d(problem.dilation, 1), problem.groups, threads, isa)
+            _conv.direct(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
+                         problem.groups, threads, isa)
     if out is not None and result is not out:
         out[...] = result
         return out

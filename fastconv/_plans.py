@@ -79,6 +79,7 @@ class ConvPlan:
         self.algorithm = algorithm
         self.variant = dict(variant)
         self._isa = isa_level()
+        self._batches = {}      # the problem of each batch size called so far
         self._packed = prepare_weights(problem, self._weight, self.algorithm, self._isa)
         self.input_shape = input_shape
         self._cf_input_shape = probe.shape          # channels first
@@ -125,7 +126,12 @@ class ConvPlan:
                              f"{' (any batch size)' if batched else ''}, got input of shape "
                              f"{np.shape(x)}")
         xb = arr if batched else arr[None]
-        problem = dataclasses.replace(p, n=int(xb.shape[0]))
+        problem = self._batches.get(xb.shape[0])
+        if problem is None:
+            problem = dataclasses.replace(p, n=int(xb.shape[0]))
+            if len(self._batches) >= 64:
+                self._batches.clear()
+            self._batches[xb.shape[0]] = problem
         out_cf = None
         if out is not None:
             out_cf = to_channels_first(out, self.layout, nd, "out")
