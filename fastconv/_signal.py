@@ -309,9 +309,10 @@ def _costs(x, w, sizes):
     return costs
 
 
-def _choose(x, w, sizes):
-    """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
-    costs = _costs(x, w, sizes)
+def _choose(x, w, sizes, costs=None):
+    """The algorithm ``auto`` runs, and the rank-1 factors when it is
+    ``separable`` (``costs``: those of :func:`_costs`, if known)."""
+    costs = dict(_costs(x, w, sizes) if costs is None else costs)
     best = min(costs, key=costs.get)
     if best == "separable":
         # Only now is the kernel factorised (an SVD): it could be worth it.
@@ -329,9 +330,17 @@ def _region(n1, n2, mode):
     return (full - size) // 2, size
 
 
-def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
-    """One channel: the kept part of the full correlation of x (extended) with w."""
-    nd = x.ndim
+#: What a channel's correlation needs that depends only on the shapes, the
+#: dtype, the mode and the boundary (:func:`_channel_setup`), for repeated
+#: calls of the same shapes (bounded; cleared when full).
+SETUP_CACHE_SIZE = 256
+_setups = {}
+
+
+def _channel_setup(x, w, mode, boundary, fill):
+    """``(sizes, flip, maps, padl, costs)`` of one channel: the output sizes,
+    whether the arrays swap roles, the read-only index maps, the kernel's
+    left padding and the cost model's estimates."""
     starts, sizes = zip(*(_region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
     flip = False
     if (boundary == "fill" and fill == 0 and all(k >= n for k, n in zip(w.shape, x.shape))
@@ -343,10 +352,28 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
         x, w, flip = w, x, True
     maps = [_index_map(s, size, k, n, boundary)
             for s, size, k, n in zip(starts, sizes, w.shape, x.shape)]
+    for m, _, _ in maps:
+        m.setflags(write=False)         # shared by the calls of these shapes
     padl = w.shape[-1] - 1 - starts[-1]
+    return sizes, flip, maps, padl, _costs(x, w, sizes)
+
+
+def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
+    """One channel: the kept part of the full correlation of x (extended) with w."""
+    nd = x.ndim
+    key = (x.shape, w.shape, x.dtype, mode, boundary, fill == 0)
+    setup = _setups.get(key)
+    if setup is None:
+        setup = _channel_setup(x, w, mode, boundary, fill)
+        if len(_setups) >= SETUP_CACHE_SIZE:
+            _setups.clear()
+        _setups[key] = setup
+    sizes, flip, maps, padl, costs = setup
+    if flip:
+        x, w = w, x
     uv = None
     if algorithm == "auto":
-        algorithm, uv = _choose(x, w, sizes)
+        algorithm, uv = _choose(x, w, sizes, costs)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
@@ -368,17 +395,60 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
 
 
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
-    name = "convolve" if convolve else "correlate"
     a_in, b_in = in1, in2
     a = as_array(in1, "in1")
     b = as_array(in2, "in2")
+    # The checks of shapes, dtypes and the str parameters, cached for
+    # repeated calls (a parameter of another type is checked every time).
+    key = None
+    if type(mode) is str and type(boundary) is str and type(algorithm) is str:
+        key = (a.shape, b.shape, a.dtype, b.dtype, mode, boundary, algorithm, convolve)
+    checked = None if key is None else _checked.get(key)
+    if checked is None:
+        checked = _check_call(a, b, mode, boundary, algorithm, convolve)
+        if key is not None:
+            if len(_checked) >= SETUP_CACHE_SIZE:
+                _checked.clear()
+            _checked[key] = checked
+    if type(fillvalue) is not float and type(fillvalue) is not int:
+        _check_fillvalue(fillvalue)
+    dtype, shape, mode, nd, channels = checked
+    if mode == "valid":
+        boundary, fillvalue = "fill", 0.0
+    if out is not None:
+        check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])
+    w = np.asarray(b, dtype=dtype)
+    if convolve:
+        w = w[(slice(None, None, -1),) * nd]
+    w = np.ascontiguousarray(w)
+    fill = float(fillvalue)
+    if not channels:
+        x = np.ascontiguousarray(a, dtype=dtype)
+        return _correlate_channel(x, w, mode, boundary, fill, algorithm, out)
+    result = out if out is not None else np.empty(shape, dtype)
+    for c in range(channels[0]):
+        x = np.ascontiguousarray(a[..., c], dtype=dtype)
+        result[..., c] = _correlate_channel(x, w, mode, boundary, fill, algorithm, None)
+    return result
+
+
+_checked = {}
+
+
+def _check_fillvalue(fillvalue):
+    if (not isinstance(fillvalue, (numbers.Real, np.bool_))
+            or isinstance(fillvalue, (np.complexfloating, complex))):
+        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
+
+
+def _check_call(a, b, mode, boundary, algorithm, convolve):
+    """Validate what a call depends on apart from values (cached by shapes,
+    dtypes and parameters): ``(dtype, shape, mode, nd, channels)``."""
+    name = "convolve" if convolve else "correlate"
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary={boundary!r} is not one of {', '.join(BOUNDARIES)}")
-    if (not isinstance(fillvalue, (numbers.Real, np.bool_))
-            or isinstance(fillvalue, (np.complexfloating, complex))):
-        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(ALGORITHMS)}")
     if b.ndim not in (1, 2, 3):
@@ -398,26 +468,10 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
             raise ValueError(f"for mode='valid' one input must be at least as large as the "
                              f"other in every dimension, got in1 of shape {a.shape} and in2 "
                              f"of shape {b.shape}")
-        boundary, fillvalue = "fill", 0.0
     dtype = compute_dtype(a, b)
     sizes = tuple(_region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
     channels = a.shape[nd:]
-    shape = sizes + channels
-    if out is not None:
-        check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])
-    w = np.asarray(b, dtype=dtype)
-    if convolve:
-        w = w[(slice(None, None, -1),) * nd]
-    w = np.ascontiguousarray(w)
-    fill = float(fillvalue)
-    if not channels:
-        x = np.ascontiguousarray(a, dtype=dtype)
-        return _correlate_channel(x, w, mode, boundary, fill, algorithm, out)
-    result = out if out is not None else np.empty(shape, dtype)
-    for c in range(channels[0]):
-        x = np.ascontiguousarray(a[..., c], dtype=dtype)
-        result[..., c] = _correlate_channel(x, w, mode, boundary, fill, algorithm, None)
-    return result
+    return dtype, sizes + channels, mode, nd, channels
 
 
 _DOC = """{title}

@@ -113,3 +113,34 @@ def test_threads_share_the_cache(rng):
         return i
     with ThreadPoolExecutor(4) as pool:     # an exception of a worker is raised here
         assert list(pool.map(work, range(4))) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("boundary", ["fill", "reflect", "wrap"])
+@pytest.mark.parametrize("shapes", [((64,), (5,)), ((32, 31), (3, 3)), ((4, 5), (7, 9))])
+def test_correlate_repeated(rng, boundary, shapes):
+    # The index maps and costs of these shapes are reused: results still
+    # follow each call's own values (and the kernel larger than the input
+    # swaps roles every time).
+    from fastconv import _signal
+    for _ in range(3):
+        a = rng.standard_normal(shapes[0])
+        b = rng.standard_normal(shapes[1])
+        for fn in ("correlate", "convolve"):
+            got = getattr(fastconv, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
+            ref = getattr(reference, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    for sizes, flip, maps, padl, costs in _signal._setups.values():
+        assert all(not m.flags.writeable for m, _, _ in maps)
+
+
+def test_correlate_errors_after_a_cached_call(rng):
+    a, b = rng.standard_normal(16), rng.standard_normal(3)
+    fastconv.correlate(a, b, mode="same")
+    with pytest.raises(TypeError, match="fillvalue must be a real number"):
+        fastconv.correlate(a, b, mode="same", fillvalue=1j)
+    with pytest.raises(ValueError, match="mode="):
+        fastconv.correlate(a, b, mode=["same"])
+    with pytest.raises(ValueError, match="algorithm="):
+        fastconv.correlate(a, b, mode="same", algorithm="winograd2")
+    with pytest.raises(ValueError, match="one input must be at least as large"):
+        fastconv.correlate(np.ones((4, 9)), np.ones((5, 3)), mode="valid")
