@@ -146,6 +146,27 @@ def _rank1(w):
     return u.astype(w.dtype), v.astype(w.dtype)
 
 
+#: Kernels of at most this many taps keep their :func:`_rank1` result, keyed
+#: by their bytes (a repeated call with the same small kernel skips the SVD).
+RANK1_CACHE_MAX_TAPS = 64
+_rank1_results = {}
+
+
+def _small_rank1(w):
+    """:func:`_rank1` of a small kernel, remembered by its exact values."""
+    key = (w.dtype.str, w.shape, w.tobytes())
+    if key in _rank1_results:
+        return _rank1_results[key]
+    uv = _rank1(w)
+    if uv is not None:
+        for f in uv:
+            f.setflags(write=False)
+    if len(_rank1_results) >= 256:
+        _rank1_results.clear()
+    _rank1_results[key] = uv
+    return uv
+
+
 def _index_map(start, size, k, n, boundary):
     """Input index of each of the ``size + k - 1`` extended positions the output
     ``[start, start + size)`` reads (-1: the fill value). Only the positions
@@ -316,7 +337,7 @@ def _choose(x, w, sizes, costs=None):
     best = min(costs, key=costs.get)
     if best == "separable":
         # Only now is the kernel factorised (an SVD): it could be worth it.
-        uv = _rank1(w)
+        uv = _small_rank1(w) if w.size <= RANK1_CACHE_MAX_TAPS else _rank1(w)
         if uv is not None:
             return best, uv
         del costs["separable"]

@@ -144,3 +144,24 @@ def test_correlate_errors_after_a_cached_call(rng):
         fastconv.correlate(a, b, mode="same", algorithm="winograd2")
     with pytest.raises(ValueError, match="one input must be at least as large"):
         fastconv.correlate(np.ones((4, 9)), np.ones((5, 3)), mode="valid")
+
+
+def test_small_rank1_kernels_keyed_by_values(rng):
+    # The factorisation of a small kernel is remembered by its exact values:
+    # another rank-1 kernel of the same shape gets its own factors, a kernel
+    # of rank 2 none, and the first kernel again its own.
+    from fastconv import _signal
+    x = np.zeros((512, 512))
+    k1 = np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    k2 = np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    k3 = k1 + np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    for k in (k1, k2, k3, k1):
+        algorithm, uv = _signal._choose(x, k, (512, 512))
+        if k is k3:
+            assert algorithm != "separable" and uv is None
+        else:
+            assert algorithm == "separable"
+            np.testing.assert_allclose(np.outer(*uv), k, rtol=1e-12, atol=1e-12)
+    a = rng.standard_normal((40, 37))
+    np.testing.assert_allclose(fastconv.correlate(a, k2, mode="same"),
+                               reference.correlate(a, k2, mode="same"), rtol=1e-12, atol=1e-12)
