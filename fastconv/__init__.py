@@ -15,14 +15,16 @@ from fastconv._config import get_config, show_config
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv.functional import conv1d, conv2d, conv3d
 from fastconv._dispatch import select_isa_from_environment as _select_isa
-from fastconv import _calculators, _plans, _signal, _transposed, _variants, grad
+from fastconv import _calculators, _plans, _signal, _transposed, _tuning, _variants, grad
 from fastconv._calculators import *  # noqa: F401,F403
 from fastconv._plans import *  # noqa: F401,F403
 from fastconv._signal import *  # noqa: F401,F403
 from fastconv._transposed import *  # noqa: F401,F403
+from fastconv._tuning import *  # noqa: F401,F403
 from fastconv._variants import *  # noqa: F401,F403
 
-_select_isa()   # the only work done at import: FASTCONV_ISA
+_select_isa()   # the work done at import: FASTCONV_ISA, then FASTCONV_WISDOM
+_tuning.load_from_environment()
 
 __all__ = [
     "ALGORITHMS",
@@ -37,4 +39,4 @@ __all__ = [
     "show_config",
     "grad",
 ] + (_calculators.__all__ + _plans.__all__ + _signal.__all__ + _transposed.__all__
-     + _variants.__all__)
+     + _tuning.__all__ + _variants.__all__)

@@ -2,6 +2,7 @@
 # tests/test_typing.py checks that these names and signatures match the
 # runtime ones: a new public function or module needs its stub here (or in
 # the module's own .pyi) in the same change.
+import os
 from typing import Any, Callable, Sequence
 
 from numpy.typing import ArrayLike, DTypeLike
@@ -38,26 +39,35 @@ class ConvPlan:
     algorithm: str
     dtype: Any
     layout: str
+    variant: dict[str, int]
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     def __init__(self, nd: int, weight: ArrayLike, input_shape: Shape, bias: ArrayLike | None,
                  stride: IntOrTuple, padding: Padding, dilation: IntOrTuple, groups: int,
                  padding_mode: str, algorithm: Algorithm, layout: Layout,
-                 dtype: DTypeLike) -> None: ...
+                 dtype: DTypeLike, tune: bool = False, tune_budget: float = 1.0) -> None: ...
     def __call__(self, x: ArrayLike, out: FloatArray | None = None) -> FloatArray: ...
 
 def plan_conv1d(weight: ArrayLike, input_shape: Shape, bias: ArrayLike | None = None,
                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
                 groups: int = 1, *, padding_mode: str = "zeros", algorithm: Algorithm = "auto",
-                layout: Layout = "channels_first", dtype: DTypeLike | None = None) -> ConvPlan: ...
+                layout: Layout = "channels_first", dtype: DTypeLike | None = None,
+                tune: bool = False, tune_budget: float = 1.0) -> ConvPlan: ...
 def plan_conv2d(weight: ArrayLike, input_shape: Shape, bias: ArrayLike | None = None,
                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
                 groups: int = 1, *, padding_mode: str = "zeros", algorithm: Algorithm = "auto",
-                layout: Layout = "channels_first", dtype: DTypeLike | None = None) -> ConvPlan: ...
+                layout: Layout = "channels_first", dtype: DTypeLike | None = None,
+                tune: bool = False, tune_budget: float = 1.0) -> ConvPlan: ...
 def plan_conv3d(weight: ArrayLike, input_shape: Shape, bias: ArrayLike | None = None,
                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
                 groups: int = 1, *, padding_mode: str = "zeros", algorithm: Algorithm = "auto",
-                layout: Layout = "channels_first", dtype: DTypeLike | None = None) -> ConvPlan: ...
+                layout: Layout = "channels_first", dtype: DTypeLike | None = None,
+                tune: bool = False, tune_budget: float = 1.0) -> ConvPlan: ...
+
+# Wisdom (measured algorithm choices)
+def export_wisdom(path: str | os.PathLike[str]) -> int: ...
+def import_wisdom(path: str | os.PathLike[str]) -> int: ...
+def forget_wisdom() -> None: ...
 
 # Signals and images
 def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", *, boundary: str = "fill",

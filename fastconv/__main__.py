@@ -2,6 +2,10 @@
 
 ``python -m fastconv info``
     Print the build and runtime configuration (:func:`fastconv.show_config`).
+``python -m fastconv tune [layers] [options]``
+    Measure every algorithm and block size on the bench's layers and write
+    the fastest as a wisdom file (see ``python -m fastconv tune --help`` and
+    :mod:`fastconv._tune_cli`).
 ``python -m fastconv bench [options]``
     Time every operation of fastconv (convolutions and plans, transposed,
     separable and octave convolution, image and signal filters, forward +
@@ -17,7 +21,7 @@ import argparse
 import sys
 
 import fastconv
-from fastconv import _bench
+from fastconv import _bench, _tune_cli
 
 PROG = "python -m fastconv"
 
@@ -33,7 +37,10 @@ def build_parser():
         "bench", help="time typical layers against other libraries and check the results",
         description=_bench.DESCRIPTION)
     _bench.add_arguments(bench)
-    return parser, bench
+    tune = commands.add_parser("tune", help="measure the algorithms and write a wisdom file",
+                               description=_tune_cli.DESCRIPTION)
+    _tune_cli.add_arguments(tune)
+    return parser, bench, tune
 
 
 def main(argv=None):
@@ -60,7 +67,7 @@ def main(argv=None):
     >>> from fastconv.__main__ import main
     >>> main(["info"])  # doctest: +SKIP
     """
-    parser, bench_parser = build_parser()
+    parser, bench_parser, tune_parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
         parser.print_help()
@@ -71,6 +78,8 @@ def main(argv=None):
         return 0
     if args.command == "bench":
         return _bench.run(_bench.resolve_options(args, bench_parser))
+    if args.command == "tune":
+        return _tune_cli.main(args, tune_parser)
     parser.print_help()
     return 2
 

@@ -440,6 +440,58 @@ def check_padding_mode(padding_mode):
     return padding_mode
 
 
+#: Validated problems of recent calls, by :func:`_problem_key`: a repeated
+#: call with the same shapes, dtypes and parameters skips the geometry
+#: (bounded; cleared when full).
+PROBLEM_CACHE_SIZE = 256
+_problems = {}
+
+
+def _plain(value):
+    """``value`` if it is an int, a str, or a tuple of ints or of int tuples
+    (the forms that can key the cache without ambiguity: not a bool, which
+    compares equal to an int but is rejected, nor a list), else None."""
+    t = type(value)
+    if t is int or t is str:
+        return value
+    if t is tuple:
+        for v in value:
+            if type(v) is not int and not (type(v) is tuple
+                                           and all(type(u) is int for u in v)):
+                return None
+        return value
+    return None
+
+
+def _problem_key(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 algorithm):
+    """The cache key of a conv call's problem, or None when a parameter has a
+    form that is validated every time (see :func:`_plain`)."""
+    params = (stride, padding, dilation, groups, padding_mode, algorithm)
+    for v in params:
+        if _plain(v) is None:
+            return None
+    if bias is None:
+        return (nd, x.shape, x.dtype, weight.shape, weight.dtype, None, None) + params
+    return (nd, x.shape, x.dtype, weight.shape, weight.dtype, bias.shape, bias.dtype) + params
+
+
+def _conv_problem(nd, x, weight, b_arr, stride, padding, dilation, groups, padding_mode,
+                  algorithm):
+    """Validate what a conv call's problem depends on (shapes, dtypes and
+    parameters, never values) into a :class:`ConvProblem`."""
+    geometry = _geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
+                         padding_mode, "input", "weight")
+    dtype = compute_dtype(x, weight) if b_arr is None else compute_dtype(x, weight, b_arr)
+    problem = _frozen(ConvProblem, _PROBLEM_FIELDS, geometry + (padding_mode, dtype, algorithm))
+    if b_arr is not None and b_arr.shape != (problem.c_out,):
+        raise ValueError(f"bias must have shape ({problem.c_out},) (one value per output "
+                         f"channel), got {b_arr.shape}")
+    if algorithm == "winograd":
+        check_winograd(problem.kernel, problem.stride)
+    return problem
+
+
 def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
                  algorithm, out, *, convert_input=True):
     """Validate a conv{nd}d call.
@@ -463,16 +515,17 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     x = as_array(x, "input")
     weight = as_array(weight, "weight")
     b_arr = None if bias is None else as_array(bias, "bias")
-
-    geometry = _geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
-                         padding_mode, "input", "weight")
-    dtype = compute_dtype(x, weight) if b_arr is None else compute_dtype(x, weight, b_arr)
-    problem = _frozen(ConvProblem, _PROBLEM_FIELDS, geometry + (padding_mode, dtype, algorithm))
-    if b_arr is not None and b_arr.shape != (problem.c_out,):
-        raise ValueError(f"bias must have shape ({problem.c_out},) (one value per output "
-                         f"channel), got {b_arr.shape}")
-    if algorithm == "winograd":
-        check_winograd(problem.kernel, problem.stride)
+    key = _problem_key(nd, x, weight, b_arr, stride, padding, dilation, groups, padding_mode,
+                       algorithm)
+    problem = _problems.get(key) if key is not None else None
+    if problem is None:
+        problem = _conv_problem(nd, x, weight, b_arr, stride, padding, dilation, groups,
+                                padding_mode, algorithm)
+        if key is not None:
+            if len(_problems) >= PROBLEM_CACHE_SIZE:
+                _problems.clear()
+            _problems[key] = problem
+    dtype = problem.dtype
     if out is not None:
         check_out(out, problem.out_shape, dtype,
                   [("input", x_in), ("weight", w_in), ("bias", bias)])

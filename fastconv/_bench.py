@@ -68,7 +68,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 import fastconv
-from fastconv import _signal, reference
+from fastconv import _dispatch, _signal, _tuning, reference
 from fastconv._args import winograd_reason
 from fastconv._kernels import _gemm
 from fastconv._threads import usable_cores
@@ -238,6 +238,8 @@ class Layer:
 
     def describe(self):
         dims = "x".join(str(s) for s in self.spatial)
+        if self.op == "correlate" and self.nd == 1:
+            return f"correlate signal {dims} kernel {self.kernel} same {self.dtype}"
         if self.op == "correlate":
             return f"correlate image {dims} kernel {self.kernel}x{self.kernel} same {self.dtype}"
         if self.op == "convolve1d":
@@ -335,6 +337,7 @@ def machine_info(threads):
         "threads": threads,
         "fastconv_version": fastconv.__version__,
         "isa": fastconv.get_config()["isa"],
+        "wisdom_entries": _tuning.count(),
         "numpy_version": np.__version__,
         "torch_version": _dist_version("torch", "torch"),
         "scipy_version": _dist_version("scipy", "scipy"),
@@ -659,14 +662,24 @@ def default_algorithms(layer):
     return tuple(dict.fromkeys(tuple(fastconv.ALGORITHMS) + extra))
 
 
-def _plan_candidate(layer, d):
+#: Seconds a ``fastconv/plan+tune`` row's plan may spend measuring.
+PLAN_TUNE_BUDGET = 1.0
+
+
+def _plan_candidate(layer, d, tune=False):
+    """A plan made once outside the timing; ``tune``: measured (``tune=True``)
+    from scratch, its wisdom dropped afterwards so that no other row follows it."""
     fn = getattr(fastconv, f"plan_conv{layer.nd}d")
-    impl = "fastconv/plan"
+    impl = "fastconv/plan+tune" if tune else "fastconv/plan"
     x, w, b = d["x"], d["w"], d["b"]
 
     def setup():
-        plan = fn(w, x.shape, b, stride=layer.stride, padding=layer.padding,
-                  dilation=layer.dilation, groups=layer.groups)
+        with _tuning.scoped():
+            if tune:
+                fastconv.forget_wisdom()
+            plan = fn(w, x.shape, b, stride=layer.stride, padding=layer.padding,
+                      dilation=layer.dilation, groups=layer.groups, tune=tune,
+                      tune_budget=PLAN_TUNE_BUDGET)
         return lambda: plan(x)
     return Candidate(impl, "fastconv", "auto", setup=setup, baseline="fastconv/auto")
 
@@ -729,8 +742,10 @@ def fastconv_candidates(layer, data, algorithms=None):
             to_numpy = list
         cands.append(Candidate(impl, "fastconv", alg, call=call, to_numpy=to_numpy,
                                baseline=baseline))
-    if layer.op in ("conv1d", "conv2d", "conv3d") and layer.kernel == 3:
-        cands.append(_plan_candidate(layer, d))
+    if layer.op in ("conv1d", "conv2d", "conv3d"):
+        if layer.kernel == 3:
+            cands.append(_plan_candidate(layer, d))
+        cands.append(_plan_candidate(layer, d, tune=True))
     if layer.op == "separable2d":
         cands.append(_two_calls_candidate(layer, d))
     if layer.op == "octave2d":
@@ -898,8 +913,47 @@ def run_candidate(layer, cand, expected, repeat, min_timing):
     return record
 
 
-def run_layer(layer, options, ref_cache):
-    """Time and check every implementation of one layer; returns the records."""
+#: ``auto`` is flagged when another fastconv algorithm took less than
+#: ``1 / AUTO_SLACK`` of its time on the same row.
+AUTO_SLACK = 1.05
+
+
+def auto_choice(call):
+    """The algorithms ``call()`` ran (``+``-joined, in order; None if none was
+    recorded): what ``auto`` chose."""
+    with _dispatch.recording() as log:
+        call()
+    return "+".join(dict.fromkeys(log)) or None
+
+
+def judge_auto(layer, own_records, own):
+    """Mark the ``fastconv/auto`` record with the algorithm it chose
+    (``auto_choice``), the fastest other algorithm's row (``auto_best``) and
+    ``auto_ratio`` (auto's time over that row's); ``auto_loses`` when the
+    ratio exceeds :data:`AUTO_SLACK`."""
+    auto = next((r for r in own_records if r["impl"] == "fastconv/auto"), None)
+    if auto is None or auto["time_min_s"] is None:
+        return
+    cand = next(c for c in own if c.impl == "fastconv/auto")
+    try:
+        auto["auto_choice"] = auto_choice(cand.setup() if cand.setup else cand.call)
+    except Exception:  # the timed call's own error is already reported
+        auto["auto_choice"] = None
+    others = [r for r in own_records
+              if r["algorithm"] in default_algorithms(layer) and r["algorithm"] != "auto"
+              and r["time_min_s"] is not None and r["passed"] is not False]
+    if others:
+        best = min(others, key=lambda r: r["time_min_s"])
+        auto["auto_best"] = best["impl"]
+        auto["auto_ratio"] = auto["time_min_s"] / best["time_min_s"]
+        auto["auto_loses"] = auto["auto_ratio"] > AUTO_SLACK
+
+
+def run_layer(layer, options, ref_cache, peers=None, own=None):
+    """Time and check every implementation of one layer; returns the records.
+
+    ``peers`` and ``own`` replace the candidates of :func:`peer_candidates`
+    and :func:`fastconv_candidates` (a suite with rows of its own)."""
     data = make_inputs(layer)
     expected = None
     if options.check:
@@ -907,8 +961,11 @@ def run_layer(layer, options, ref_cache):
             ref_cache[layer.name] = compute_reference(layer, data)
         expected = ref_cache[layer.name]
     # Peers first: the fastconv rows are compared with the best of them.
-    peers = (peer_candidates(layer, data, options.threads, options.quick)
-             if options.peers else [])
+    if peers is None:
+        peers = (peer_candidates(layer, data, options.threads, options.quick)
+                 if options.peers else [])
+    else:
+        peers = peers(layer, data) if options.peers else []
     peer_records = [run_candidate(layer, c, expected, options.repeat, options.min_timing)
                     for c in peers]
     timed = [r for r in peer_records if r["time_min_s"] is not None]
@@ -916,9 +973,11 @@ def run_layer(layer, options, ref_cache):
     algorithms = getattr(options, "algorithms", None)
     if algorithms is None:
         algorithms = default_algorithms(layer)
-    own = fastconv_candidates(layer, data, algorithms)
+    own = (fastconv_candidates(layer, data, algorithms) if own is None
+           else own(layer, data, algorithms))
     own_records = [run_candidate(layer, c, expected, options.repeat, options.min_timing)
                    for c in own]
+    judge_auto(layer, own_records, own)
     by_impl = {r["impl"]: r for r in own_records}
     for r in own_records:
         if r["time_min_s"] is None:
@@ -989,6 +1048,9 @@ LEGEND = (
     "rel.err: max|result - reference| / max|reference|",
     "(per output array); a trailing 'Nx fastconv/...' compares the row with that "
     "fastconv row; n/a: not applicable or not available.",
+    f"'chose X': the algorithm(s) auto ran; 'AUTO SLOWER: r x Y': another algorithm "
+    f"(row Y) took less than 1/{AUTO_SLACK} of auto's time.",
+    "plan+tune: a plan made with tune=True (measured, outside the timing).",
 )
 
 
@@ -1020,6 +1082,10 @@ def format_record(r):
         line += "  " + r["error"]
     if r.get("ratio_to_baseline") is not None:
         line += f"  {r['ratio_to_baseline']:.2f}x {r['baseline']}"
+    if r.get("auto_choice"):
+        line += f"  chose {r['auto_choice']}"
+    if r.get("auto_loses"):
+        line += f"  AUTO SLOWER: {r['auto_ratio']:.2f}x {r['auto_best']}"
     return line
 
 
@@ -1124,6 +1190,14 @@ def resolve_options(args, parser):
     return args
 
 
+#: The helpers this module shares with the other suite modules.
+image_output = _image_output
+import_optional = _import_optional
+fmt_row = _fmt_row
+COLUMNS = _COLUMNS
+layer_call = _layer_call
+
+
 #: The suites of ``--suite``. Each is run by a module of fastconv whose
 #: ``SUITES`` tuple names the suites it answers to, with two functions:
 #: ``list_suite(name, args, emit)`` prints its rows and
@@ -1132,7 +1206,7 @@ def resolve_options(args, parser):
 #: record with ``passed`` False fails the run); ``extra`` is a dict merged
 #: into the JSON metadata. This module runs the layer suite; the modules are
 #: imported only when their suite is asked for.
-SUITE_MODULES = ("fastconv._bench", "fastconv._bench_dask")
+SUITE_MODULES = ("fastconv._bench", "fastconv._bench_tiny", "fastconv._bench_dask")
 #: The suites this module runs.
 SUITES = ("layers",)
 DEFAULT_SUITE = "layers"

@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - only in a source tree never built
     BUILD_INFO = {}
 
 
-def _cpu_model():
+def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -118,7 +118,7 @@ def get_config():
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_simd_flags": _cpu_simd_flags(),
         **_installation(),
         "dependencies": _versions(),

@@ -21,13 +21,24 @@ page.
   filled: ``C_out / groups >= 8`` and ``C_in / groups * prod(kernel) >= 16``.
 * direct wins on the rest: depthwise and small groups (few output channels per
   group), and single-channel images, where a GEMM's M dimension is tiny.
+
+Wisdom (:mod:`fastconv._tuning`) comes before these rules: when a measured
+entry matches the problem, the thread count and the machine, ``auto`` runs
+the algorithm and kernel variant it names (:func:`choose`). :func:`tune`
+measures a problem's candidates (:func:`candidates`) and records the result.
 """
+import contextlib
+import functools
 import math
 import os
+import threading
+import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
+from fastconv import _tuning
 from fastconv._args import kernel_padding, winograd_reason
 from fastconv._kernels import _conv, _gemm
 from fastconv._threads import get_num_threads
@@ -38,6 +49,11 @@ WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MIN_TILES = 100
 WINOGRAD_FEW_TILES = 40
 WINOGRAD_WIDE_CHANNELS = 192
+#: Multiply-accumulates per thread below which a call uses fewer threads
+#: (about 13 us of arithmetic at 5 GMAC/s, several times the start and
+#: barrier of a parallel region on an idle machine; on a loaded one a
+#: second thread that is not scheduled costs far more).
+SMALL_WORK_MACS = 1 << 16
 
 
 def select_isa_from_environment():
@@ -76,14 +92,30 @@ def _winograd_amortised(tiles, cig, cog):
         tiles >= WINOGRAD_FEW_TILES and min(cig, cog) >= WINOGRAD_WIDE_CHANNELS)
 
 
-def choose_algorithm(problem, planned=False):
+def choose_algorithm(problem, planned=False, layout="channels_first"):
     """The algorithm that ``algorithm="auto"`` runs for ``problem``.
 
     ``planned``: the weights are prepared once by a plan, so Winograd's
     weight transform costs nothing per call.
     """
+    return choose(problem, planned, layout)[0]
+
+
+def choose(problem, planned=False, layout="channels_first"):
+    """``(algorithm, variant)`` that ``algorithm="auto"`` runs for ``problem``:
+    a matching wisdom entry's, else the rule's (:func:`rule`) with the
+    kernels' default blocking (an empty ``variant``)."""
     if problem.algorithm != "auto":
-        return problem.algorithm
+        return problem.algorithm, {}
+    if _tuning.has_entries():
+        entry = _tuning.lookup(problem_key(problem, planned, layout))
+        if entry is not None and _usable(problem, entry):
+            return entry["algorithm"], entry["variant"]
+    return rule(problem, planned), {}
+
+
+def rule(problem, planned=False):
+    """The measured rule of ``auto`` (this module's docstring), without wisdom."""
     cog = problem.c_out // problem.groups
     cig = problem.c_in // problem.groups
     if (winograd_reason(problem.kernel, problem.stride) is None
@@ -111,12 +143,14 @@ def _subgrid(o, d, p):
     return s, (o - p - s) // d
 
 
-def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads, isa):
+def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads, isa,
+                 block_bytes=0):
     """Winograd F(2, 3) into ``o5``; a dilated kernel is applied to the
     ``prod(dilation)`` interleaved sub-grids of the input, each convolved with
     the undilated kernel (the space-to-batch identity), never by inflating it."""
     if all(d == 1 for d in dilation):
-        _conv.winograd(x5, packed, bias, o5, tuple(padding), tuple(taps), groups, threads, isa)
+        _conv.winograd(x5, packed, bias, o5, tuple(padding), tuple(taps), groups, threads, isa,
+                       block_bytes)
         return
     ranges = [range(min(d, o)) if k == 3 else range(1)
               for d, o, k in zip(dilation, o5.shape[2:], taps)]
@@ -142,7 +176,8 @@ def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads,
     for (_, o_shape, pads), members in stacks.items():
         sub_x = np.concatenate([m[0] for m in members], axis=0)
         sub_o = np.empty((len(members) * o_shape[0],) + o_shape[1:], dtype=o5.dtype)
-        _conv.winograd(sub_x, packed, bias, sub_o, pads, tuple(taps), groups, threads, isa)
+        _conv.winograd(sub_x, packed, bias, sub_o, pads, tuple(taps), groups, threads, isa,
+                       block_bytes)
         for i, (_, target) in enumerate(members):
             target[...] = sub_o[i * o_shape[0]:(i + 1) * o_shape[0]]
 
@@ -169,39 +204,293 @@ def prepare_weights(problem, weight, algorithm, isa):
     return None
 
 
-def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=None):
+class CallShapes(NamedTuple):
+    """What a call of a problem needs that depends on the problem alone: the
+    kernels' 3-D forms of the shapes and parameters (``lead``: the unit
+    spatial dims put before a 1-D or 2-D input's), and the rule's choice."""
+
+    lead: tuple
+    w5: tuple
+    o5: tuple
+    padding: tuple
+    stride: tuple
+    dilation: tuple
+    kernel: tuple
+    rule: str
+    #: The most threads worth starting: one per SMALL_WORK_MACS of work.
+    max_threads: int
+
+
+@functools.lru_cache(maxsize=256)
+def _call_shapes(problem):
+    # Cached by problem (a frozen description: equal problems, equal shapes);
+    # a repeated call of the same shapes skips this and the rule.
+    return CallShapes(
+        (1,) * (3 - problem.nd),
+        (problem.c_out, problem.c_in // problem.groups) + as_3d(problem.kernel, 1),
+        (problem.n, problem.c_out) + as_3d(problem.out_spatial, 1),
+        as_3d(kernel_padding(problem), 0), as_3d(problem.stride, 1),
+        as_3d(problem.dilation, 1), as_3d(problem.kernel, 1), rule(problem),
+        max(1, problem.macs // SMALL_WORK_MACS))
+
+
+def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=None,
+             variant=None, layout="channels_first"):
     """Compute ``problem`` into ``out`` (or a new array); return the result.
 
     ``x``, ``weight``, ``bias`` come from :func:`fastconv._args.prepare_conv`.
-    A plan passes the ``algorithm`` it chose, the SIMD level ``isa`` it packed
-    for and the ``packed`` weights of :func:`prepare_weights`; a plain call
-    chooses and prepares here.
+    A plan passes the ``algorithm`` and kernel ``variant`` it chose, the SIMD
+    level ``isa`` it packed for and the ``packed`` weights of
+    :func:`prepare_weights`; a plain call chooses (:func:`choose`, which
+    reads wisdom for the caller's ``layout``) and prepares here, or, inside
+    :func:`tuning`, measures its candidates first.
     """
     result = out
     if result is None or not result.flags.c_contiguous:
         result = np.empty(problem.out_shape, dtype=problem.dtype)
     if result.size:
-        x5 = x.reshape(x.shape[:2] + as_3d(x.shape[2:], 1))
-        w5 = _weight5(problem, weight)
-        o5 = result.reshape((problem.n, problem.c_out) + as_3d(problem.out_spatial, 1))
-        padding = as_3d(kernel_padding(problem), 0)
-        threads = get_num_threads()
+        shapes = _call_shapes(problem)
+        x5 = x.reshape(x.shape[:2] + shapes.lead + x.shape[2:])    # padded or not
+        w5 = weight.reshape(shapes.w5)
+        o5 = result.reshape(shapes.o5)
+        # Work too small to share runs on one thread: the kernels' results do
+        # not depend on the thread count, and a parallel region's start and
+        # barrier cost more than such a call's arithmetic.
+        threads = min(get_num_threads(), shapes.max_threads)
         if isa is None:
             isa = isa_level()
         if algorithm is None:
-            algorithm = choose_algorithm(problem)
+            if (_tune_budget() is not None and problem.algorithm == "auto"
+                    and not has_wisdom(problem, False, layout)):
+                tune(problem, x, weight, bias, _tune_budget(), layout=layout)
+            if problem.algorithm == "auto" and not _tuning.has_entries():
+                algorithm, variant = shapes.rule, None     # choose() without wisdom
+            else:
+                algorithm, variant = choose(problem, layout=layout)
+        variant = variant or {}
+        note_choice(algorithm)
         if packed is None:
             packed = prepare_weights(problem, weight, algorithm, isa)
         if algorithm == "winograd":
-            run_winograd(x5, packed, bias, o5, padding, as_3d(problem.kernel, 1),
-                         as_3d(problem.dilation, 1), problem.groups, threads, isa)
+            run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
+                         problem.groups, threads, isa, variant.get("block_bytes", 0))
         elif algorithm == "im2col":
-            _conv.im2col(x5, w5, bias, o5, as_3d(problem.stride, 1), padding,
-                         as_3d(problem.dilation, 1), problem.groups, threads, isa, packed)
+            _conv.im2col(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
+                         problem.groups, threads, isa, packed,
+                         variant.get("block_bytes", 0), variant.get("pass_rows", 0))
         else:
-            _conv.direct(x5, w5, bias, o5, as_3d(problem.stride, 1), padding,
-                         as_3d(problem.dilation, 1), problem.groups, threads, isa)
+            _conv.direct(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
+                         problem.groups, threads, isa)
     if out is not None and result is not out:
         out[...] = result
         return out
     return result
+
+
+# --------------------------------------------------------------------------
+# Measuring: the candidates of a problem, timed by fastconv._tuning
+# --------------------------------------------------------------------------
+
+#: The algorithms a convolution problem can run.
+CONV_ALGORITHMS = ("direct", "im2col", "winograd")
+#: The kernel parameters each algorithm accepts in a wisdom entry's variant.
+VARIANT_PARAMS = {"direct": (), "im2col": ("block_bytes", "pass_rows"),
+                  "winograd": ("block_bytes",)}
+#: Block sizes tried by :func:`tune`: bytes of unfolded input (im2col) or of
+#: transformed tiles (Winograd) per work item, around the default 256 KiB,
+#: and im2col's rows of K per pass, around the default 256.
+TUNE_BLOCK_BYTES = (64 * 1024, 128 * 1024, 512 * 1024, 1024 * 1024)
+TUNE_PASS_ROWS = (128, 512, 1024)
+#: Default ``tune_budget`` (seconds) of a measurement.
+TUNE_BUDGET = 1.0
+#: Share of the budget spent on the algorithms with their default blocking;
+#: the rest times the block sizes of the algorithms within TUNE_CONTENDERS
+#: times the fastest.
+TUNE_FIRST_SHARE = 0.4
+TUNE_CONTENDERS = 1.25
+
+
+def problem_key(problem, planned, layout):
+    """The wisdom key of a problem (:data:`fastconv._tuning.PROBLEM_FIELDS`)."""
+    return ("plan" if planned else "call", f"conv{problem.nd}d",
+            (problem.n, problem.c_in) + problem.in_spatial,
+            (problem.c_out, problem.c_in // problem.groups) + problem.kernel,
+            problem.stride, problem.pad_before, problem.pad_after, problem.dilation,
+            problem.groups, problem.padding_mode, problem.dtype.name, layout)
+
+
+def has_wisdom(problem, planned=False, layout="channels_first"):
+    """A usable wisdom entry matches the problem (at this thread count and SIMD level)."""
+    entry = _tuning.lookup(problem_key(problem, planned, layout))
+    return entry is not None and _usable(problem, entry)
+
+
+def _usable(problem, entry):
+    """A wisdom entry names an algorithm and variant this problem can run."""
+    algorithm = entry["algorithm"]
+    if algorithm not in CONV_ALGORITHMS:
+        return False
+    if algorithm == "winograd" and winograd_reason(problem.kernel, problem.stride) is not None:
+        return False
+    return all(k in VARIANT_PARAMS[algorithm] for k in entry["variant"])
+
+
+def _label(algorithm, variant):
+    if not variant:
+        return algorithm
+    return algorithm + "(" + ", ".join(f"{k}={v}" for k, v in sorted(variant.items())) + ")"
+
+
+def candidates(problem, planned=False):
+    """Every ``(algorithm, variant)`` the problem can run, the rule's choice
+    first, then the other algorithms with their default blocking, then the
+    other block sizes (only those that change the blocking: a setting the
+    kernel clamps to the default is the default)."""
+    algorithms = [a for a in CONV_ALGORITHMS
+                  if a != "winograd" or winograd_reason(problem.kernel, problem.stride) is None]
+    first = rule(problem, planned)
+    algorithms.sort(key=lambda a: a != first)
+    result = [(a, {}) for a in algorithms]
+    threads, isa = get_num_threads(), isa_level()
+    itemsize = problem.dtype.itemsize
+    x5 = (problem.n, problem.c_in) + as_3d(problem.in_spatial, 1)
+    w5 = (problem.c_out, problem.c_in // problem.groups) + as_3d(problem.kernel, 1)
+    o5 = (problem.n, problem.c_out) + as_3d(problem.out_spatial, 1)
+    if "im2col" in algorithms:
+        def blocking(bb, rows):
+            return _conv.im2col_blocking(x5, w5, o5, as_3d(problem.stride, 1),
+                                         as_3d(kernel_padding(problem), 0), problem.groups,
+                                         threads, isa, itemsize, bb, rows)
+        seen = {blocking(0, 0)}
+        for rows in (0,) + TUNE_PASS_ROWS:
+            for bb in (0,) + TUNE_BLOCK_BYTES:
+                b = blocking(bb, rows)
+                if b not in seen:
+                    seen.add(b)
+                    result.append(("im2col", {k: v for k, v in (("block_bytes", bb),
+                                                                ("pass_rows", rows)) if v}))
+    if "winograd" in algorithms:
+        P = 4 ** sum(k == 3 for k in problem.kernel)
+        nr = _gemm.register_tile(problem.dtype)[1]
+        tiles = winograd_tiles(problem)
+        cg = problem.c_in // problem.groups
+
+        def blocks(bb):
+            return _conv.winograd_blocks(P, cg, tiles, nr, itemsize, problem.groups, threads,
+                                         bb)
+        seen = {blocks(0)}
+        for bb in TUNE_BLOCK_BYTES:
+            b = blocks(bb)
+            if b not in seen:
+                seen.add(b)
+                result.append(("winograd", {"block_bytes": bb}))
+    return result
+
+
+def tune(problem, x, weight, bias, budget=TUNE_BUDGET, *, layout="channels_first",
+         planned=False):
+    """Measure every candidate of ``problem`` (:func:`candidates`) on these
+    arrays within about ``budget`` seconds and record the fastest in wisdom.
+
+    A plan's measurement (``planned``) times the kernels with weights
+    prepared beforehand and records two entries: ``use="plan"`` (the fastest
+    kernel) and ``use="call"`` (the fastest kernel plus its weight
+    preparation, which a plain call pays every time). A plain call's
+    measurement times the whole call and records ``use="call"``.
+
+    Returns
+    -------
+    (algorithm, variant)
+        The choice for the kind of call measured.
+    """
+    isa = isa_level()
+    cands = candidates(problem, planned)
+    out = np.empty((problem.n, problem.c_out) + problem.out_spatial, problem.dtype)
+    prep_times, packs = {}, {}
+    for algorithm in dict.fromkeys(a for a, _ in cands):
+        # The fastest of three preparations (the first may pay one-time costs).
+        prep_times[algorithm] = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            packs[algorithm] = prepare_weights(problem, weight, algorithm, isa)
+            prep_times[algorithm] = min(prep_times[algorithm], time.perf_counter() - start)
+
+    def runner(algorithm, variant):
+        if planned:
+            packed = packs[algorithm]
+            return lambda: run_conv(problem, x, weight, bias, out, algorithm=algorithm,
+                                    isa=isa, packed=packed, variant=variant)
+        return lambda: run_conv(problem, x, weight, bias, out, algorithm=algorithm, isa=isa,
+                                variant=variant)
+    labelled = [(_label(a, v), runner(a, v)) for a, v in cands]
+    # First the algorithms with their default blocking, then the other block
+    # sizes of those within TUNE_CONTENDERS of the fastest, beside their
+    # defaults: the budget goes to repeats where the choice is close.
+    start = time.perf_counter()
+    defaults = [c for c, (_, v) in zip(labelled, cands) if not v]
+    times = _tuning.measure(defaults, budget * TUNE_FIRST_SHARE)
+    fastest = min(times.values())
+    contenders = {a for (label, _), (a, v) in zip(labelled, cands)
+                  if not v and times[label] <= TUNE_CONTENDERS * fastest}
+    rest = budget - (time.perf_counter() - start)
+    second = [c for c, (a, _) in zip(labelled, cands) if a in contenders]
+    if rest > 0 and len(second) > 1:
+        for label, t in _tuning.measure(second, rest).items():
+            times[label] = min(times.get(label, math.inf), t)
+    for label, _ in labelled:
+        times.setdefault(label, math.inf)
+    choice = {}
+    uses = (("plan", 0.0), ("call", 1.0)) if planned else (("call", 0.0),)
+    for use, prep_weight in uses:
+        total = {label: t + prep_weight * prep_times[a]
+                 for (label, _), (a, _) in zip(labelled, cands)
+                 for t in [times[label]]}
+        best = min(range(len(cands)), key=lambda i: total[labelled[i][0]])
+        algorithm, variant = cands[best]
+        _tuning.record(problem_key(problem, use == "plan", layout), algorithm, variant,
+                       total[labelled[best][0]],
+                       {k: v for k, v in total.items() if math.isfinite(v)})
+        choice[use] = (algorithm, variant)
+    return choice["plan" if planned else "call"]
+
+
+_local = threading.local()
+
+
+def _tune_budget():
+    return getattr(_local, "budget", None)
+
+
+@contextlib.contextmanager
+def tuning(budget=TUNE_BUDGET):
+    """Within the block, every ``algorithm="auto"`` convolution of this thread
+    without wisdom measures its candidates (``budget`` seconds each) and
+    records the result before it runs (the engine of ``python -m fastconv tune``
+    for the operations built on convolutions)."""
+    previous = _tune_budget()
+    _local.budget = float(budget)
+    try:
+        yield
+    finally:
+        _local.budget = previous
+
+
+_recorder = None
+
+
+def note_choice(algorithm):
+    """Tell :func:`recording` which algorithm is about to run."""
+    if _recorder is not None:
+        _recorder.append(algorithm)
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect the algorithm of every convolution run inside the block (the
+    bench's "auto chose" column). Not for concurrent use."""
+    global _recorder
+    previous, _recorder = _recorder, []
+    try:
+        yield _recorder
+    finally:
+        _recorder = previous

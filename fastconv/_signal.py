@@ -41,7 +41,7 @@ import numbers
 import numpy as np
 
 from fastconv._args import as_array, check_out, check_winograd, compute_dtype
-from fastconv._dispatch import isa_level
+from fastconv._dispatch import isa_level, note_choice
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
 from fastconv._variants import separate
@@ -149,6 +149,27 @@ def _rank1(w):
     if np.max(np.abs(np.outer(u.astype(np.float64), v) - w64)) > 64 * eps * np.max(np.abs(w64)):
         return None
     return u.astype(w.dtype), v.astype(w.dtype)
+
+
+#: Kernels of at most this many taps keep their :func:`_rank1` result, keyed
+#: by their bytes (a repeated call with the same small kernel skips the SVD).
+RANK1_CACHE_MAX_TAPS = 64
+_rank1_results = {}
+
+
+def _small_rank1(w):
+    """:func:`_rank1` of a small kernel, remembered by its exact values."""
+    key = (w.dtype.str, w.shape, w.tobytes())
+    if key in _rank1_results:
+        return _rank1_results[key]
+    uv = _rank1(w)
+    if uv is not None:
+        for f in uv:
+            f.setflags(write=False)
+    if len(_rank1_results) >= 256:
+        _rank1_results.clear()
+    _rank1_results[key] = uv
+    return uv
 
 
 def _index_map(start, size, k, n, boundary):
@@ -373,13 +394,14 @@ def _costs(x, w, sizes):
     return costs
 
 
-def choose_correlate_algorithm(x, w, sizes):
-    """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
-    costs = _costs(x, w, sizes)
+def choose_correlate_algorithm(x, w, sizes, costs=None):
+    """The algorithm ``auto`` runs, and the rank-1 factors when it is
+    ``separable`` (``costs``: those of :func:`_costs`, if known)."""
+    costs = dict(_costs(x, w, sizes) if costs is None else costs)
     best = min(costs, key=costs.get)
     if best == "separable":
         # Only now is the kernel factorised (an SVD): it could be worth it.
-        uv = _rank1(w)
+        uv = _small_rank1(w) if w.size <= RANK1_CACHE_MAX_TAPS else _rank1(w)
         if uv is not None:
             return best, uv
         del costs["separable"]
@@ -393,9 +415,17 @@ def region(n1, n2, mode):
     return (full - size) // 2, size
 
 
-def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
-    """One channel: the kept part of the full correlation of x (extended) with w."""
-    nd = x.ndim
+#: What a channel's correlation needs that depends only on the shapes, the
+#: dtype, the mode and the boundary (:func:`_channel_setup`), for repeated
+#: calls of the same shapes (bounded; cleared when full).
+SETUP_CACHE_SIZE = 256
+_setups = {}
+
+
+def _channel_setup(x, w, mode, boundary, fill):
+    """``(sizes, flip, maps, padl, costs)`` of one channel: the output sizes,
+    whether the arrays swap roles, the read-only index maps, the kernel's
+    left padding and the cost model's estimates."""
     starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
     flip = False
     if (boundary == "fill" and fill == 0 and all(k >= n for k, n in zip(w.shape, x.shape))
@@ -407,15 +437,34 @@ def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
         x, w, flip = w, x, True
     maps = [_index_map(s, size, k, n, boundary)
             for s, size, k, n in zip(starts, sizes, w.shape, x.shape)]
+    for m, _, _ in maps:
+        m.setflags(write=False)         # shared by the calls of these shapes
     padl = w.shape[-1] - 1 - starts[-1]
+    return sizes, flip, maps, padl, _costs(x, w, sizes)
+
+
+def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
+    """One channel: the kept part of the full correlation of x (extended) with w."""
+    nd = x.ndim
+    key = (x.shape, w.shape, x.dtype, mode, boundary, fill == 0)
+    setup = _setups.get(key)
+    if setup is None:
+        setup = _channel_setup(x, w, mode, boundary, fill)
+        if len(_setups) >= SETUP_CACHE_SIZE:
+            _setups.clear()
+        _setups[key] = setup
+    sizes, flip, maps, padl, costs = setup
+    if flip:
+        x, w = w, x
     uv = None
     if algorithm == "auto":
-        algorithm, uv = choose_correlate_algorithm(x, w, sizes)
+        algorithm, uv = choose_correlate_algorithm(x, w, sizes, costs)
     elif algorithm == "separable":      # chosen by choose_correlate_algorithm for a larger problem
         uv = _rank1(w)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
+    note_choice(algorithm)
     if algorithm == "direct":
         _direct(x, w, maps, fill, target, padl)
     elif algorithm == "separable":
@@ -432,6 +481,53 @@ def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     return target
 
 
+def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
+    a_in, b_in = in1, in2
+    a = as_array(in1, "in1")
+    b = as_array(in2, "in2")
+    # The checks of shapes, dtypes and the str parameters, cached for
+    # repeated calls (a parameter of another type is checked every time).
+    key = None
+    if type(mode) is str and type(boundary) is str and type(algorithm) is str:
+        key = (a.shape, b.shape, a.dtype, b.dtype, mode, boundary, algorithm, convolve)
+    checked = None if key is None else _checked.get(key)
+    if checked is None:
+        checked = _check_call(a, b, mode, boundary, algorithm, convolve)
+        if key is not None:
+            if len(_checked) >= SETUP_CACHE_SIZE:
+                _checked.clear()
+            _checked[key] = checked
+    if type(fillvalue) is not float and type(fillvalue) is not int:
+        _check_fillvalue(fillvalue)
+    dtype, shape, mode, nd, channels = checked
+    if mode == "valid":
+        boundary, fillvalue = "fill", 0.0
+    if out is not None:
+        check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])
+    w = np.asarray(b, dtype=dtype)
+    if convolve:
+        w = w[(slice(None, None, -1),) * nd]
+    w = np.ascontiguousarray(w)
+    fill = float(fillvalue)
+    if not channels:
+        x = np.ascontiguousarray(a, dtype=dtype)
+        return correlate_channel(x, w, mode, boundary, fill, algorithm, out)
+    result = out if out is not None else np.empty(shape, dtype)
+    for c in range(channels[0]):
+        x = np.ascontiguousarray(a[..., c], dtype=dtype)
+        result[..., c] = correlate_channel(x, w, mode, boundary, fill, algorithm, None)
+    return result
+
+
+_checked = {}
+
+
+def _check_fillvalue(fillvalue):
+    if (not isinstance(fillvalue, (numbers.Real, np.bool_))
+            or isinstance(fillvalue, (np.complexfloating, complex))):
+        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
+
+
 def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
     """Validate a correlate/convolve call from its arrays' shapes and dtypes.
 
@@ -439,13 +535,22 @@ def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
     ignores the boundary, ``sizes`` are the result's spatial sizes and
     ``channels`` its trailing channel axis (an empty tuple or one size).
     """
+    dtype, shape, mode, nd, channels = _check_call(a, b, mode, boundary, algorithm,
+                                                   name == "convolve")
+    _check_fillvalue(fillvalue)
+    if mode == "valid":
+        boundary, fillvalue = "fill", 0.0
+    return boundary, fillvalue, dtype, shape[:len(shape) - len(channels)], channels
+
+
+def _check_call(a, b, mode, boundary, algorithm, convolve):
+    """Validate what a call depends on apart from values (cached by shapes,
+    dtypes and parameters): ``(dtype, shape, mode, nd, channels)``."""
+    name = "convolve" if convolve else "correlate"
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary={boundary!r} is not one of {', '.join(BOUNDARIES)}")
-    if (not isinstance(fillvalue, (numbers.Real, np.bool_))
-            or isinstance(fillvalue, (np.complexfloating, complex))):
-        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(ALGORITHMS)}")
     if b.ndim not in (1, 2, 3):
@@ -465,36 +570,10 @@ def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
             raise ValueError(f"for mode='valid' one input must be at least as large as the "
                              f"other in every dimension, got in1 of shape {a.shape} and in2 "
                              f"of shape {b.shape}")
-        boundary, fillvalue = "fill", 0.0
     dtype = compute_dtype(a, b)
     sizes = tuple(region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
-    return boundary, fillvalue, dtype, sizes, a.shape[nd:]
-
-
-def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
-    name = "convolve" if convolve else "correlate"
-    a_in, b_in = in1, in2
-    a = as_array(in1, "in1")
-    b = as_array(in2, "in2")
-    boundary, fillvalue, dtype, sizes, channels = check_correlate(a, b, mode, boundary, fillvalue,
-                                                         algorithm, name)
-    nd = b.ndim
-    shape = sizes + channels
-    if out is not None:
-        check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])
-    w = np.asarray(b, dtype=dtype)
-    if convolve:
-        w = w[(slice(None, None, -1),) * nd]
-    w = np.ascontiguousarray(w)
-    fill = float(fillvalue)
-    if not channels:
-        x = np.ascontiguousarray(a, dtype=dtype)
-        return correlate_channel(x, w, mode, boundary, fill, algorithm, out)
-    result = out if out is not None else np.empty(shape, dtype)
-    for c in range(channels[0]):
-        x = np.ascontiguousarray(a[..., c], dtype=dtype)
-        result[..., c] = correlate_channel(x, w, mode, boundary, fill, algorithm, None)
-    return result
+    channels = a.shape[nd:]
+    return dtype, sizes + channels, mode, nd, channels
 
 
 _DOC = """{title}

@@ -30,8 +30,8 @@ def usable_cores():
 
 
 def check_num_threads(n):
-    if n is None:
-        return None
+    if n is None or (type(n) is int and n != 0):    # every call passes here
+        return n
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an int or None, got {n!r} of type {type(n).__name__}")
     n = int(n)

@@ -26,7 +26,7 @@ import numpy as np
 from fastconv._args import (as_array, check_algorithm, check_out, check_winograd,
                             compute_dtype, explicit_padding, from_channels_first, is_int,
                             per_dim, prepare_conv, stand_in, to_channels_first)
-from fastconv._dispatch import as_3d, isa_level, run_conv
+from fastconv._dispatch import as_3d, isa_level, note_choice, run_conv
 from fastconv._docstrings import SPATIAL_NAMES
 from fastconv._kernels import _conv, _gemm, _grad
 from fastconv._threads import get_num_threads
@@ -322,6 +322,7 @@ def transpose_core(nd, x, weight, bias, stride, dilation, before, out_spatial, g
     C-contiguous arrays of ``result``'s dtype.
     """
     if choose_transposed_algorithm(weight, stride, groups, algorithm) == "im2col":
+        note_choice("im2col")
         return gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
                                 groups, result)
     kernel = weight.shape[2:]

@@ -25,7 +25,7 @@ import numpy as np
 from fastconv._args import (as_array, check_algorithm, check_out, compute_dtype,
                             explicit_padding, is_int, kernel_padding, output_spatial, per_dim,
                             prepare_conv)
-from fastconv._dispatch import isa_level, run_conv
+from fastconv._dispatch import isa_level, note_choice, run_conv
 from fastconv._kernels import _separable
 from fastconv._threads import get_num_threads
 from fastconv.functional import conv2d
@@ -244,6 +244,7 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
                                                                                   dtype)
         r4 = result.reshape((problem.n, c_out) + problem.out_spatial)
         if r4.size:
+            note_choice("direct")       # the fused kernel is the direct algorithm here
             _separable.separable(xb, wd, pw2, b, r4, problem.stride, kernel_padding(problem),
                                  problem.dilation, get_num_threads(), isa_level())
         if out is not None and result is not out:

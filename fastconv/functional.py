@@ -18,7 +18,7 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
     problem, x, weight, bias, out_cf = prepare_conv(nd, x, weight, bias, stride, padding,
                                                     dilation, groups, padding_mode, algorithm,
                                                     out_cf)
-    result = run_conv(problem, x, weight, bias, out_cf)
+    result = run_conv(problem, x, weight, bias, out_cf, layout=layout)
     return out if out is not None else from_channels_first(result, layout, nd)
 
 

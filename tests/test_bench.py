@@ -18,6 +18,7 @@ from fastconv.__main__ import main as cli_main
 def _short_timings(monkeypatch):
     # One call per timing: these tests check the results, never the speed.
     monkeypatch.setattr(_bench, "QUICK_MIN_TIMING", 0.0)
+    monkeypatch.setattr(_bench, "PLAN_TUNE_BUDGET", 0.01)
 
 
 def run_json(tmp_path, *args):
@@ -190,3 +191,66 @@ def test_suite_option(tmp_path, capsys):
         _bench.main(["--suite", "no_such_suite"])
     assert exc.value.code == 2
     assert "no_such_suite" in capsys.readouterr().err
+
+
+def test_auto_row_names_its_choice_and_plan_tune_leaves_no_wisdom(tmp_path):
+    from fastconv import _tuning
+    before = _tuning.count()
+    status, records, data = run_json(tmp_path, "--layers", "dw3x3_144_56", "--no-peers")
+    assert status == 0
+    auto = records["dw3x3_144_56", "fastconv/auto"]
+    assert auto["auto_choice"] in ("direct", "im2col", "winograd")
+    assert auto["auto_best"].startswith("fastconv/") and auto["auto_best"] != "fastconv/auto"
+    assert auto["auto_ratio"] > 0 and isinstance(auto["auto_loses"], bool)
+    tuned = records["dw3x3_144_56", "fastconv/plan+tune"]
+    assert tuned["status"] == "ok" and tuned["baseline"] == "fastconv/auto"
+    assert _tuning.count() == before
+    assert data["metadata"]["wisdom_entries"] == before
+
+
+def test_judge_auto_flags_a_slower_choice():
+    lay = layer("resnet3x3_64_56")
+    calls = []
+    cands = [_bench.Candidate("fastconv/auto", "fastconv", "auto",
+                              call=lambda: calls.append(1))]
+
+    def rec(impl, algorithm, t):
+        return {"impl": impl, "algorithm": algorithm, "time_min_s": t, "passed": True}
+    records = [rec("fastconv/auto", "auto", 1.0), rec("fastconv/direct", "direct", 0.5),
+               rec("fastconv/im2col", "im2col", 0.97), rec("fastconv/plan", "auto", 0.1)]
+    _bench.judge_auto(lay, records, cands)
+    auto = records[0]
+    assert calls == [1]
+    assert auto["auto_best"] == "fastconv/direct" and auto["auto_ratio"] == 2.0
+    assert auto["auto_loses"] is True
+    assert "AUTO SLOWER: 2.00x fastconv/direct" in _bench.format_record(dict(
+        auto, layer=lay.name, library="fastconv", status="ok", gflops=1.0,
+        ratio_to_best_peer=None, checked=False, rel_error=None, error=None))
+    records[1]["time_min_s"] = 0.96     # within 5%: not flagged
+    _bench.judge_auto(lay, records, cands)
+    assert auto["auto_best"] == "fastconv/direct" and auto["auto_loses"] is False
+
+
+def test_tiny_suite(tmp_path):
+    pytest.importorskip("scipy")
+    status, records, data = run_json(tmp_path, "--suite", "tiny", "--layers", "tiny_conv2d",
+                                     "tiny_signal64", "tiny_img32")
+    assert status == 0 and data["metadata"]["suites"] == ["tiny"]
+    assert data["metadata"]["tiny_layers"] == ["tiny_conv2d", "tiny_signal64_k5",
+                                               "tiny_img32_3x3"]
+    for (name, impl), r in records.items():
+        assert r["suite"] == "tiny"
+        if r["library"] == "fastconv" and r["status"] != "n/a":
+            assert r["status"] == "ok", r
+            assert r["time_us"] > 0
+    for name in ("tiny_conv2d", "tiny_signal64_k5", "tiny_img32_3x3"):
+        assert records[name, "fastconv/auto"]["auto_choice"]
+    assert records["tiny_signal64_k5", "fastconv/convolve"]["status"] == "ok"
+    assert records["tiny_signal64_k5", "np.correlate"]["status"] == "ok"
+    assert records["tiny_img32_3x3", "scipy.signal.corr"]["status"] == "ok"
+    if _bench._import_optional("cv2") is not None:
+        assert records["tiny_img32_3x3", "cv2.filter2D"]["status"] == "ok"
+        assert records["tiny_signal64_k5", "cv2.filter2D"]["status"] == "ok"
+    if _bench._import_optional("torch") is not None:
+        assert records["tiny_conv2d", "torch+numpy"]["status"] == "ok"
+    assert records["tiny_conv2d", "fastconv/plan+tune"]["status"] == "ok"

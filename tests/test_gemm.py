@@ -561,7 +561,7 @@ def test_matmul_nan_inf_propagate(isa, dtype, rng):
 @pytest.mark.skipif(not OPENMP_ENABLED, reason=SERIAL_BUILD)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bitwise_identical_across_thread_counts(isa, dtype, rng):
-    for m, n, k in [(97, 3136, 1001), (64, 513, 576), (5, 101, 3)]:
+    for m, n, k in [(97, 3136, 1001), (64, 513, 576), (5, 101, 3), (127, 768, 300)]:
         a = rng.standard_normal((m, k)).astype(dtype)
         b = rng.standard_normal((k, n)).astype(dtype)
         bias = rng.standard_normal(m).astype(dtype)

@@ -174,3 +174,37 @@ def test_threadpoolctl_sees_openmp():
     fastconv.conv1d(np.ones((1, 1, 8)), np.ones((1, 1, 3)))
     info = threadpoolctl.threadpool_info()
     assert any(pool.get("user_api") == "openmp" for pool in info), info
+
+
+@pytest.mark.parametrize("npanels,per_block,images,threads", [
+    (49, 4, 1, 2), (49, 16, 1, 2), (13, 3, 1, 3), (7, 100, 1, 2), (1, 4, 1, 2), (5, 1, 3, 2),
+    (196, 4, 2, 2), (3, 1, 1, 4), (1000, 7, 1, 1),
+])
+def test_balanced_blocks(npanels, per_block, images, threads):
+    from fastconv._kernels._conv import balanced_blocks
+    n = balanced_blocks(npanels, per_block, images, threads)
+    assert 1 <= n <= npanels
+    sizes = [(b + 1) * npanels // n - b * npanels // n for b in range(n)]
+    assert sum(sizes) == npanels and max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+    base = -(-npanels // per_block)
+    assert n >= min(base, npanels)
+    if threads > 1 and any((images * m) % threads == 0 for m in range(base, min(
+            base + threads, npanels + 1))):
+        assert (images * n) % threads == 0
+    # Each thread's share of the items (a static schedule: equal runs) is within
+    # one panel per item of the mean.
+    items = [s for _ in range(images) for s in sizes]
+    if len(items) % threads == 0:
+        runs = [sum(items[t * len(items) // threads:(t + 1) * len(items) // threads])
+                for t in range(threads)]
+        assert max(runs) - min(runs) <= len(items) // threads
+
+
+def test_winograd_split_of_a_56x56_layer_is_even():
+    # 784 tiles = 49 panels of 16: blocks of 64 tiles gave the two threads 448
+    # and 336 tiles; balanced blocks give them 25 and 24 panels.
+    from fastconv._kernels._conv import balanced_blocks
+    n = balanced_blocks(49, 4, 1, 2)
+    assert n % 2 == 0
+    first = sum((b + 1) * 49 // n - b * 49 // n for b in range(n // 2))
+    assert first in (24, 25)

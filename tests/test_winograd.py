@@ -378,3 +378,36 @@ def test_plan_weight_transform_matches_definition(rng):
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
     got = fastconv.conv2d(d[None, None], g[None, None], algorithm="winograd")[0, 0]
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(13, 5, 3, 3), (14, 7, 1, 3, 3), (8, 3, 3, 3, 3), (7, 2, 3)])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_packed_weights_layout(shape, dtype, groups, rng, restore_threads):
+    # The transformed weights in the GEMM's packed-A layout: point p, group g,
+    # row panel i of MR rows, channel c at [p, g, i, c, r]; the rows past
+    # C_out / groups of the last panel are zero (written by the threads, no
+    # array-wide zeroing), whatever the thread count.
+    from fastconv._kernels import _conv
+    c_out = shape[0] * groups
+    w = rng.standard_normal((c_out,) + shape[1:]).astype(dtype)
+    w5 = w.reshape(w.shape[:2] + (1,) * (5 - w.ndim) + w.shape[2:])
+    isa = _dispatch.isa_level()
+    mr = _gemm.register_tile(dtype)[0]
+    m, k = shape[0], shape[1]
+    npan = -(-m // mr)
+    results = []
+    for threads in (1, 2, 3):
+        ap = _conv.winograd_weights(np.ascontiguousarray(w5), groups, isa, threads)
+        points = ap.size // (groups * npan * k * mr)
+        panels = ap.reshape(points, groups, npan, k, mr)
+        rows = m - (npan - 1) * mr
+        assert np.all(panels[:, :, -1, :, rows:] == 0)
+        results.append(ap)
+    for ap in results[1:]:
+        np.testing.assert_array_equal(ap, results[0])
+    # Point 0 of a 3-tap axis is the first tap (G's first row): U[0] = g[0].
+    if w.ndim == 3:
+        panels = results[0].reshape(4, groups, npan, k, mr)
+        first = panels[0].transpose(0, 1, 3, 2).reshape(groups, npan * mr, k)[:, :m]
+        np.testing.assert_array_equal(first, w[:, :, 0].reshape(groups, m, k))

@@ -38,6 +38,10 @@ IM2COL_KC = 256
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
+# Weights are packed in pieces of this many row panels, by all the threads
+# when there are at least PACK_PARALLEL_MIN weights.
+cdef int64_t PACK_PANELS = 8
+cdef int64_t PACK_PARALLEL_MIN = 65536
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -147,39 +151,114 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     return out
 
 
-def im2col_block_columns(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
-                         int64_t images=1, int64_t threads=1):
-    """Output positions per packed block: a multiple of ``nr`` near
-    IM2COL_BLOCK_BYTES of unfolded input, at least ``nr``, at most ``P`` rounded up.
+def balanced_blocks(int64_t npanels, int64_t per_block, int64_t images=1, int64_t threads=1):
+    """How many blocks of whole panels ``npanels`` panels are cut into.
 
-    With ``images`` (images x groups) GEMMs of ``P`` columns shared among
-    ``threads``, the blocks are evened out so that the number of work items is
-    a multiple of ``threads`` when a few more blocks achieve it (13 blocks on 2
-    threads leave one idle for a 13th of the time; 14 smaller ones do not).
+    About ``per_block`` panels each (at least one panel, at most ``npanels``
+    blocks). With ``images`` independent sets of blocks shared among
+    ``threads`` in equal runs of work items (OpenMP's static schedule), up
+    to ``threads - 1`` blocks are added when that makes the item count a
+    multiple of ``threads``. Block ``b`` of ``n`` covers the panels
+    ``[b * npanels // n, (b + 1) * npanels // n)`` (``_block_start``), so
+    block sizes differ by at most one panel (one column when blocks are
+    smaller than two panels, ``_block_unit``) and every thread gets the same
+    work to within a panel per item. (Blocks of a fixed size with a short
+    last one gave one thread 448 Winograd tiles and the other 336 on a 56 x 56
+    layer: at most 1.75x on 2 threads.)
     """
-    cdef int64_t nb = (IM2COL_BLOCK_BYTES // max(K * itemsize, 1)) // nr * nr
-    cdef int64_t cap = (P + nr - 1) // nr * nr
-    nb = max(nr, min(nb, cap))
-    cdef int64_t nblk = (P + nb - 1) // nb, more, cols
+    if npanels <= 0:
+        return 1
+    cdef int64_t nblk = min(npanels, (npanels + max(per_block, 1) - 1) // max(per_block, 1))
+    cdef int64_t more
     if threads > 1:
         for more in range(threads):
+            if nblk + more > npanels:
+                break
             if (images * (nblk + more)) % threads == 0:
-                cols = ((P + nblk + more - 1) // (nblk + more) + nr - 1) // nr * nr
-                if (P + cols - 1) // cols == nblk + more:
-                    return cols
-    return nb
+                return nblk + more
+    return nblk
+
+
+cdef inline int64_t _block_unit(int64_t n, int64_t nblk, int64_t nr) noexcept nogil:
+    # The granularity of the block boundaries over n columns: whole panels
+    # of nr, unless the blocks hold less than two panels each; then single
+    # columns, so that the blocks' other work (packing, transforms) is shared
+    # evenly too: 49 Winograd tiles on 4 blocks are 12-13 tiles each, not
+    # 16, 16, 16 and 1, and each still costs one panel of GEMM.
+    return nr if n >= 2 * nblk * nr else 1
+
+
+cdef inline int64_t _block_start(int64_t b, int64_t nblk, int64_t n, int64_t unit) noexcept nogil:
+    # First column of block b of nblk balanced blocks over n columns, cut at
+    # multiples of unit (the end of the last block is n itself).
+    cdef int64_t pieces = (n + unit - 1) // unit
+    cdef int64_t start = b * pieces // nblk * unit
+    return start if start < n else n
+
+
+cdef inline int64_t _block_width(int64_t nblk, int64_t n, int64_t unit, int64_t nr) noexcept nogil:
+    # The widest block, in whole panels of nr (the workspace a block needs).
+    cdef int64_t pieces = (n + unit - 1) // unit
+    return ((pieces + nblk - 1) // nblk * unit + nr - 1) // nr * nr
+
+
+def im2col_blocks(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
+                  int64_t images=1, int64_t threads=1, int64_t block_bytes=0):
+    """The number of blocks the ``P`` output positions of one GEMM are cut
+    into: blocks of whole ``nr`` panels near ``block_bytes`` (0:
+    IM2COL_BLOCK_BYTES) of unfolded input (``K`` rows), balanced over
+    ``images`` GEMMs and ``threads`` by :func:`balanced_blocks`."""
+    if block_bytes <= 0:
+        block_bytes = IM2COL_BLOCK_BYTES
+    return balanced_blocks((P + nr - 1) // nr, (block_bytes // max(K * itemsize, 1)) // nr,
+                           images, threads)
+
+
+cdef bint _pointwise(const fc_geom *g) noexcept nogil:
+    # 1x1x1 kernel, stride 1, no padding: the unfolded input is the input.
+    return (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
+            and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+
+
+cdef int64_t _im2col_cpass(const fc_geom *g, int64_t kc):
+    # Input channels per pass: all of them for a pointwise problem, else
+    # whole channels of at most kc rows of K (at least one channel).
+    cdef int64_t taps = g.KD * g.KH * g.KW
+    if _pointwise(g):
+        return g.Cg
+    if kc <= 0:
+        kc = IM2COL_KC
+    return max(1, min(g.Cg, kc // taps))
+
+
+def im2col_blocking(tuple x_shape, tuple w_shape, tuple out_shape, tuple stride,
+                    tuple padding, int64_t groups, int num_threads, int isa, int64_t itemsize,
+                    int64_t block_bytes=0, int64_t pass_rows=0):
+    """``(cpass, nblk)``: the input channels per pass and the blocks of output
+    positions per GEMM that :func:`im2col` uses for these 5-D shapes, with the block
+    size ``block_bytes`` and passes of at most ``pass_rows`` rows of K (0: the defaults,
+    IM2COL_BLOCK_BYTES and IM2COL_KC). Two settings with the same pair run
+    the same computation."""
+    cdef fc_geom g = _geometry(x_shape, w_shape, out_shape, stride, padding, (1, 1, 1),
+                               groups)
+    cdef int dt = 0 if itemsize == 4 else 1
+    cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
+    cdef int64_t P = g.OD * g.OH * g.OW
+    return cpass, im2col_blocks(cpass * g.KD * g.KH * g.KW, P, fc_gemm_nr_at(isa, dt),
+                                itemsize, g.N * g.groups, num_threads, block_bytes)
 
 
 def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] weight,
            bias, floating[:, :, :, :, ::1] out, tuple stride, tuple padding,
-           tuple dilation, int64_t groups, int num_threads, int isa, packed=None):
+           tuple dilation, int64_t groups, int num_threads, int isa, packed=None,
+           int64_t block_bytes=0, int64_t pass_rows=0):
     """im2col convolution as an implicit GEMM into ``out``.
 
     Per group, ``out[n, group] (Cog x P) = W_g (Cog x K) @ cols (K x P)`` with
     ``K = C/groups * KD*KH*KW`` and ``P = OD*OH*OW``. The unfolded input is
     never built whole: work items (image, group, block of output positions)
     pack their block straight into the GEMM's panel format in a per-thread
-    workspace of ``K * block`` elements (see :func:`im2col_block_columns`),
+    workspace of ``K * block`` elements (see :func:`im2col_blocks`),
     and multiply it with the group's packed weights, in passes of whole input
     channels and at most ``IM2COL_KC`` rows of K (the bias is added in the
     first pass's epilogue). A pointwise problem
@@ -192,7 +271,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     (``fastconv._kernels._gemm``'s numbering), read once per call so packing and
     computing agree. ``packed``: the weights already packed by :func:`pack_a`
     for this ``isa`` (as ``(groups, C_out / groups, K)`` matrices), or None to
-    pack them here.
+    pack them here. ``block_bytes`` and ``pass_rows``: the blocking (see
+    :func:`im2col_blocking`; 0: the defaults); every choice gives the same bits.
     """
     cdef fc_geom g = _geometry(_shape5(x.shape), _shape5(weight.shape), _shape5(out.shape),
                                stride, padding, dilation, groups)
@@ -203,15 +283,15 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t P = g.OD * g.OH * g.OW
     cdef int64_t nr = fc_gemm_nr_at(isa, dt)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
-    cdef bint pointwise = (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
-                           and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+    cdef bint pointwise = _pointwise(&g)
     cdef int64_t taps = g.KD * g.KH * g.KW
     # Input channels per pass, and the rows of K a pass packs.
-    cdef int64_t cpass = g.Cg if pointwise else max(1, min(g.Cg, IM2COL_KC // taps))
+    cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
     cdef int64_t kpass = cpass * taps
-    cdef int64_t ncolb = im2col_block_columns(kpass, P, nr, np.dtype(dtype).itemsize,
-                                              g.N * g.groups, num_threads)
-    cdef int64_t nblk = (P + ncolb - 1) // ncolb
+    cdef int64_t nblk = im2col_blocks(kpass, P, nr, np.dtype(dtype).itemsize,
+                                      g.N * g.groups, num_threads, block_bytes)
+    cdef int64_t unit = _block_unit(P, nblk, nr)
+    cdef int64_t ncolb = _block_width(nblk, P, unit, nr)       # the widest block
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
         return out
@@ -238,9 +318,20 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *xg
     cdef const floating *bias_g
 
-    with nogil:
-        for grp in range(g.groups * (not prepacked)):   # weights packed once per call
-            pack_a_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
+    # The weights are packed once per call, by all the threads in pieces of
+    # PACK_PANELS row panels (one thread packing 256 x 2304 weights left the
+    # other idle for about a tenth of a 14 x 14 layer); small weights by one.
+    cdef int64_t piece = PACK_PANELS * mr
+    cdef int64_t pieces = (M + piece - 1) // piece
+    cdef int64_t q, i0, mb
+    cdef int pack_threads = num_threads if g.groups * M * K >= PACK_PARALLEL_MIN else 1
+    for q in prange(g.groups * pieces * (not prepacked), nogil=True, num_threads=pack_threads,
+                    schedule="static"):
+        grp = q // pieces
+        i0 = (q % pieces) * piece
+        mb = M - i0 if M - i0 < piece else piece
+        pack_a_at(isa, mb, K, wp + (grp * M + i0) * K, K,
+                  app + grp * asz + (i0 // mr) * K * mr)
     for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
         tid = omp_get_thread_num()
         r = t
@@ -248,10 +339,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         r = r // nblk
         grp = r % g.groups
         n = r // g.groups
-        p0 = blk * ncolb
-        ncols = P - p0
-        if ncols > ncolb:
-            ncols = ncolb
+        p0 = _block_start(blk, nblk, P, unit)
+        ncols = _block_start(blk + 1, nblk, P, unit) - p0
         bpk = &ws[tid, 0]
         cp = op + (n * g.Co + grp * M) * P + p0
         bias_g = bp + grp * M if bp != NULL else NULL
@@ -296,16 +385,21 @@ def pack_a(const floating[:, :, ::1] a, int isa):
     return np.asarray(ap)
 
 
-def winograd_block_tiles(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize):
-    """Tiles per work item: a multiple of ``nr`` near WINOGRAD_BLOCK_BYTES of
-    transformed input (P points x Cg channels per tile), at least ``nr``."""
-    cdef int64_t nt = (WINOGRAD_BLOCK_BYTES // max(P * Cg * itemsize, 1)) // nr * nr
-    cdef int64_t cap = (tiles + nr - 1) // nr * nr
-    return max(nr, min(nt, cap))
+def winograd_blocks(int64_t P, int64_t Cg, int64_t tiles, int64_t nr, int64_t itemsize,
+                    int64_t groups=1, int64_t threads=1, int64_t block_bytes=0):
+    """The number of blocks the ``tiles`` are cut into: blocks of whole ``nr``
+    panels of tiles near ``block_bytes`` (0: WINOGRAD_BLOCK_BYTES) of
+    transformed input (P points x Cg channels per tile), balanced over
+    ``groups`` and ``threads`` by :func:`balanced_blocks`."""
+    if block_bytes <= 0:
+        block_bytes = WINOGRAD_BLOCK_BYTES
+    return balanced_blocks((tiles + nr - 1) // nr,
+                           (block_bytes // max(P * Cg * itemsize, 1)) // nr, groups, threads)
 
 
 def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, :, ::1] out,
-             tuple padding, tuple taps, int64_t groups, int num_threads, int isa):
+             tuple padding, tuple taps, int64_t groups, int num_threads, int isa,
+             int64_t block_bytes=0):
     """Winograd F(2, 3) convolution (stride 1, no dilation) into ``out``.
 
     ``taps`` gives the kernel size along (D, H, W), each 1 or 3; the axes of 3
@@ -319,7 +413,9 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     GEMM per point) and transforms the products back into output tiles. The
     blocks of output channels only exist to give every thread work when there
     are few tile blocks; each output element is computed by one item in an
-    order fixed by the problem, so the result does not depend on the thread count.
+    order fixed by the problem, so the result does not depend on the thread count
+    nor on ``block_bytes``, the size of a block of transformed tiles (see
+    :func:`winograd_blocks`; 0: the default).
     """
     cdef fc_wgeom g
     g.N, g.C, g.D, g.H, g.W = _shape5(x.shape)
@@ -345,15 +441,16 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     if up.shape[0] != g.P * groups * asz:
         raise ValueError(f"packed Winograd weights have {up.shape[0]} elements, expected "
                          f"{g.P * groups * asz}")
-    cdef int64_t nt = winograd_block_tiles(g.P, K, tiles, nr, np.dtype(dtype).itemsize)
-    cdef int64_t nblk = (tiles + nt - 1) // nt
+    cdef int64_t nblk = winograd_blocks(g.P, K, tiles, nr, np.dtype(dtype).itemsize, groups,
+                                        num_threads, block_bytes)
     cdef int64_t mpanels = (M + mr - 1) // mr
     cdef int64_t ncob = 1
     if nblk * groups < 4 * num_threads:
         ncob = min(mpanels, (4 * num_threads + nblk * groups - 1) // (nblk * groups))
     cdef int64_t mblk = (mpanels + ncob - 1) // ncob * mr
     ncob = (M + mblk - 1) // mblk
-    cdef int64_t ntp = (nt + nr - 1) // nr * nr
+    cdef int64_t unit = _block_unit(tiles, nblk, nr)
+    cdef int64_t ntp = _block_width(nblk, tiles, unit, nr)       # the widest block
     # Point strides padded by a cache line and a half: the P operands are
     # written side by side, and strides of a multiple of 4 KiB would put them
     # all in the same L1 cache sets.
@@ -380,10 +477,8 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         r = r // ncob
         grp = r % groups
         blk = r // groups
-        t0 = blk * nt
-        cnt = tiles - t0
-        if cnt > nt:
-            cnt = nt
+        t0 = _block_start(blk, nblk, tiles, unit)
+        cnt = _block_start(blk + 1, nblk, tiles, unit) - t0
         co0 = cob * mblk
         rows = M - co0
         if rows > mblk:
@@ -418,12 +513,25 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef int64_t P = (4 if KD == 3 else 1) * (4 if KH == 3 else 1) * (4 if KW == 3 else 1)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
-    cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
+    # Not zeroed here: each panel's padding rows are zeroed by the thread that
+    # computes the panel (zeroing the whole array took one thread 0.3 ms for
+    # 256 x 256 channels, a seventh of a 2-thread call on 14 x 14).
+    cdef floating[::1] ap = np.empty(max(P * groups * asz, 1), dtype)
     if P * groups * asz == 0:
         return np.asarray(ap)[:0]
-    cdef int64_t npanels = groups * ((M + mr - 1) // mr), q
+    cdef int64_t mpan = (M + mr - 1) // mr
+    cdef int64_t npanels = groups * mpan, q, rows, p, ci, r
+    cdef int64_t ps = groups * asz
     cdef const floating *wp = &w[0, 0, 0, 0, 0]
     cdef floating *app = &ap[0]
+    cdef floating *panel
     for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
         wino_weights(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
+        rows = M - (q % mpan) * mr
+        if rows < mr:
+            panel = app + (q // mpan) * asz + (q % mpan) * K * mr
+            for p in range(P):
+                for ci in range(K):
+                    for r in range(rows, mr):
+                        panel[p * ps + ci * mr + r] = 0
     return np.asarray(ap)

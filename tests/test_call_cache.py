@@ -1,0 +1,167 @@
+"""Repeated calls of the same shapes reuse the validated problem and the
+dispatch's shape work (``_args._problems``, ``_dispatch._call_shapes``,
+a plan's problem per batch size): the cache must hold nothing that depends
+on values, must not hide an error, and must key everything a result depends
+on (dtype, padding mode, batch size, the parameters' forms).
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from conftest import assert_conv_close
+
+import fastconv
+from fastconv import _args, reference
+
+
+def _arrays(rng, x_shape, w_shape, dtype=np.float32):
+    return (rng.standard_normal(x_shape).astype(dtype),
+            rng.standard_normal(w_shape).astype(dtype))
+
+
+def test_repeated_call_uses_the_new_values(rng):
+    # Same shapes, other values: every result is the reference's for its own
+    # arrays (nothing value-dependent is kept), and the problem is cached.
+    _args._problems.clear()
+    for _ in range(3):
+        x, w = _arrays(rng, (2, 3, 13, 11), (5, 3, 3, 3))
+        b = rng.standard_normal(5).astype(np.float32)
+        x0, w0 = x.copy(), w.copy()
+        y = fastconv.conv2d(x, w, b, padding=1)
+        assert_conv_close(y, reference.conv2d(x, w, b, padding=1), np.float32, 27)
+        np.testing.assert_array_equal(x, x0)        # inputs never modified
+        np.testing.assert_array_equal(w, w0)
+    assert len(_args._problems) == 1
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(stride=True), "stride must contain|stride must be an int"),
+    (dict(stride=0), "stride must be >= 1"),
+    (dict(padding=-1), "padding"),
+    (dict(groups=True), "groups must be a positive int"),
+])
+def test_errors_after_a_cached_call(rng, bad, match):
+    # A valid call of the same shapes first: a bool that equals the cached
+    # int, or a bad value, still gets its error.
+    x, w = _arrays(rng, (1, 2, 9, 9), (2, 2, 3, 3))
+    fastconv.conv2d(x, w, stride=1, padding=0, groups=1)
+    args = dict(stride=1, padding=0, groups=1)
+    args.update(bad)
+    with pytest.raises((ValueError, TypeError), match=match):
+        fastconv.conv2d(x, w, **args)
+
+
+def test_bias_shape_checked_after_a_cached_call(rng):
+    x, w = _arrays(rng, (1, 2, 9, 9), (4, 2, 3, 3))
+    fastconv.conv2d(x, w, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        fastconv.conv2d(x, w, np.zeros(3, np.float32))
+
+
+def test_dtype_and_parameter_forms_are_keys(rng):
+    # float32 then float64 of the same shapes; a NumPy int and a list
+    # parameter (validated every time) give the same result as the int.
+    x, w = _arrays(rng, (1, 3, 10, 10), (4, 3, 3, 3))
+    y32 = fastconv.conv2d(x, w, padding=1)
+    y64 = fastconv.conv2d(x.astype(np.float64), w.astype(np.float64), padding=1)
+    assert y32.dtype == np.float32 and y64.dtype == np.float64
+    ref = reference.conv2d(x, w, padding=1)
+    assert_conv_close(y64, ref, np.float64, 27)
+    for padding in (np.int64(1), [1, 1], (1, 1)):
+        np.testing.assert_array_equal(fastconv.conv2d(x, w, padding=padding), y32)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
+def test_padding_modes_repeated(rng, mode):
+    # Explicitly padded inputs reach the kernel with their padded shape.
+    x, w = _arrays(rng, (1, 2, 7, 9), (3, 2, 3, 3), np.float64)
+    ref = reference.conv2d(x, w, padding=2, padding_mode=mode)
+    for _ in range(2):
+        y = fastconv.conv2d(x, w, padding=2, padding_mode=mode)
+        assert_conv_close(y, ref, np.float64, 18)
+
+
+def test_plan_batch_sizes(rng):
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    plan = fastconv.plan_conv2d(w, (2, 3, 8, 8), padding=1)
+    for n in (2, 5, 2, 1, 5):
+        x = rng.standard_normal((n, 3, 8, 8)).astype(np.float32)
+        y = plan(x)
+        assert y.shape == (n, 4, 8, 8)
+        assert_conv_close(y, reference.conv2d(x, w, padding=1), np.float32, 27)
+
+
+def test_cache_is_bounded(rng):
+    _args._problems.clear()
+    w = rng.standard_normal((1, 1, 3)).astype(np.float32)
+    for n in range(_args.PROBLEM_CACHE_SIZE + 5):
+        fastconv.conv1d(np.zeros((1, 1, 3 + n), np.float32), w)
+    assert 0 < len(_args._problems) <= _args.PROBLEM_CACHE_SIZE
+
+
+def test_threads_share_the_cache(rng):
+    # Four threads call two shapes alternately; every result is right.
+    cases = []
+    for shape in ((1, 4, 12, 12), (2, 4, 7, 9)):
+        x, w = _arrays(rng, shape, (6, 4, 3, 3), np.float64)
+        cases.append((x, w, fastconv.conv2d(x, w, padding=1)))
+
+    def work(i):
+        for j in range(40):
+            x, w, y = cases[(i + j) % 2]
+            np.testing.assert_array_equal(fastconv.conv2d(x, w, padding=1), y)
+        return i
+    with ThreadPoolExecutor(4) as pool:     # an exception of a worker is raised here
+        assert list(pool.map(work, range(4))) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("boundary", ["fill", "reflect", "wrap"])
+@pytest.mark.parametrize("shapes", [((64,), (5,)), ((32, 31), (3, 3)), ((4, 5), (7, 9))])
+def test_correlate_repeated(rng, boundary, shapes):
+    # The index maps and costs of these shapes are reused: results still
+    # follow each call's own values (and the kernel larger than the input
+    # swaps roles every time).
+    from fastconv import _signal
+    for _ in range(3):
+        a = rng.standard_normal(shapes[0])
+        b = rng.standard_normal(shapes[1])
+        for fn in ("correlate", "convolve"):
+            got = getattr(fastconv, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
+            ref = getattr(reference, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    for sizes, flip, maps, padl, costs in _signal._setups.values():
+        assert all(not m.flags.writeable for m, _, _ in maps)
+
+
+def test_correlate_errors_after_a_cached_call(rng):
+    a, b = rng.standard_normal(16), rng.standard_normal(3)
+    fastconv.correlate(a, b, mode="same")
+    with pytest.raises(TypeError, match="fillvalue must be a real number"):
+        fastconv.correlate(a, b, mode="same", fillvalue=1j)
+    with pytest.raises(ValueError, match="mode="):
+        fastconv.correlate(a, b, mode=["same"])
+    with pytest.raises(ValueError, match="algorithm="):
+        fastconv.correlate(a, b, mode="same", algorithm="winograd2")
+    with pytest.raises(ValueError, match="one input must be at least as large"):
+        fastconv.correlate(np.ones((4, 9)), np.ones((5, 3)), mode="valid")
+
+
+def test_small_rank1_kernels_keyed_by_values(rng):
+    # The factorisation of a small kernel is remembered by its exact values:
+    # another rank-1 kernel of the same shape gets its own factors, a kernel
+    # of rank 2 none, and the first kernel again its own.
+    from fastconv import _signal
+    x = np.zeros((512, 512))
+    k1 = np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    k2 = np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    k3 = k1 + np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    for k in (k1, k2, k3, k1):
+        algorithm, uv = _signal.choose_correlate_algorithm(x, k, (512, 512))
+        if k is k3:
+            assert algorithm != "separable" and uv is None
+        else:
+            assert algorithm == "separable"
+            np.testing.assert_allclose(np.outer(*uv), k, rtol=1e-12, atol=1e-12)
+    a = rng.standard_normal((40, 37))
+    np.testing.assert_allclose(fastconv.correlate(a, k2, mode="same"),
+                               reference.correlate(a, k2, mode="same"), rtol=1e-12, atol=1e-12)
