@@ -2,8 +2,10 @@
 
 Both take channels-first, C-contiguous 5-D arrays of one floating dtype (the
 Python layer views 1-D and 2-D problems with leading spatial dims of size 1
-and applies non-zero padding modes itself), write every element of ``out``
-and never allocate inside their parallel loops.
+and applies non-zero padding modes itself) and write every element of
+``out``. Inside their parallel loops they allocate nothing but each thread's
+workspace, once, on the thread's first work item (``runtime.h``: checked,
+freed when the loop ends, a failure raises MemoryError).
 
 Work is split over OpenMP threads in items that each own a disjoint part of
 the output, and every output element is summed in an order fixed by the
@@ -15,7 +17,8 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 # The GEMM's C functions (gemm.c is compiled into this extension too); the
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
@@ -165,9 +168,15 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef floating *op = &of[0] if of.shape[0] else NULL
     cdef int64_t rows = FC_DEPTHWISE_ROWS
     cdef int64_t nrb = (g.OH + rows - 1) // rows
+    cdef double macs = (<double>g.N * g.Co * g.OD * g.OH * g.OW) * g.Cg * g.KD * g.KH * g.KW
+    cdef fc_team team
     if g.Cg == 1:
         total = g.N * g.Co * g.OD * nrb
-        for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+        team_begin(&team, num_threads, macs, total, 0)
+        for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+                        use_threads_if=team.threads > 1):
+            if fc_team_stop(&team):
+                continue
             r = t
             oh = (r % nrb) * rows
             r = r // nrb
@@ -182,10 +191,15 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 fc_depthwise_item_f32(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
             else:
                 fc_depthwise_item_f64(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
+        team_end(&team)
         return out
     if total == 0:
         return out
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    team_begin(&team, num_threads, macs, total, 0)
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         r = t
         oh = r % g.OH
         r = r // g.OH
@@ -204,6 +218,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         else:
             fc_direct_item_f64(isa, &g, xp, wp, bp, op, zp, n, grp,
                                grp * g.Cog + ob * ocb, nb, od, oh)
+    team_end(&team)
     return out
 
 
@@ -280,8 +295,9 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef floating[::1] ap = packed if prepacked else np.empty(g.groups * asz, dtype)
     if ap.shape[0] != g.groups * asz:
         raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
-    # Pointwise: only the columns short of a full panel are packed.
-    cdef floating[:, ::1] ws = np.empty((num_threads, kpass * (nr if pointwise else ncolb)), dtype)
+    # Per-thread workspace (one packed block); pointwise: only the columns
+    # short of a full panel are packed.
+    cdef size_t ws_bytes = kpass * (nr if pointwise else ncolb) * sizeof(floating)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
@@ -304,8 +320,16 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 fc_pack_a_f32_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
             else:
                 fc_pack_a_f64_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>M * K * P * g.N * g.groups, total, ws_bytes)
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
+        bpk = <floating *>fc_team_workspace(&team, tid)
+        if bpk == NULL:
+            continue
         r = t
         blk = r % nblk
         r = r // nblk
@@ -315,7 +339,6 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         ncols = P - p0
         if ncols > ncolb:
             ncols = ncolb
-        bpk = &ws[tid, 0]
         cp = op + (n * g.Co + grp * M) * P + p0
         bias_g = bp + grp * M if bp != NULL else NULL
         if pointwise:
@@ -343,6 +366,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 _gemm(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk, nr,
                       kc * nr, cp, P, bias_g, ic0 > 0)
                 ic0 = ic1
+    team_end(&team)
     return out
 
 
@@ -446,8 +470,10 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     # all in the same L1 cache sets.
     cdef int64_t vstride = K * ntp + WINOGRAD_STRIDE_PAD
     cdef int64_t mstride = mblk * ntp + WINOGRAD_STRIDE_PAD
-    cdef floating[:, ::1] vs = np.empty((num_threads, g.P * vstride), dtype)
-    cdef floating[:, ::1] ms = np.empty((num_threads, g.P * mstride), dtype)
+    # Per-thread workspace: the transformed input tiles, then (from a cache
+    # line boundary) the GEMM results.
+    cdef int64_t vsize = (g.P * vstride + 15) // 16 * 16
+    cdef size_t ws_bytes = (vsize + g.P * mstride) * sizeof(floating)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
                                    else np.ascontiguousarray(bias, dtype))
@@ -460,8 +486,17 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     cdef int64_t t, r, blk, grp, cob, t0, cnt, co0, rows, p, tid
     cdef floating *vp
     cdef floating *mp
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>tiles * g.P * K * g.Co, total, ws_bytes)
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
+        vp = <floating *>fc_team_workspace(&team, tid)
+        if vp == NULL:
+            continue
+        mp = vp + vsize
         r = t
         cob = r % ncob
         r = r // ncob
@@ -475,8 +510,6 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         rows = M - co0
         if rows > mblk:
             rows = mblk
-        vp = &vs[tid, 0]
-        mp = &ms[tid, 0]
         if floating is float:
             fc_wino_input_f32(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
         else:
@@ -496,6 +529,7 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         else:
             fc_wino_output_f64(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt,
                                bp, op)
+    team_end(&team)
     return out
 
 
@@ -524,9 +558,15 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef int64_t npanels = groups * ((M + mr - 1) // mr), q
     cdef const floating *wp = &w[0, 0, 0, 0, 0]
     cdef floating *app = &ap[0]
-    for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>P * groups * asz, npanels, 0)
+    for q in prange(npanels, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         if floating is float:
             fc_wino_weights_f32(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
         else:
             fc_wino_weights_f64(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
+    team_end(&team)
     return np.asarray(ap)

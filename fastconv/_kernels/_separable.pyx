@@ -19,7 +19,8 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 from fastconv._kernels._gemm cimport (
     FC_DTYPE_F32, FC_DTYPE_F64,
     fc_packed_a_size_at, fc_packed_b_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
@@ -108,7 +109,6 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
     cdef int64_t asz = fc_packed_a_size_at(isa, Co, Cm, dt)
     cdef int64_t bsz = fc_packed_b_size_at(isa, Cm, tcols, dt)
     cdef floating[::1] ap = np.empty(asz, dtype)
-    cdef floating[:, ::1] ws = np.empty((num_threads, Cm * tcols + bsz), dtype)
     cdef const floating[::1] zrow = np.zeros(max(g.W, 1), dtype)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
                                    else np.ascontiguousarray(bias, dtype))
@@ -127,8 +127,17 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
             fc_pack_a_f32_at(isa, Co, Cm, &pw_weight[0, 0], Cm, app)
         else:
             fc_pack_a_f64_at(isa, Co, Cm, &pw_weight[0, 0], Cm, app)
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>g.N * P * Cm * (g.KH * g.KW + Co), total,
+               (Cm * tcols + bsz) * sizeof(floating))
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
+        tile = <floating *>fc_team_workspace(&team, tid)
+        if tile == NULL:
+            continue
         band = t % nband
         n = t // nband
         oh0 = band * rows
@@ -136,7 +145,6 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
         if nrows > rows:
             nrows = rows
         ncols = nrows * g.OW
-        tile = &ws[tid, 0]
         bpk = tile + Cm * tcols
         for oc in range(Cm):
             if floating is float:
@@ -153,4 +161,5 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
             fc_pack_b_f64_at(isa, Cm, ncols, tile, ncols, bpk)
             fc_gemm_packed_f64_at(isa, Co, ncols, Cm, app, bpk,
                                   op + n * Co * P + oh0 * g.OW, P, bp, 0)
+    team_end(&team)
     return out
