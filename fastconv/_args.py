@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fastconv import _limits
+
 #: Every value of ``algorithm=`` that fastconv accepts today.
 ALGORITHMS = ("auto", "direct", "im2col", "winograd")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -335,9 +337,11 @@ def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, paddi
                                  f"size in each dim: padding ({b}, {a}) vs input size {size} "
                                  f"in spatial dim {dim}")
     out_spatial = output_spatial(in_spatial, kernel, stride, dilation, before, after)
-    return dict(batched=batched, n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=kernel,
-                in_spatial=in_spatial, stride=stride, dilation=dilation, before=before,
-                after=after, out_spatial=out_spatial)
+    g = dict(batched=batched, n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=kernel,
+             in_spatial=in_spatial, stride=stride, dilation=dilation, before=before,
+             after=after, out_spatial=out_spatial)
+    _limits.check_geometry(g, x_name, x_shape, padding)
+    return g
 
 
 def stand_in(shape, dtype=np.float32):
@@ -430,6 +434,7 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     if out is not None:
         check_out(out, problem.out_shape, dtype,
                   [("input", x_in), ("weight", w_in), ("bias", bias)])
+    _limits.check_conv(problem, x.shape, padding, out is None)
 
     if convert_input:
         xb = pad_input(np.ascontiguousarray(xb, dtype=dtype), problem)

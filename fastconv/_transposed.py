@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from fastconv import _limits
 from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
                             check_winograd, compute_dtype, explicit_padding,
                             from_channels_first, prepare_conv, stand_in, to_channels_first)
@@ -177,6 +178,8 @@ def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, gro
     out_shape = ((xb.shape[0],) if batched else ()) + (c_out,) + out_spatial
     if out is not None:
         check_out(out, out_shape, dtype, [(name, x_in), ("weight", w_in), ("bias", bias)])
+    _limits.check_transposed(name, x.shape, xb.shape[0], c_out, xb.shape[2:], kernel, stride,
+                             dilation, op, out_shape, dtype, arrays and out is None)
     if arrays:
         xb = np.ascontiguousarray(xb, dtype=dtype)
         weight = np.ascontiguousarray(weight, dtype=dtype)

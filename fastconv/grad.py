@@ -28,6 +28,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from fastconv import _limits
 from fastconv._args import (PADDING_MODES, _as_array, _is_int, check_algorithm, compute_dtype,
                             conv_geometry, explicit_padding, prepare_conv, stand_in)
 from fastconv._dispatch import _as_3d, isa_level, run_conv
@@ -165,6 +166,10 @@ def _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation,
                        padding_mode, algorithm, "input_shape", "weight")
     gy = _grad_output(grad_output, g, nd)
     dtype = compute_dtype(w, gy)
+    pads = (g["before"], g["after"]) if padding_mode != "zeros" else ((0,) * nd, (0,) * nd)
+    _limits.check_alloc(input_shape[:-nd] + tuple(v + b + a for v, b, a in
+                                                  zip(input_shape[-nd:], *pads)),
+                        dtype, "an input gradient", f"input_shape={input_shape}")
     gyb = np.ascontiguousarray(gy if g["batched"] else gy[None], dtype=dtype)
     w = np.ascontiguousarray(w, dtype=dtype)
     res = _input_core(nd, gyb, w, g, algorithm, padding_mode)
@@ -179,10 +184,15 @@ def _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation
                        padding_mode, algorithm, "input", "weight_shape")
     gy = _grad_output(grad_output, g, nd)
     dtype = compute_dtype(x, gy)
+    _limits.check_alloc(weight_shape, dtype, "a weight gradient", f"weight_shape={weight_shape}")
     xb = x if g["batched"] else x[None]
     gyb = np.ascontiguousarray(gy if g["batched"] else gy[None], dtype=dtype)
     before, after = g["before"], g["after"]
     if padding_mode != "zeros" and any(before + after) and xb.size:
+        _limits.check_alloc(xb.shape[:2] + tuple(v + b + a for v, b, a in
+                                                 zip(xb.shape[2:], before, after)),
+                            dtype, f"an input padded in mode {padding_mode!r}",
+                            f"padding={padding!r}")
         np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
         xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(before, after)), mode=np_mode)
         before = after = (0,) * nd
@@ -239,6 +249,7 @@ def _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding
     t = _transposed_check(nd, x.shape, weight_shape, gy, stride, padding, output_padding,
                           groups, dilation, algorithm, "input")
     dtype = compute_dtype(x, gy)
+    _limits.check_alloc(weight_shape, dtype, "a weight gradient", f"weight_shape={weight_shape}")
     xb = np.ascontiguousarray(x if t.batched else x[None], dtype=dtype)
     gyb = np.ascontiguousarray(gy if t.batched else gy[None], dtype=dtype)
     # gw[c, o, t] = sum_{n, i} x[n, c, i] * gy[n, o, i*s - before + t*d]: the weight
