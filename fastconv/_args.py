@@ -228,6 +228,8 @@ def _as_array(value, name):
     if kind == "f" and arr.dtype.itemsize > 8:
         raise TypeError(f"{name} has dtype {arr.dtype}: extended precision is not supported "
                         f"(fastconv computes in float32 or float64)")
+    if not arr.flags.aligned:       # the kernels read whole, aligned elements
+        arr = arr.copy()
     return arr
 
 
@@ -281,7 +283,7 @@ def check_out(out, shape, dtype, inputs):
         raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != tuple(shape):
         raise ValueError(f"out has shape {out.shape}, but the result has shape {tuple(shape)}")
-    if out.dtype != dtype:
+    if out.dtype.newbyteorder("=") != dtype:     # either byte order
         raise ValueError(f"out has dtype {out.dtype}, but the result has dtype {dtype}")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
@@ -289,6 +291,13 @@ def check_out(out, shape, dtype, inputs):
         if arr is not None and np.shares_memory(out, arr):
             raise ValueError(f"out overlaps the input {name}: the result would overwrite "
                              f"the data it is computed from")
+
+
+def direct_out(out):
+    """Whether the kernels can write into ``out`` as it is (C-contiguous,
+    aligned, native byte order); otherwise the result goes through a new
+    array and is copied into ``out``."""
+    return out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative
 
 
 def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from fastconv._args import kernel_padding, winograd_reason
+from fastconv._args import direct_out, kernel_padding, winograd_reason
 from fastconv._kernels import _conv, _gemm
 from fastconv._threads import get_num_threads
 
@@ -178,7 +178,7 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
     chooses and prepares here.
     """
     result = out
-    if result is None or not result.flags.c_contiguous:
+    if result is None or not direct_out(result):
         result = np.empty(problem.out_shape, dtype=problem.dtype)
     if result.size:
         x5 = x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1))

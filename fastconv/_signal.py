@@ -37,7 +37,7 @@ import numbers
 import numpy as np
 
 from fastconv import _args
-from fastconv._args import _as_array, check_out, compute_dtype
+from fastconv._args import _as_array, check_out, compute_dtype, direct_out
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
 
@@ -354,7 +354,7 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     if algorithm == "auto":
         algorithm, uv = _choose(x, w, sizes, boundary)
     target = out
-    if flip or target is None or not target.flags.c_contiguous:
+    if flip or target is None or not direct_out(target):
         target = np.empty(sizes, x.dtype)
     run = {"direct": _direct, "fft": _fft, "winograd": _winograd}
     if algorithm == "separable":

@@ -25,7 +25,7 @@ import numpy as np
 
 from fastconv import _limits
 from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
-                            check_winograd, compute_dtype, explicit_padding,
+                            check_winograd, compute_dtype, direct_out, explicit_padding,
                             from_channels_first, prepare_conv, stand_in, to_channels_first)
 from fastconv._dispatch import _as_3d, isa_level, run_conv
 from fastconv._kernels import _conv, _gemm, _grad
@@ -354,7 +354,7 @@ def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups
     t = prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, groups,
                            dilation, algorithm, out_cf)
     result = out_cf
-    if result is None or not result.flags.c_contiguous:
+    if result is None or not direct_out(result):
         result = np.empty(t.out_shape, dtype=t.dtype)
     batched_result = result if t.batched else result[None]
     if result.size:

@@ -23,8 +23,8 @@ import numbers
 import numpy as np
 
 from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
-                            compute_dtype, explicit_padding, kernel_padding, output_spatial,
-                            prepare_conv)
+                            compute_dtype, direct_out, explicit_padding, kernel_padding,
+                            output_spatial, prepare_conv)
 from fastconv._dispatch import isa_level, run_conv
 from fastconv._kernels import _separable
 from fastconv._threads import get_num_threads
@@ -220,7 +220,7 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     b = None if ba is None else np.ascontiguousarray(ba, dtype=dtype)
 
     if algorithm in ("auto", "direct"):
-        result = out if out is not None and out.flags.c_contiguous else np.empty(out_shape,
+        result = out if out is not None and direct_out(out) else np.empty(out_shape,
                                                                                   dtype)
         r4 = result.reshape((problem.n, c_out) + problem.out_spatial)
         if r4.size:

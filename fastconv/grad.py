@@ -300,7 +300,9 @@ def bias(grad_output):
     if gy.ndim < 2:
         raise ValueError(f"grad_output must be (N, C_out, *spatial), got shape {gy.shape}")
     dtype = compute_dtype(gy)
-    return np.sum(gy, axis=(0,) + tuple(range(2, gy.ndim)), dtype=dtype)
+    # NumPy's summation order follows the memory layout: sum a C-contiguous
+    # copy, so that every layout gives the same bits.
+    return np.sum(np.ascontiguousarray(gy, dtype=dtype), axis=(0,) + tuple(range(2, gy.ndim)))
 
 
 bias.__module__ = "fastconv.grad"
