@@ -173,7 +173,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     if g.Cg == 1:
         total = g.N * g.Co * g.OD * nrb
         team_begin(&team, num_threads, macs, total, 0)
-        for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+        for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                         use_threads_if=team.threads > 1):
             if fc_team_stop(&team):
                 continue
@@ -196,7 +196,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     if total == 0:
         return out
     team_begin(&team, num_threads, macs, total, 0)
-    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue
@@ -322,7 +322,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 fc_pack_a_f64_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
     cdef fc_team team
     team_begin(&team, num_threads, <double>M * K * P * g.N * g.groups, total, ws_bytes)
-    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue
@@ -488,7 +488,7 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     cdef floating *mp
     cdef fc_team team
     team_begin(&team, num_threads, <double>tiles * g.P * K * g.Co, total, ws_bytes)
-    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue
@@ -560,7 +560,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef floating *app = &ap[0]
     cdef fc_team team
     team_begin(&team, num_threads, <double>P * groups * asz, npanels, 0)
-    for q in prange(npanels, nogil=True, num_threads=team.threads, schedule="static",
+    for q in prange(npanels, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue

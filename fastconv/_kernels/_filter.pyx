@@ -91,7 +91,7 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
     cdef fc_team team
     team_begin(&team, num_threads, <double>g.OH * g.OW * g.KH * g.KW, nitems,
                bufbytes + nin * sizeof(void *))
-    for t in prange(nitems, nogil=True, num_threads=team.threads, schedule="static",
+    for t in prange(nitems, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue

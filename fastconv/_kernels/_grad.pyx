@@ -164,7 +164,7 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
     cdef fc_team team
     team_begin(&team, num_threads, <double>N * groups * npb * Cog * KC, N * groups * npb, 0)
     with nogil:
-        for a in prange(N * groups * npb, num_threads=team.threads, schedule="static",
+        for a in prange(N * groups * npb, num_threads=team.threads, schedule="dynamic",
                         use_threads_if=team.threads > 1):
             if fc_team_stop(&team):
                 continue
@@ -267,7 +267,7 @@ def col2im_add(const floating[:, ::1] cols, floating[:, :, :, ::1] out, tuple in
     cdef fc_team team
     team_begin(&team, num_threads, <double>C * kk * P, C, 0)
     with nogil:
-        for o in prange(C, num_threads=team.threads, schedule="static",
+        for o in prange(C, num_threads=team.threads, schedule="dynamic",
                         use_threads_if=team.threads > 1):
             for kd in range(KD):
                 if fc_team_stop(&team):     # an item is every tap of a channel

@@ -130,7 +130,7 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
     cdef fc_team team
     team_begin(&team, num_threads, <double>g.N * P * Cm * (g.KH * g.KW + Co), total,
                (Cm * tcols + bsz) * sizeof(floating))
-    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue

@@ -7,7 +7,7 @@
  *
  *   cdef fc_team team
  *   team_begin(&team, num_threads, work, items, workspace_bytes)   # GIL held
- *   for t in prange(items, nogil=True, num_threads=team.threads,
+ *   for t in prange(items, nogil=True, num_threads=team.threads, schedule="dynamic",
  *                   use_threads_if=team.threads > 1):
  *       if fc_team_stop(&team): continue
  *       buf = fc_team_workspace(&team, omp_get_thread_num())
@@ -24,7 +24,11 @@
  *   SIGINT), the team stops: every thread skips the items left, team_end
  *   frees the workspaces and the exception propagates. Only the main
  *   thread polls (Python runs signal handlers there and nowhere else); a
- *   call shorter than one interval never takes the GIL.
+ *   call shorter than one interval never takes the GIL. The loops are
+ *   scheduled dynamically, so thread 0 keeps taking items until the last
+ *   one is handed out: the reaction time is at most an interval plus one
+ *   item. (With a static schedule thread 0 could finish its share early,
+ *   on a loaded machine seconds before the others, and stop polling.)
  * - Allocation failure. Per-thread workspaces are allocated by their own
  *   thread on its first item (first touch), 64-byte aligned, and checked: a
  *   failure stops the team like a signal and team_end raises MemoryError.
