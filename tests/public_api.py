@@ -194,3 +194,30 @@ def results(value):
     if value is None:
         return []
     return [np.asarray(value)]
+
+
+#: Memory layouts ``relayout`` makes: the same values in other memory.
+MEMORY_LAYOUTS = ("contiguous", "fortran", "reversed", "strided", "swapped", "misaligned")
+
+
+def relayout(a, kind):
+    """``a``'s values in the memory layout ``kind`` (one of MEMORY_LAYOUTS)."""
+    a = np.asarray(a)
+    if kind == "contiguous" or a.ndim == 0:
+        return np.ascontiguousarray(a)
+    if kind == "fortran":
+        return np.asfortranarray(a)
+    if kind == "reversed":
+        return np.flip(np.ascontiguousarray(np.flip(a)))
+    if kind == "strided":
+        return np.repeat(a, 2, axis=-1)[..., ::2]
+    if kind == "swapped":
+        return a.astype(a.dtype.newbyteorder("S"))
+    if kind == "misaligned":
+        if a.dtype.itemsize == 1:
+            return a.copy()
+        buf = np.zeros(a.nbytes + 1, np.uint8)
+        view = buf[1:].view(a.dtype).reshape(a.shape)
+        view[...] = a
+        return view
+    raise ValueError(kind)
