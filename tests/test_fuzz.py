@@ -84,7 +84,8 @@ def test_conv(data, problem, dtype, seed, algorithm, channels_last, planned):
     win = relayout(w, data.draw(LAYOUT))
     if not _winograd_ok(problem["kernel"], kw["stride"], algorithm):
         with pytest.raises(ValueError, match="winograd"):
-            getattr(fastconv, f"conv{nd}d")(xin, win, b, algorithm=algorithm, **kw)
+            getattr(fastconv, f"conv{nd}d")(xin, win, b, algorithm=algorithm, layout=layout,
+                                            **kw)
         return
     out = _out(data.draw, move(np.empty(expected.shape)).shape, dtype)
     if planned:
@@ -335,10 +336,11 @@ def test_conv_gradients(data, problem, dtype, seed, algorithm):
     gw = getattr(fastconv.grad, f"conv{nd}d_weight")(relayout(x, data.draw(LAYOUT)), w.shape,
                                                      gyin, algorithm=algorithm, **kw)
     ref = reference.grad
+    per_group = problem["c_out"] // kw["groups"]
     assert_conv_close(gx, getattr(ref, f"conv{nd}d_input")(x.shape, w, gy, **kw), dtype,
-                      gy[0].size if gy.ndim == nd + 2 else gy.size)
+                      per_group * int(np.prod(problem["kernel"])))
     assert_conv_close(gw, getattr(ref, f"conv{nd}d_weight")(x, w.shape, gy, **kw), dtype,
-                      max(gy.size // max(problem["c_out"], 1), 1))
+                      max(gy.size // problem["c_out"], 1))
     if gy.ndim == nd + 2 and gy.size:
         assert_conv_close(fastconv.grad.bias(gyin), gy.astype(np.float64).sum(
             axis=(0,) + tuple(range(2, gy.ndim))), dtype, gy.size // gy.shape[1])
