@@ -74,13 +74,13 @@ def check_alloc(shape, dtype, what, cause):
                           f"memory ({_bytes(memory)})")
 
 
-def conv_cause(x_name, x_shape, padding, dilation, in_spatial, before, after, kernel, dil):
+def conv_cause(x_name, x_shape, padding, dilation, in_spatial, before, after, kernel):
     """The argument that makes a convolution's (padded) arrays large, with its value."""
     worst = max(range(len(in_spatial)),
                 key=lambda i: in_spatial[i] + before[i] + after[i])
     if before[worst] + after[worst] > in_spatial[worst]:
         return f"padding={padding!r}"
-    if dil[worst] * (kernel[worst] - 1) > in_spatial[worst]:
+    if dilation[worst] * (kernel[worst] - 1) > in_spatial[worst]:
         return f"dilation={dilation!r}"
     return f"the {x_name} of shape {tuple(x_shape)}"
 
@@ -96,27 +96,24 @@ def transposed_cause(x_name, x_shape, in_spatial, kernel, stride, dilation):
     return f"the {x_name} of shape {tuple(x_shape)}"
 
 
-def _geometry_cause(g, x_name, x_shape, padding):
-    return conv_cause(x_name, x_shape, padding, g["dilation"], g["in_spatial"], g["before"],
-                      g["after"], g["kernel"], g["dilation"])
-
-
-def check_geometry(g, x_name, x_shape, padding):
-    """The padded input that a convolution's kernels index (``conv_geometry``'s dict ``g``)."""
-    padded = tuple(s + b + a for s, b, a in zip(g["in_spatial"], g["before"], g["after"]))
-    if math.prod((g["n"], g["c_in"]) + padded) > MAX_ELEMENTS:
-        check_indexable((g["n"], g["c_in"]) + padded, "a padded input",
-                        _geometry_cause(g, x_name, x_shape, padding))
+def check_geometry(n, c_in, in_spatial, before, after, kernel, dilation, x_name, x_shape,
+                   padding):
+    """The padded input that a convolution's kernels index (zero padding is
+    read in place, never built, so only its element count is bounded)."""
+    padded = tuple(s + b + a for s, b, a in zip(in_spatial, before, after))
+    if math.prod((n, c_in) + padded) > MAX_ELEMENTS:
+        check_indexable((n, c_in) + padded, "a padded input",
+                        conv_cause(x_name, x_shape, padding, dilation, in_spatial, before,
+                                   after, kernel))
 
 
 def check_conv(problem, x_shape, padding, allocate_out, x_name="input"):
     """The arrays a convolution allocates: its output (unless ``out`` is given)
     and, for a non-zero ``padding_mode``, its explicitly padded input."""
-    g = dict(dilation=problem.dilation, in_spatial=problem.in_spatial,
-             before=problem.pad_before, after=problem.pad_after, kernel=problem.kernel)
     if allocate_out:
         check_alloc(problem.out_shape, problem.dtype, "an output",
-                    _geometry_cause(g, x_name, x_shape, padding))
+                    conv_cause(x_name, x_shape, padding, problem.dilation, problem.in_spatial,
+                               problem.pad_before, problem.pad_after, problem.kernel))
     if problem.padding_mode != "zeros" and any(problem.pad_before + problem.pad_after):
         padded = tuple(s + b + a for s, b, a in
                        zip(problem.in_spatial, problem.pad_before, problem.pad_after))

@@ -101,6 +101,22 @@ def test_conv(data, problem, dtype, seed, algorithm, channels_last, planned):
                       w[0].size + (b is not None), err_msg=str(problem))
 
 
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("algorithm", ["direct", "im2col"])
+def test_pointwise_with_padding_after_only(nd, algorithm):
+    """A 1x1 kernel, stride 1, padded after only: the output is larger than the
+    input (im2col used to take its unpacked pointwise path, which reads the
+    input as the unfolded matrix, and wrote uninitialised memory)."""
+    rng = np.random.default_rng(3)
+    spatial = (7, 5, 3)[:nd]
+    x = rng.standard_normal((2, 4) + spatial).astype(np.float32)
+    w = rng.standard_normal((6, 2) + (1,) * nd).astype(np.float32)
+    padding = ((0, 1), (0, 2), (0, 1))[:nd]
+    y = getattr(fastconv, f"conv{nd}d")(x, w, padding=padding, groups=2, algorithm=algorithm)
+    assert_conv_close(y, getattr(reference, f"conv{nd}d")(x, w, padding=padding, groups=2),
+                      np.float32, 2)
+
+
 # --------------------------------------------------------------------------
 # transposed convolutions
 # --------------------------------------------------------------------------
@@ -320,6 +336,11 @@ def test_separate(u, v, dtype):
 # --------------------------------------------------------------------------
 # gradients
 # --------------------------------------------------------------------------
+def _weight(algorithm):
+    """A weight gradient is one GEMM: it accepts 'auto' and 'im2col' only."""
+    return algorithm if algorithm in fastconv.grad.WEIGHT_ALGORITHMS else "auto"
+
+
 @given(data=st.data(), problem=conv_problems(max_size=9), dtype=DTYPES, seed=SEED,
        algorithm=st.sampled_from(("auto", "direct", "im2col")))
 def test_conv_gradients(data, problem, dtype, seed, algorithm):
@@ -334,7 +355,7 @@ def test_conv_gradients(data, problem, dtype, seed, algorithm):
     gx = getattr(fastconv.grad, f"conv{nd}d_input")(x.shape, relayout(w, data.draw(LAYOUT)),
                                                     gyin, algorithm=algorithm, **kw)
     gw = getattr(fastconv.grad, f"conv{nd}d_weight")(relayout(x, data.draw(LAYOUT)), w.shape,
-                                                     gyin, algorithm=algorithm, **kw)
+                                                     gyin, algorithm=_weight(algorithm), **kw)
     ref = reference.grad
     per_group = problem["c_out"] // kw["groups"]
     assert_conv_close(gx, getattr(ref, f"conv{nd}d_input")(x.shape, w, gy, **kw), dtype,
@@ -361,7 +382,8 @@ def test_conv_transpose_gradients(data, problem, dtype, seed, algorithm):
                                                               algorithm=algorithm, **kw)
     gw = getattr(fastconv.grad, f"conv_transpose{nd}d_weight")(relayout(x, data.draw(LAYOUT)),
                                                                w.shape, gyin,
-                                                               algorithm=algorithm, **kw)
+                                                               algorithm=_weight(algorithm),
+                                                               **kw)
     n_terms = problem["cog"] * int(np.prod(problem["kernel"]))
     assert_conv_close(gx, getattr(ref, f"conv_transpose{nd}d_input")(x.shape, w, gy, **kw),
                       dtype, n_terms)

@@ -17,16 +17,7 @@ from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport (
     omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 
-cdef extern from "filter.h" nogil:
-    ctypedef struct fc_fgeom:
-        int64_t H, W, KH, KW, OH, OW, padl, RI, CI
-    int fc_filter_level(int level)
-    void fc_filter_item_f32(int level, const fc_fgeom *g, const float *x, const float *w,
-                            float *out, const int64_t *rmap, const int64_t *cmap, float fill,
-                            int64_t item, float *buf, const float **rowp)
-    void fc_filter_item_f64(int level, const fc_fgeom *g, const double *x, const double *w,
-                            double *out, const int64_t *rmap, const int64_t *cmap, double fill,
-                            int64_t item, double *buf, const double **rowp)
+from fastconv._kernels.kernels cimport fc_fgeom, fc_filter_level, filter_item
 
 #: Output rows per work item (the item's input rows are copied at most once).
 ROWS_PER_ITEM = 16
@@ -99,10 +90,6 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
         wsp = <char *>fc_team_workspace(&team, tid)
         if wsp == NULL:
             continue
-        if floating is float:
-            fc_filter_item_f32(level, &g, xp, wp, op, rp, cp, fv, t, <float *>wsp,
-                               <const float **>(wsp + bufbytes))
-        else:
-            fc_filter_item_f64(level, &g, xp, wp, op, rp, cp, fv, t, <double *>wsp,
-                               <const double **>(wsp + bufbytes))
+        filter_item(level, &g, xp, wp, op, rp, cp, fv, t, <floating *>wsp,
+                    <const floating **>(wsp + bufbytes))
     team_end(&team)
