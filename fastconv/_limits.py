@@ -50,12 +50,18 @@ def _bytes(n):
     return f"{n} bytes"
 
 
+def _text(cause):
+    # A cause may be given as a function: only a failing check words it.
+    return cause() if callable(cause) else cause
+
+
 def check_indexable(shape, what, cause):
     """ValueError if an array of ``shape`` (real or read in place) has more
-    than ``MAX_ELEMENTS`` elements."""
+    than ``MAX_ELEMENTS`` elements. ``cause``: the argument that made the
+    size, with its value (a string, or a function returning it)."""
     n = math.prod(int(v) for v in shape)
     if n > MAX_ELEMENTS:
-        raise ValueError(f"{cause} makes {what} of shape {tuple(shape)}: {n:.4g} elements, "
+        raise ValueError(f"{_text(cause)} makes {what} of shape {tuple(shape)}: {n:.4g} elements, "
                          f"more than fastconv can index (2**62, with 64-bit integers)")
     return n
 
@@ -65,11 +71,11 @@ def check_alloc(shape, dtype, what, cause):
     n = check_indexable(shape, what, cause)
     nbytes = n * np.dtype(dtype).itemsize
     if nbytes > np.iinfo(np.intp).max:
-        raise ValueError(f"{cause} makes {what} of shape {tuple(shape)}: {nbytes:.4g} bytes, "
+        raise ValueError(f"{_text(cause)} makes {what} of shape {tuple(shape)}: {nbytes:.4g} bytes, "
                          f"more than this platform can address")
     memory = memory_bytes()
     if memory is not None and nbytes > memory:
-        raise MemoryError(f"{cause} makes {what} of shape {tuple(shape)} and dtype "
+        raise MemoryError(f"{_text(cause)} makes {what} of shape {tuple(shape)} and dtype "
                           f"{np.dtype(dtype)}: {_bytes(nbytes)}, more than this machine's "
                           f"memory ({_bytes(memory)})")
 
@@ -112,8 +118,9 @@ def check_conv(problem, x_shape, padding, allocate_out, x_name="input"):
     and, for a non-zero ``padding_mode``, its explicitly padded input."""
     if allocate_out:
         check_alloc(problem.out_shape, problem.dtype, "an output",
-                    conv_cause(x_name, x_shape, padding, problem.dilation, problem.in_spatial,
-                               problem.pad_before, problem.pad_after, problem.kernel))
+                    lambda: conv_cause(x_name, x_shape, padding, problem.dilation,
+                                       problem.in_spatial, problem.pad_before,
+                                       problem.pad_after, problem.kernel))
     if problem.padding_mode != "zeros" and any(problem.pad_before + problem.pad_after):
         padded = tuple(s + b + a for s, b, a in
                        zip(problem.in_spatial, problem.pad_before, problem.pad_after))
@@ -125,7 +132,8 @@ def check_transposed(x_name, x_shape, n, c_out, in_spatial, kernel, stride, dila
                      output_padding, out_shape, dtype, allocate_out):
     """A transposed convolution: the full output its kernels index (before the
     padding is cropped) and, unless ``out`` is given, the output it allocates."""
-    cause = transposed_cause(x_name, x_shape, in_spatial, kernel, stride, dilation)
+    def cause():
+        return transposed_cause(x_name, x_shape, in_spatial, kernel, stride, dilation)
     full = tuple((i - 1) * s + d * (k - 1) + o + 1 for i, s, d, k, o in
                  zip(in_spatial, stride, dilation, kernel, output_padding))
     check_indexable((n, c_out) + full, "an uncropped output", cause)
