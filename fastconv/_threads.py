@@ -42,7 +42,7 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def _validate(n):
+def check_num_threads(n):
     if n is None:
         return None
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -69,8 +69,13 @@ def effective_n_threads(n=None):
     int
         Always 1 in a build without OpenMP and in a forked child process.
     """
+<<<<<<< HEAD
     n = _validate(n)
     if not OPENMP_ENABLED or forked_child():
+=======
+    n = check_num_threads(n)
+    if not OPENMP_ENABLED:
+>>>>>>> main
         return 1
     if n is None:
         return max(1, openmp_max_threads())
@@ -105,7 +110,7 @@ def set_num_threads(n):
     >>> fastconv.set_num_threads(None)   # back to the default
     """
     global _user_threads
-    _user_threads = _validate(n)
+    _user_threads = check_num_threads(n)
 
 
 def get_num_threads():

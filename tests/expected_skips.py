@@ -71,6 +71,12 @@ EXPECTED_SKIPS = [
     ExpectedSkip(r"FASTCONV_SKIP_BIGMEM=1",
                  "the tests of arrays past 2**31 elements are switched off on request "
                  "(a machine whose memory is needed by others)"),
+    ExpectedSkip(r"fork safety \(.*\) has not landed yet; workers start with spawn until it has",
+                 "fastconv.dask's fork start-method test needs the kernels' fork safety "
+                 "(fastconv._kernels._openmp.forked_child), which is not in the package yet"),
+    ExpectedSkip(r"the out-of-core run is opt-in: set FASTCONV_DASK_OUT_OF_CORE=1",
+                 "fastconv.dask's out-of-core test computes a 2 GiB input on a LocalCluster "
+                 "(about a minute): beyond CI's time budget, run by hand"),
 ]
 
 _SEEN = []
