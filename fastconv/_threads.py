@@ -69,13 +69,8 @@ def effective_n_threads(n=None):
     int
         Always 1 in a build without OpenMP and in a forked child process.
     """
-<<<<<<< HEAD
-    n = _validate(n)
-    if not OPENMP_ENABLED or forked_child():
-=======
     n = check_num_threads(n)
-    if not OPENMP_ENABLED:
->>>>>>> main
+    if not OPENMP_ENABLED or forked_child():
         return 1
     if n is None:
         return max(1, openmp_max_threads())
