@@ -12,6 +12,11 @@ Everything that decides how the extensions are compiled lives here, in one place
   the x86-64 baseline are compiled per function and chosen at run time;
   ``FASTCONV_EMULATE_AVX512=1`` makes a test build whose AVX-512 level is
   compiled for AVX2 (``fastconv/_kernels/isa.h``), never one to distribute.
+* sanitizers: ``FASTCONV_SANITIZE=address,undefined`` (either or both) builds
+  the kernels with AddressSanitizer / UndefinedBehaviorSanitizer (signed
+  overflow and alignment included), ``-O1 -g -fno-omit-frame-pointer``, every
+  report fatal. Python is not instrumented: run it with the ASan runtime
+  preloaded (``LD_PRELOAD=$(gcc -print-file-name=libasan.so)``, see ``.ci/run``).
 """
 import os
 import shutil
@@ -37,6 +42,28 @@ DEBUG = _env_flag("FASTCONV_DEBUG")
 NATIVE = _env_flag("FASTCONV_NATIVE")
 REQUIRE_OPENMP = _env_flag("FASTCONV_REQUIRE_OPENMP")
 EMULATE_AVX512 = _env_flag("FASTCONV_EMULATE_AVX512")
+SANITIZERS = ("address", "undefined")
+
+
+def sanitize_flags(value=None):
+    """Compile and link flags of ``FASTCONV_SANITIZE`` (a comma-separated
+    subset of SANITIZERS; empty: none)."""
+    value = os.environ.get("FASTCONV_SANITIZE", "") if value is None else value
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in SANITIZERS]
+    if unknown:
+        raise SystemExit(f"FASTCONV_SANITIZE={value!r}: unknown sanitizer(s) {unknown}; "
+                         f"use a comma-separated subset of {', '.join(SANITIZERS)}")
+    if not names:
+        return [], []
+    flags = ["-fsanitize=" + ",".join(names)]
+    if "undefined" in names:       # part of "undefined"; named to keep them on
+        flags.append("-fsanitize=signed-integer-overflow,alignment")
+    flags.append("-fno-sanitize-recover=all")
+    # -fno-wrapv: Python's own flags make signed overflow wrap, which would
+    # hide it from the check.
+    return flags + ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv"], flags
+
 
 CYTHON_DIRECTIVES = {
     "language_level": 3,
@@ -155,8 +182,9 @@ def build_flags():
         compile_args = ["-O1", "-g"]
     if NATIVE:
         compile_args.append("-march=native")
+    san_compile, san_link = sanitize_flags()
     omp_compile, omp_link = openmp_flags()
-    return compile_args + omp_compile, omp_link, bool(omp_compile)
+    return compile_args + san_compile + omp_compile, omp_link + san_link, bool(omp_compile)
 
 
 def extensions():
@@ -199,6 +227,8 @@ def extensions():
         "openmp": has_openmp,
         "debug": DEBUG,
         "native": NATIVE,
+        "sanitize": ",".join(n for n in SANITIZERS
+                             if n in os.environ.get("FASTCONV_SANITIZE", "")),
         "emulate_avx512": EMULATE_AVX512,
     }
     with open(os.path.join("fastconv", "_build_info.py"), "w") as f:

@@ -13,6 +13,8 @@ from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
+from fastconv import _limits
+
 #: Every value of ``algorithm=`` that fastconv accepts today.
 ALGORITHMS = ("auto", "direct", "im2col", "winograd")
 
@@ -264,6 +266,8 @@ def as_array(value, name):
     if kind == "f" and arr.dtype.itemsize > 8:
         raise TypeError(f"{name} has dtype {arr.dtype}: extended precision is not supported "
                         f"(fastconv computes in float32 or float64)")
+    if not arr.flags.aligned:       # the kernels read whole, aligned elements
+        arr = arr.copy()
     return arr
 
 
@@ -318,7 +322,7 @@ def check_out(out, shape, dtype, inputs):
         raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != tuple(shape):
         raise ValueError(f"out has shape {out.shape}, but the result has shape {tuple(shape)}")
-    if out.dtype != dtype:
+    if out.dtype.newbyteorder("=") != dtype:     # either byte order
         raise ValueError(f"out has dtype {out.dtype}, but the result has dtype {dtype}")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
@@ -326,6 +330,13 @@ def check_out(out, shape, dtype, inputs):
         if arr is not None and np.shares_memory(out, arr):
             raise ValueError(f"out overlaps the input {name}: the result would overwrite "
                              f"the data it is computed from")
+
+
+def direct_out(out):
+    """Whether the kernels can write into ``out`` as it is (C-contiguous,
+    aligned, native byte order); otherwise the result goes through a new
+    array and is copied into ``out``."""
+    return out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative
 
 
 def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
@@ -386,6 +397,8 @@ def _geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_m
                                  f"input size in each dim: padding ({b}, {a}) vs input size "
                                  f"{size} in spatial dim {dim}")
     out_spatial = output_spatial(in_spatial, kernel, stride, dilation, before, after)
+    _limits.check_geometry(n, c_in, in_spatial, before, after, kernel, dilation, x_name, x_shape,
+                           padding)
     return (nd, batched, n, c_in, c_out, groups, in_spatial, kernel, stride, dilation, before,
             after, out_spatial)
 
@@ -529,6 +542,7 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     if out is not None:
         check_out(out, problem.out_shape, dtype,
                   [("input", x_in), ("weight", w_in), ("bias", bias)])
+    _limits.check_conv(problem, x.shape, padding, out is None)
 
     xb = x if problem.batched else x[None]
     if convert_input:

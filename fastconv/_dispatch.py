@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fastconv import _tuning
-from fastconv._args import kernel_padding, winograd_reason
+from fastconv._args import direct_out, kernel_padding, winograd_reason
 from fastconv._kernels import _conv, _gemm
 from fastconv._threads import get_num_threads
 
@@ -246,7 +246,7 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
     :func:`tuning`, measures its candidates first.
     """
     result = out
-    if result is None or not result.flags.c_contiguous:
+    if result is None or not direct_out(result):
         result = np.empty(problem.out_shape, dtype=problem.dtype)
     if result.size:
         shapes = _call_shapes(problem)

@@ -40,7 +40,7 @@ import numbers
 
 import numpy as np
 
-from fastconv._args import as_array, check_out, check_winograd, compute_dtype
+from fastconv._args import as_array, check_out, check_winograd, compute_dtype, direct_out
 from fastconv._dispatch import isa_level, note_choice
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
@@ -462,7 +462,7 @@ def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     elif algorithm == "separable":      # chosen by choose_correlate_algorithm for a larger problem
         uv = _rank1(w)
     target = out
-    if flip or target is None or not target.flags.c_contiguous:
+    if flip or target is None or not direct_out(target):
         target = np.empty(sizes, x.dtype)
     note_choice(algorithm)
     if algorithm == "direct":

@@ -12,11 +12,24 @@ The rules follow scikit-learn's ``_openmp_effective_n_threads``:
 
 fastconv calls no BLAS: its GEMM is its own, so no BLAS thread pool can be
 oversubscribed inside its parallel regions.
+
+Three rules then lower what one kernel call really runs on, in
+``fastconv._kernels._openmp`` (the guard every parallel region starts
+with; ``runtime.h``):
+
+* a small problem (fewer than ``MIN_PARALLEL_WORK`` multiply-adds) runs on
+  the calling thread, without a parallel region;
+* calls in flight at the same time in several Python threads share the
+  count: with ``T`` threads set and ``k`` calls in flight, a call gets
+  ``max(1, min(T // k, T - threads already granted))``;
+* in a process forked after fastconv was imported, every call runs on one
+  thread (the parent's OpenMP pool does not exist in the child):
+  :func:`get_num_threads` returns 1 there.
 """
 import numbers
 import os
 
-from fastconv._kernels._openmp import OPENMP_ENABLED, openmp_max_threads
+from fastconv._kernels._openmp import OPENMP_ENABLED, forked_child, openmp_max_threads
 
 _user_threads = None
 
@@ -54,10 +67,10 @@ def effective_n_threads(n=None):
     Returns
     -------
     int
-        Always 1 in a build without OpenMP.
+        Always 1 in a build without OpenMP and in a forked child process.
     """
     n = check_num_threads(n)
-    if not OPENMP_ENABLED:
+    if not OPENMP_ENABLED or forked_child():
         return 1
     if n is None:
         return max(1, openmp_max_threads())
@@ -102,7 +115,10 @@ def get_num_threads():
     -------
     int
         The effective count for the current setting (see :func:`set_num_threads`);
-        1 in a build without OpenMP.
+        1 in a build without OpenMP, and in a process forked (``os.fork``,
+        ``multiprocessing``'s "fork" start method) after fastconv was imported.
+        A call made while calls in other threads are running may use fewer
+        (the threads are shared, see the threads page of the docs).
 
     Examples
     --------

@@ -23,9 +23,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from fastconv import _limits
 from fastconv._args import (as_array, check_algorithm, check_out, check_winograd,
-                            compute_dtype, explicit_padding, from_channels_first, is_int,
-                            per_dim, prepare_conv, stand_in, to_channels_first)
+                            compute_dtype, direct_out, explicit_padding, from_channels_first,
+                            is_int, per_dim, prepare_conv, stand_in, to_channels_first)
 from fastconv._dispatch import as_3d, isa_level, note_choice, run_conv
 from fastconv._docstrings import SPATIAL_NAMES
 from fastconv._kernels import _conv, _gemm, _grad
@@ -178,6 +179,8 @@ def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, gro
     out_shape = ((xb.shape[0],) if batched else ()) + (c_out,) + out_spatial
     if out is not None:
         check_out(out, out_shape, dtype, [(name, x_in), ("weight", w_in), ("bias", bias)])
+    _limits.check_transposed(name, x.shape, xb.shape[0], c_out, xb.shape[2:], kernel, stride,
+                             dilation, op, out_shape, dtype, arrays and out is None)
     if arrays:
         xb = np.ascontiguousarray(xb, dtype=dtype)
         weight = np.ascontiguousarray(weight, dtype=dtype)
@@ -359,7 +362,7 @@ def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups
     t = prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, groups,
                            dilation, algorithm, out_cf)
     result = out_cf
-    if result is None or not result.flags.c_contiguous:
+    if result is None or not direct_out(result):
         result = np.empty(t.out_shape, dtype=t.dtype)
     batched_result = result if t.batched else result[None]
     if result.size:

@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from fastconv._args import (as_array, check_algorithm, check_out, compute_dtype,
+from fastconv._args import (as_array, check_algorithm, check_out, compute_dtype, direct_out,
                             explicit_padding, is_int, kernel_padding, output_spatial, per_dim,
                             prepare_conv)
 from fastconv._dispatch import isa_level, note_choice, run_conv
@@ -240,8 +240,7 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     b = None if ba is None else np.ascontiguousarray(ba, dtype=dtype)
 
     if algorithm in ("auto", "direct"):
-        result = out if out is not None and out.flags.c_contiguous else np.empty(out_shape,
-                                                                                  dtype)
+        result = out if out is not None and direct_out(out) else np.empty(out_shape, dtype)
         r4 = result.reshape((problem.n, c_out) + problem.out_spatial)
         if r4.size:
             note_choice("direct")       # the fused kernel is the direct algorithm here

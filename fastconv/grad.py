@@ -40,6 +40,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from fastconv import _limits
 from fastconv._args import (as_array, check_algorithm, check_padding_mode, check_winograd,
                             compute_dtype, conv_geometry, is_int, pad_spatial, padded_source,
                             prepare_conv, stand_in)
@@ -182,6 +183,10 @@ def _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation,
         check_winograd(g.kernel, g.stride)
     gy = _grad_output(grad_output, g)
     dtype = compute_dtype(w, gy)
+    pads = (g.pad_before, g.pad_after) if padding_mode != "zeros" else ((0,) * nd, (0,) * nd)
+    _limits.check_alloc(input_shape[:-nd] + tuple(v + b + a for v, b, a in
+                                                  zip(input_shape[-nd:], *pads)),
+                        dtype, "an input gradient", f"input_shape={input_shape}")
     gyb = np.ascontiguousarray(gy if g.batched else gy[None], dtype=dtype)
     w = np.ascontiguousarray(w, dtype=dtype)
     res = _input_core(nd, gyb, w, g, algorithm, padding_mode)
@@ -197,10 +202,15 @@ def _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation
                   "input", "weight_shape")
     gy = _grad_output(grad_output, g)
     dtype = compute_dtype(x, gy)
+    _limits.check_alloc(weight_shape, dtype, "a weight gradient", f"weight_shape={weight_shape}")
     xb = x if g.batched else x[None]
     gyb = np.ascontiguousarray(gy if g.batched else gy[None], dtype=dtype)
     before = g.pad_before
     if padding_mode != "zeros" and any(g.pad_before + g.pad_after) and xb.size:
+        _limits.check_alloc(xb.shape[:2] + tuple(v + b + a for v, b, a in
+                                                 zip(xb.shape[2:], g.pad_before, g.pad_after)),
+                            dtype, f"an input padded in mode {padding_mode!r}",
+                            f"padding={padding!r}")
         xb = pad_spatial(xb, g.pad_before, g.pad_after, padding_mode)
         before = (0,) * nd
     xb = np.ascontiguousarray(xb, dtype=dtype)
@@ -256,6 +266,7 @@ def _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding
     t = _transposed_check(nd, x.shape, weight_shape, gy, stride, padding, output_padding,
                           groups, dilation, "auto", "input")
     dtype = compute_dtype(x, gy)
+    _limits.check_alloc(weight_shape, dtype, "a weight gradient", f"weight_shape={weight_shape}")
     xb = np.ascontiguousarray(x if t.batched else x[None], dtype=dtype)
     gyb = np.ascontiguousarray(gy if t.batched else gy[None], dtype=dtype)
     # gw[c, o, t] = sum_{n, i} x[n, c, i] * gy[n, o, i*s - before + t*d]: the weight
@@ -302,7 +313,9 @@ def bias(grad_output):
     if gy.ndim < 2:
         raise ValueError(f"grad_output must be (N, C_out, *spatial), got shape {gy.shape}")
     dtype = compute_dtype(gy)
-    return np.sum(gy, axis=(0,) + tuple(range(2, gy.ndim)), dtype=dtype)
+    # NumPy's summation order follows the memory layout: sum a C-contiguous
+    # copy, so that every layout gives the same bits.
+    return np.sum(np.ascontiguousarray(gy, dtype=dtype), axis=(0,) + tuple(range(2, gy.ndim)))
 
 
 bias.__module__ = "fastconv.grad"

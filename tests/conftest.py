@@ -7,10 +7,12 @@ tests/expected_skips.py are registered here: with ``FASTCONV_CHECK_SKIPS=1``
 (CI) a skip that its list does not expect fails the run.
 """
 import math
+import os
 import zlib
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import fastconv  # noqa: F401  (an import failure must fail the suite)
@@ -158,6 +160,16 @@ def threads():
         pytest.skip(SERIAL_BUILD)
     yield
     fastconv.set_num_threads(None)
+
+
+# --------------------------------------------------------------------------
+# Hypothesis profiles (tests that set no example count of their own, such as
+# tests/test_fuzz.py): a fixed budget in CI, a long fuzzing run on demand with
+# `pytest --hypothesis-profile=fastconv-fuzz` (or FASTCONV_HYPOTHESIS_PROFILE).
+# --------------------------------------------------------------------------
+settings.register_profile("fastconv-ci", max_examples=20, deadline=None)
+settings.register_profile("fastconv-fuzz", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("FASTCONV_HYPOTHESIS_PROFILE", "fastconv-ci"))
 
 
 # --------------------------------------------------------------------------

@@ -111,3 +111,16 @@ def test_build_info_reports_the_build():
     info = fastconv.get_config()["build"]
     assert info["openmp"] == OPENMP_ENABLED
     assert "-march=native" not in info["compile_args"] or info["native"]
+
+
+def test_sanitize_switch(monkeypatch):
+    setup = load_setup(monkeypatch)
+    assert setup.sanitize_flags("") == ([], [])
+    compile_flags, link_flags = setup.sanitize_flags("address,undefined")
+    assert "-fsanitize=address,undefined" in compile_flags
+    assert "-fsanitize=address,undefined" in link_flags
+    assert "-fsanitize=signed-integer-overflow,alignment" in compile_flags
+    assert "-fno-sanitize-recover=all" in compile_flags
+    assert "-fno-omit-frame-pointer" in compile_flags
+    with pytest.raises(SystemExit, match="thread"):
+        setup.sanitize_flags("address,thread")

@@ -483,11 +483,6 @@ def test_killing_a_worker_mid_compute_gives_the_same_bits(client):
 
 
 def test_fork_start_method():
-    from fastconv._kernels import _openmp
-    if not hasattr(_openmp, "forked_child"):
-        pytest.skip("fork safety (kernels that run serially in a forked child, whose parent's "
-                    "OpenMP threads do not exist) has not landed yet; workers start with "
-                    "spawn until it has")
     distributed = pytest.importorskip("distributed")
     x, w = _rand((2, 4, 30, 30)), _rand((4, 4, 3, 3))
     fastconv.conv2d(x, w, padding=1)           # the parent has started OpenMP threads

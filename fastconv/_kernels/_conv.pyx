@@ -2,8 +2,10 @@
 
 Both take channels-first, C-contiguous 5-D arrays of one floating dtype (the
 Python layer views 1-D and 2-D problems with leading spatial dims of size 1
-and applies non-zero padding modes itself), write every element of ``out``
-and never allocate inside their parallel loops.
+and applies non-zero padding modes itself) and write every element of
+``out``. Inside their parallel loops they allocate nothing but each thread's
+workspace, once, on the thread's first work item (``runtime.h``: checked,
+freed when the loop ends, a failure raises MemoryError).
 
 Work is split over OpenMP threads in items that each own a disjoint part of
 the output, and every output element is summed in an order fixed by the
@@ -15,7 +17,8 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 # The GEMM's C functions (gemm.c is compiled into this extension too); the
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
@@ -117,9 +120,15 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef floating *op = &of[0] if of.shape[0] else NULL
     cdef int64_t rows = FC_DEPTHWISE_ROWS
     cdef int64_t nrb = (g.OH + rows - 1) // rows
+    cdef double macs = (<double>g.N * g.Co * g.OD * g.OH * g.OW) * g.Cg * g.KD * g.KH * g.KW
+    cdef fc_team team
     if g.Cg == 1:
         total = g.N * g.Co * g.OD * nrb
-        for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+        team_begin(&team, num_threads, macs, total, 0)
+        for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                        use_threads_if=team.threads > 1):
+            if fc_team_stop(&team):
+                continue
             r = t
             oh = (r % nrb) * rows
             r = r // nrb
@@ -131,10 +140,15 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
             if nb > rows:
                 nb = rows
             depthwise_item(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
+        team_end(&team)
         return out
     if total == 0:
         return out
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    team_begin(&team, num_threads, macs, total, 0)
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         r = t
         oh = r % g.OH
         r = r // g.OH
@@ -148,6 +162,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         if nb > ocb:
             nb = ocb
         direct_item(isa, &g, xp, wp, bp, op, zp, n, grp, grp * g.Cog + ob * ocb, nb, od, oh)
+    team_end(&team)
     return out
 
 
@@ -216,8 +231,11 @@ def im2col_blocks(int64_t K, int64_t P, int64_t nr, int64_t itemsize,
 
 cdef bint _pointwise(const fc_geom *g) noexcept nogil:
     # 1x1x1 kernel, stride 1, no padding: the unfolded input is the input.
+    # (The padding after counts too: with padding only after, pd = ph = pw =
+    # 0 but the output is larger than the input.)
     return (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
-            and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+            and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0
+            and g.OD == g.D and g.OH == g.H and g.OW == g.W)
 
 
 cdef int64_t _im2col_cpass(const fc_geom *g, int64_t kc):
@@ -262,7 +280,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     and multiply it with the group's packed weights, in passes of whole input
     channels and at most ``IM2COL_KC`` rows of K (the bias is added in the
     first pass's epilogue). A pointwise problem
-    (1x1x1 kernel, stride 1, no padding) is not packed at all: its unfolded
+    (1x1x1 kernel, stride 1, no padding before or after) is not packed at all: its unfolded
     input *is* the input, ``x[n, group]`` as a ``Cg x P`` matrix, which the
     GEMM reads in place (only a last block's columns short of a full panel
     are packed). Extra memory: the packed weights plus one block per thread.
@@ -300,8 +318,9 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef floating[::1] ap = packed if prepacked else np.empty(g.groups * asz, dtype)
     if ap.shape[0] != g.groups * asz:
         raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
-    # Pointwise: only the columns short of a full panel are packed.
-    cdef floating[:, ::1] ws = np.empty((num_threads, kpass * (nr if pointwise else ncolb)), dtype)
+    # Per-thread workspace (one packed block); pointwise: only the columns
+    # short of a full panel are packed.
+    cdef size_t ws_bytes = kpass * (nr if pointwise else ncolb) * sizeof(floating)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
@@ -324,16 +343,24 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t piece = PACK_PANELS * mr
     cdef int64_t pieces = (M + piece - 1) // piece
     cdef int64_t q, i0, mb
-    cdef int pack_threads = num_threads if g.groups * M * K >= PACK_PARALLEL_MIN else 1
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>M * K * P * g.N * g.groups, total, ws_bytes)
+    cdef int pack_threads = team.threads if g.groups * M * K >= PACK_PARALLEL_MIN else 1
     for q in prange(g.groups * pieces * (not prepacked), nogil=True, num_threads=pack_threads,
-                    schedule="static"):
+                    schedule="static", use_threads_if=pack_threads > 1):
         grp = q // pieces
         i0 = (q % pieces) * piece
         mb = M - i0 if M - i0 < piece else piece
         pack_a_at(isa, mb, K, wp + (grp * M + i0) * K, K,
                   app + grp * asz + (i0 // mr) * K * mr)
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
+        bpk = <floating *>fc_team_workspace(&team, tid)
+        if bpk == NULL:
+            continue
         r = t
         blk = r % nblk
         r = r // nblk
@@ -341,7 +368,6 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         n = r // g.groups
         p0 = _block_start(blk, nblk, P, unit)
         ncols = _block_start(blk + 1, nblk, P, unit) - p0
-        bpk = &ws[tid, 0]
         cp = op + (n * g.Co + grp * M) * P + p0
         bias_g = bp + grp * M if bp != NULL else NULL
         if pointwise:
@@ -363,6 +389,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 gemm_ex_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk,
                            nr, kc * nr, cp, P, bias_g, ic0 > 0)
                 ic0 = ic1
+    team_end(&team)
     return out
 
 
@@ -456,8 +483,10 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     # all in the same L1 cache sets.
     cdef int64_t vstride = K * ntp + WINOGRAD_STRIDE_PAD
     cdef int64_t mstride = mblk * ntp + WINOGRAD_STRIDE_PAD
-    cdef floating[:, ::1] vs = np.empty((num_threads, g.P * vstride), dtype)
-    cdef floating[:, ::1] ms = np.empty((num_threads, g.P * mstride), dtype)
+    # Per-thread workspace: the transformed input tiles, then (from a cache
+    # line boundary) the GEMM results.
+    cdef int64_t vsize = (g.P * vstride + 15) // 16 * 16
+    cdef size_t ws_bytes = (vsize + g.P * mstride) * sizeof(floating)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
                                    else np.ascontiguousarray(bias, dtype))
@@ -470,8 +499,17 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     cdef int64_t t, r, blk, grp, cob, t0, cnt, co0, rows, p, tid
     cdef floating *vp
     cdef floating *mp
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>tiles * g.P * K * g.Co, total, ws_bytes)
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
+        vp = <floating *>fc_team_workspace(&team, tid)
+        if vp == NULL:
+            continue
+        mp = vp + vsize
         r = t
         cob = r % ncob
         r = r // ncob
@@ -483,14 +521,13 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
         rows = M - co0
         if rows > mblk:
             rows = mblk
-        vp = &vs[tid, 0]
-        mp = &ms[tid, 0]
         wino_input(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
         for p in range(g.P):
             gemm_packed_at(isa, rows, cnt, K,
                            upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
                            vp + p * vstride, mp + p * mstride, ntp, NULL, 0)
         wino_output(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt, bp, op)
+    team_end(&team)
     return out
 
 
@@ -525,7 +562,12 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef const floating *wp = &w[0, 0, 0, 0, 0]
     cdef floating *app = &ap[0]
     cdef floating *panel
-    for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>P * groups * asz, npanels, 0)
+    for q in prange(npanels, nogil=True, num_threads=team.threads, schedule="static",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         wino_weights(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
         rows = M - (q % mpan) * mr
         if rows < mr:
@@ -534,4 +576,5 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
                 for ci in range(K):
                     for r in range(rows, mr):
                         panel[p * ps + ci * mr + r] = 0
+    team_end(&team)
     return np.asarray(ap)

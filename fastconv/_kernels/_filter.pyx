@@ -14,7 +14,8 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 
 from fastconv._kernels.kernels cimport fc_fgeom, fc_filter_level, filter_item
 
@@ -64,23 +65,31 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
     g.RI = min(<int64_t>ROWS_PER_ITEM, g.OH)
     g.CI = min(<int64_t>COLS_PER_ITEM, g.OW)
     cdef int64_t nitems = ((g.OH + g.RI - 1) // g.RI) * ((g.OW + g.CI - 1) // g.CI)
-    cdef int nthreads = max(1, min(num_threads, nitems))
     cdef int64_t nin = g.RI + g.KH - 1
     cdef int64_t bufsize = nin * (g.CI + g.KW - 1)
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, ::1] buf = np.empty((nthreads, bufsize), dtype)
-    rowp_arr = np.empty((nthreads, nin), np.intp)
-    cdef Py_ssize_t[:, ::1] rowp = rowp_arr
+    # Per-thread workspace: the item's input window, then its row pointers.
+    cdef int64_t bufbytes = (bufsize * sizeof(floating) + 63) // 64 * 64
     cdef int level = fc_filter_level(isa)
     cdef int64_t t
     cdef int tid
+    cdef char *wsp
     cdef const floating *xp = &x[0, 0]
     cdef const floating *wp = &w[0, 0]
     cdef floating *op = &out[0, 0]
     cdef const int64_t *rp = &rmap[0]
     cdef const int64_t *cp = &cmap[0]
     cdef floating fv = <floating>fill
-    for t in prange(nitems, nogil=True, num_threads=nthreads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>g.OH * g.OW * g.KH * g.KW, nitems,
+               bufbytes + nin * sizeof(void *))
+    for t in prange(nitems, nogil=True, num_threads=team.threads, schedule="dynamic",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
-        filter_item(level, &g, xp, wp, op, rp, cp, fv, t, &buf[tid, 0],
-                    <const floating **>&rowp[tid, 0])
+        wsp = <char *>fc_team_workspace(&team, tid)
+        if wsp == NULL:
+            continue
+        filter_item(level, &g, xp, wp, op, rp, cp, fv, t, <floating *>wsp,
+                    <const floating **>(wsp + bufbytes))
+    team_end(&team)

@@ -14,7 +14,8 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 
 #: Names of the ISA levels, indexed by level number.
 ISA_LEVELS = ("generic", "avx2", "avx512")
@@ -438,11 +439,12 @@ def gemm_packed(ap, bp, k, out, *, bias=None, accumulate=False):
 cdef void _column_block(int level, int64_t j0, int64_t nb, const floating *Ap,
                         int64_t a_block, floating *Bp, const floating *B, floating *C,
                         const floating *bias, int64_t M, int64_t N, int64_t K, int64_t mc,
-                        int accumulate) noexcept nogil:
+                        int accumulate, fc_team *team) noexcept nogil:
     """C[:, j0:j0+nb] for all of M and K: one thread's share of the product.
 
     Ap holds A packed per KC block (block kb at Ap + kb * a_block); Bp is this
-    thread's buffer for one packed KC x nb block of B.
+    thread's buffer for one packed KC x nb block of B. Returns early, C
+    unfinished, when the team stops (checked once per KC block).
     """
     cdef int dtype = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     cdef int64_t mr = fc_gemm_mr_at(level, dtype)
@@ -452,6 +454,8 @@ cdef void _column_block(int level, int64_t j0, int64_t nb, const floating *Ap,
     cdef const floating *Bk
     cdef const floating *bias_i
     for kb in range(nkb):
+        if fc_team_stop(team):
+            return
         k0 = kb * KC
         kcb = K - k0 if K - k0 < KC else KC
         Bk = B + k0 * N + j0 if kcb > 0 else B
@@ -491,7 +495,6 @@ cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:,
 
     np_dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] ap_buf = np.empty(max(1, nkb * a_block), dtype=np_dtype)
-    cdef floating[::1] bp_buf = np.empty(nthreads * b_stride, dtype=np_dtype)
     cdef const floating[::1] bias_mv
     cdef const floating *bias_ptr = NULL
     if bias is not None:
@@ -501,7 +504,7 @@ cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:,
     cdef const floating *B = &b[0, 0] if K > 0 else NULL
     cdef floating *C = &c[0, 0]
     cdef floating *Ap = &ap_buf[0]
-    cdef floating *Bp = &bp_buf[0]
+    cdef floating *Bp
     cdef int64_t kb, k0, kcb, jb, q, i0, mb
     cdef int acc = accumulate
     # A is packed by all the threads, in pieces of PACK_A_PANELS row panels
@@ -510,18 +513,28 @@ cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:,
     cdef int64_t rows = PACK_A_PANELS * mr
     cdef int64_t npieces = (M + rows - 1) // rows
 
+    cdef fc_team team
+    team_begin(&team, nthreads, <double>M * N * K, nblocks, b_stride * sizeof(floating))
     with nogil:
-        for q in prange(nkb * npieces, schedule="static", num_threads=nthreads):
+        for q in prange(nkb * npieces, schedule="static", num_threads=team.threads,
+                        use_threads_if=team.threads > 1):
             kb = q // npieces
             i0 = (q % npieces) * rows
             k0 = kb * KC
             kcb = K - k0 if K - k0 < KC else KC
             mb = M - i0 if M - i0 < rows else rows
             pack_a_at(level, mb, kcb, A + i0 * K + k0, K, Ap + kb * a_block + (i0 // mr) * kcb * mr)
-        for jb in prange(nblocks, schedule="dynamic", num_threads=nthreads):
-            _column_block(level, jb * nc, min(nc, N - jb * nc), Ap, a_block,
-                          Bp + omp_get_thread_num() * b_stride, B, C, bias_ptr,
-                          M, N, K, mc, acc)
+    with nogil:
+        for jb in prange(nblocks, schedule="dynamic", num_threads=team.threads,
+                         use_threads_if=team.threads > 1):
+            if fc_team_stop(&team):
+                continue
+            Bp = <floating *>fc_team_workspace(&team, omp_get_thread_num())
+            if Bp == NULL:
+                continue
+            _column_block(level, jb * nc, min(nc, N - jb * nc), Ap, a_block, Bp, B, C,
+                          bias_ptr, M, N, K, mc, acc, &team)
+    team_end(&team)
 
 
 def matmul(a, b, out=None, *, bias=None, accumulate=False):

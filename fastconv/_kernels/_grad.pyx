@@ -22,7 +22,8 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 # The GEMM's C functions (gemm.c is compiled into this extension too).
 from fastconv._kernels._gemm cimport (
     FC_DTYPE_F32, FC_DTYPE_F64, fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at,
@@ -154,7 +155,6 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
     cdef int64_t ablk = fc_packed_a_size_at(isa, Cog, KC, dt)
     cdef int64_t bblk = fc_packed_b_size_at(isa, KC, nb, dt)
     cdef floating[::1] ap = np.empty(N * groups * npb * ablk, dtype)
-    cdef floating[:, ::1] bws = np.empty((num_threads, bblk), dtype)
     cdef const floating *xp = &x[0, 0, 0, 0, 0]
     cdef const floating *gp = &gy[0, 0, 0, 0, 0]
     cdef floating *wp = &gw[0, 0, 0, 0, 0]
@@ -162,22 +162,39 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
     cdef int64_t a, n, grp, pb, p0, kcb, it, jb, j0, ncols, first
     cdef floating *bp
 
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>N * groups * npb * Cog * KC, N * groups * npb, 0)
     with nogil:
-        for a in prange(N * groups * npb, num_threads=num_threads, schedule="static"):
+        for a in prange(N * groups * npb, num_threads=team.threads, schedule="dynamic",
+                        use_threads_if=team.threads > 1):
+            if fc_team_stop(&team):
+                continue
             n = a // (groups * npb)
             grp = (a // npb) % groups
             pb = a % npb
             p0 = pb * KC
             kcb = min(KC, P - p0)
             pack_a_at(isa, Cog, kcb, gp + (n * Cout + grp * Cog) * P + p0, P, app + a * ablk)
-        for it in prange(total, num_threads=num_threads, schedule="dynamic"):
+    team_end(&team)
+    # An item's reduction can be long (every image and position): the team
+    # is checked once per image inside it too.
+    team_begin(&team, num_threads, <double>N * P * Cout * J, total, bblk * sizeof(floating))
+    with nogil:
+        for it in prange(total, num_threads=team.threads, schedule="dynamic",
+                         use_threads_if=team.threads > 1):
+            if fc_team_stop(&team):
+                continue
+            bp = <floating *>fc_team_workspace(&team, omp_get_thread_num())
+            if bp == NULL:
+                continue
             grp = it // njb
             jb = it % njb
             j0 = jb * nb
             ncols = min(nb, J - j0)
-            bp = &bws[omp_get_thread_num(), 0]
             first = 1
             for n in range(N):
+                if fc_team_stop(&team):
+                    break
                 for pb in range(npb):
                     p0 = pb * KC
                     kcb = min(KC, P - p0)
@@ -188,6 +205,7 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
                                    app + ((n * groups + grp) * npb + pb) * ablk, bp,
                                    wp + grp * Cog * J + j0, J, NULL, not first)
                     first = 0
+    team_end(&team)
     return gw
 
 
@@ -237,9 +255,14 @@ def col2im_add(const floating[:, ::1] cols, floating[:, :, :, ::1] out, tuple in
     cdef int64_t o, kd, kh, kw, dlo, dhi, hlo, hhi, wlo, whi, i, j, l, qd, qh, qw0
     cdef const floating *src
     cdef floating *dst
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>C * kk * P, C, 0)
     with nogil:
-        for o in prange(C, num_threads=num_threads, schedule="static"):
+        for o in prange(C, num_threads=team.threads, schedule="dynamic",
+                        use_threads_if=team.threads > 1):
             for kd in range(KD):
+                if fc_team_stop(&team):     # an item is every tap of a channel
+                    break
                 dlo = _first_valid(BD, s0, sd, kd * dd - pd)
                 dhi = _end_valid(BD, s0, OD, sd, kd * dd - pd)
                 for kh in range(KH):
@@ -257,4 +280,5 @@ def col2im_add(const floating[:, ::1] cols, floating[:, :, :, ::1] out, tuple in
                                 qw0 = (s2 + wlo) * sw + kw * dw - pw
                                 for l in range(max(whi - wlo, 0)):
                                     dst[qw0 + l * sw] += src[(i * BH + j) * BW + wlo + l]
+    team_end(&team)
     return out

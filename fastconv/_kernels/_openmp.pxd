@@ -4,6 +4,8 @@
 # defined) these declarations fall back to serial stand-ins, so the kernels
 # still build and run on one thread. ``OPENMP_ENABLED`` in _openmp.pyx tells
 # which of the two was compiled in; the build warns loudly when it is the shim.
+from libc.stdint cimport int64_t
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -20,3 +22,24 @@ cdef extern from *:
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
     int omp_get_num_procs() noexcept nogil
+
+# The guard of every parallel region (runtime.h): thread count, Ctrl-C,
+# per-thread workspaces. team_begin and team_end are exported by
+# fastconv._kernels._openmp, so every kernel module shares one budget.
+cdef extern from "runtime.h" nogil:
+    ctypedef struct fc_team:
+        int threads
+        int poll
+        int stop
+        int status
+        int fail_alloc
+        int64_t interval_ns
+        int64_t next_poll_ns
+        void **ws
+        size_t ws_bytes
+    bint fc_team_stop(fc_team *t)
+    void *fc_team_workspace(fc_team *t, int tid)
+
+cdef int team_begin(fc_team *t, int requested, double work, int64_t items,
+                    size_t workspace_bytes) except -1
+cdef int team_end(fc_team *t) except -1

@@ -19,7 +19,8 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
-from fastconv._kernels._openmp cimport omp_get_thread_num
+from fastconv._kernels._openmp cimport (
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 from fastconv._kernels._gemm cimport (
     FC_DTYPE_F32, FC_DTYPE_F64, fc_packed_a_size_at, fc_packed_b_size_at, gemm_packed_at,
     pack_a_at, pack_b_at)
@@ -90,7 +91,6 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
     cdef int64_t asz = fc_packed_a_size_at(isa, Co, Cm, dt)
     cdef int64_t bsz = fc_packed_b_size_at(isa, Cm, tcols, dt)
     cdef floating[::1] ap = np.empty(asz, dtype)
-    cdef floating[:, ::1] ws = np.empty((num_threads, Cm * tcols + bsz), dtype)
     cdef const floating[::1] zrow = np.zeros(max(g.W, 1), dtype)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
                                    else np.ascontiguousarray(bias, dtype))
@@ -106,8 +106,17 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
 
     with nogil:
         pack_a_at(isa, Co, Cm, &pw_weight[0, 0], Cm, app)
-    for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
+    cdef fc_team team
+    team_begin(&team, num_threads, <double>g.N * P * Cm * (g.KH * g.KW + Co), total,
+               (Cm * tcols + bsz) * sizeof(floating))
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
         tid = omp_get_thread_num()
+        tile = <floating *>fc_team_workspace(&team, tid)
+        if tile == NULL:
+            continue
         band = t % nband
         n = t // nband
         oh0 = band * rows
@@ -115,10 +124,10 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
         if nrows > rows:
             nrows = rows
         ncols = nrows * g.OW
-        tile = &ws[tid, 0]
         bpk = tile + Cm * tcols
         for oc in range(Cm):
             separable_dw_rows(isa, &g, xp, wp, tile + oc * ncols, zp, n, oc, oh0, nrows)
         pack_b_at(isa, Cm, ncols, tile, ncols, bpk)
         gemm_packed_at(isa, Co, ncols, Cm, app, bpk, op + n * Co * P + oh0 * g.OW, P, bp, 0)
+    team_end(&team)
     return out

@@ -173,7 +173,12 @@ void FC_FN(fc_im2col_pack)(const fc_geom *g, const FC_T *x, int64_t n, int64_t g
                     const FC_T *row = NULL;
                     if (id >= 0 && id < g->D && ih >= 0 && ih < g->H) {
                         row = xn + ic * DHW + id * HW + ih * W;
+                        /* [lo, hi) within the run: a tap whose columns all
+                         * fall in the left padding (t_lo past the run, when
+                         * the padding and dilation exceed the output width)
+                         * zeroes the run and no more. */
                         lo = t_lo > ow ? t_lo : ow;
+                        if (lo > ow + seg) lo = ow + seg;
                         hi = t_hi < ow + seg ? t_hi : ow + seg;
                         if (hi < lo) hi = lo;
                     }
