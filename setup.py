@@ -125,7 +125,8 @@ def extensions():
     )
     # Every ``_kernels/_NAME.pyx`` is an extension; ``NAME.c`` next to it, if
     # present, is compiled into it, plus the shared C sources listed here.
-    shared_sources = {"_conv": ["gemm.c"], "_gemm": ["gemm.c"], "_separable": ["conv.c", "gemm.c"]}
+    shared_sources = {"_conv": ["gemm.c"], "_gemm": ["gemm.c"], "_separable": ["conv.c", "gemm.c"],
+                      "_dwconv": ["gemm.c"]}
     sources = {}
     for pyx in sorted(f for f in os.listdir(KERNELS) if f.endswith(".pyx")):
         name = pyx[:-4]

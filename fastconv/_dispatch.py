@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from fastconv._args import kernel_padding, winograd_reason
-from fastconv._kernels import _conv, _gemm
+from fastconv._kernels import _conv, _dwconv, _gemm
 from fastconv._threads import get_num_threads
 
 IM2COL_MIN_CHANNELS_PER_GROUP = 8
@@ -95,6 +95,17 @@ def choose_algorithm(problem, planned=False):
     if cog >= IM2COL_MIN_CHANNELS_PER_GROUP and reduction >= IM2COL_MIN_REDUCTION:
         return "im2col"
     return "direct"
+
+
+def depthwise_kernel(problem):
+    """Whether the direct algorithm runs ``problem`` on a depthwise kernel of
+    fixed size and stride (``_dwconv``: 2-D, one input channel per group,
+    square 3x3, 5x5 or 7x7 taps, stride 1 or 2 in both dims, no dilation);
+    else on the general direct kernel."""
+    return (problem.nd == 2 and problem.c_in == problem.groups
+            and problem.kernel[0] == problem.kernel[1] and problem.stride[0] == problem.stride[1]
+            and problem.dilation == (1, 1)
+            and _dwconv.supported(problem.kernel[0], problem.stride[0]))
 
 
 def winograd_weights(weight5, groups, isa):
@@ -198,6 +209,9 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
         elif algorithm == "im2col":
             _conv.im2col(x5, w5, bias, o5, _as_3d(problem.stride, 1), padding,
                          _as_3d(problem.dilation, 1), problem.groups, threads, isa, packed)
+        elif depthwise_kernel(problem):
+            _dwconv.depthwise(x5[:, :, 0], w5[:, :, 0], bias, o5[:, :, 0], problem.stride[0],
+                              tuple(padding[1:]), threads, isa)
         else:
             _conv.direct(x5, w5, bias, o5, _as_3d(problem.stride, 1), padding,
                          _as_3d(problem.dilation, 1), problem.groups, threads, isa)

@@ -21,7 +21,7 @@ from fastconv._kernels._openmp cimport omp_get_thread_num
 from fastconv._kernels._gemm cimport (
     fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
     fc_gemm_packed_f32_at, fc_gemm_packed_f64_at, fc_gemm_ex_f32_at, fc_gemm_ex_f64_at,
-    fc_pack_b_f32_at, fc_pack_b_f64_at)
+    fc_pack_b_f32_at, fc_pack_b_f64_at, fc_gemm_ai_f32_at, fc_gemm_ai_f64_at)
 
 cdef extern from "conv.h" nogil:
     ctypedef struct fc_geom:
@@ -246,7 +246,9 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     (1x1x1 kernel, stride 1, no padding) is not packed at all: its unfolded
     input *is* the input, ``x[n, group]`` as a ``Cg x P`` matrix, which the
     GEMM reads in place (only a last block's columns short of a full panel
-    are packed). Extra memory: the packed weights plus one block per thread.
+    are packed). Without ``packed`` weights, the GEMM reads the weights in
+    place (no per-call packing); few output positions per group also split
+    the output channels among the threads. Extra memory: one block per thread.
 
     Parameters are those of :func:`direct`, and ``isa``, the GEMM's SIMD level
     (``fastconv._kernels._gemm``'s numbering), read once per call so packing and
@@ -263,8 +265,10 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t P = g.OD * g.OH * g.OW
     cdef int64_t nr = fc_gemm_nr_at(isa, dt)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
+    # (Padding after the input makes the output larger than it: not pointwise.)
     cdef bint pointwise = (g.KD == 1 and g.KH == 1 and g.KW == 1 and g.sd == 1 and g.sh == 1
-                           and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0)
+                           and g.sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0
+                           and g.OD == g.D and g.OH == g.H and g.OW == g.W)
     cdef int64_t taps = g.KD * g.KH * g.KW
     # Input channels per pass, and the rows of K a pass packs.
     cdef int64_t cpass = g.Cg if pointwise else max(1, min(g.Cg, IM2COL_KC // taps))
@@ -275,10 +279,22 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
         return out
+    # Small outputs (few positions per image and group) also split the
+    # output channels, in blocks of whole register panels, so every thread
+    # gets work; the blocking does not change any element's sum.
+    cdef int64_t mpanels = (M + mr - 1) // mr
+    cdef int64_t nmb = 1
+    if num_threads > 1 and total < 4 * num_threads:
+        nmb = min(mpanels, (4 * num_threads + total - 1) // total)
+    cdef int64_t mblk = (mpanels + nmb - 1) // nmb * mr
+    nmb = (M + mblk - 1) // mblk
+    total = total * nmb
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
     cdef bint prepacked = packed is not None
-    cdef floating[::1] ap = packed if prepacked else np.empty(g.groups * asz, dtype)
-    if ap.shape[0] != g.groups * asz:
+    # Without a plan the weights are read in place (lda = K): packing them
+    # would cost a pass over all of them on every call.
+    cdef const floating[::1] ap = packed if prepacked else None
+    if prepacked and ap.shape[0] != g.groups * asz:
         raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
     # Pointwise: only the columns short of a full panel are packed.
     cdef floating[:, ::1] ws = np.empty((num_threads, kpass * (nr if pointwise else ncolb)), dtype)
@@ -291,22 +307,20 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *wp = &wf[0]
     cdef const floating *bp = _ptr(bf)
     cdef floating *op = &of[0]
-    cdef floating *app = &ap[0]
-    cdef int64_t t, r, n, grp, blk, p0, ncols, tid, nfull, ic0, ic1, kc
+    cdef const floating *app = &ap[0] if prepacked else NULL
+    cdef int64_t t, r, n, grp, blk, p0, ncols, tid, nfull, ic0, ic1, kc, mb, m0, rows
     cdef floating *bpk
     cdef floating *cp
     cdef const floating *xg
     cdef const floating *bias_g
+    cdef const floating *ag
+    cdef int64_t lda = 0 if prepacked else K
 
-    with nogil:
-        for grp in range(g.groups * (not prepacked)):   # weights packed once per call
-            if floating is float:
-                fc_pack_a_f32_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
-            else:
-                fc_pack_a_f64_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
     for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
         tid = omp_get_thread_num()
         r = t
+        mb = r % nmb
+        r = r // nmb
         blk = r % nblk
         r = r // nblk
         grp = r % g.groups
@@ -315,21 +329,31 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         ncols = P - p0
         if ncols > ncolb:
             ncols = ncolb
+        m0 = mb * mblk
+        rows = M - m0
+        if rows > mblk:
+            rows = mblk
         bpk = &ws[tid, 0]
-        cp = op + (n * g.Co + grp * M) * P + p0
-        bias_g = bp + grp * M if bp != NULL else NULL
+        cp = op + (n * g.Co + grp * M + m0) * P + p0
+        bias_g = bp + grp * M + m0 if bp != NULL else NULL
+        # The rows [m0, m0 + rows) of the group's weights: packed panels, or
+        # the matrix itself.
+        if prepacked:
+            ag = app + grp * asz + (m0 // mr) * K * mr
+        else:
+            ag = wp + (grp * M + m0) * K
         if pointwise:
             xg = xp + (n * g.C + grp * g.Cg) * P + p0
             nfull = ncols // nr * nr
             # One pass over all of K: blocking K was measured slower here (1x1
             # layers of 256-1024 input channels).
-            _gemm(isa, M, nfull, K, app + grp * asz, K * mr, xg, P, nr, cp, P, bias_g, 0)
+            _gemm(isa, rows, nfull, K, ag, K * mr, lda, xg, P, nr, cp, P, bias_g, 0)
             if nfull < ncols:
                 if floating is float:
                     fc_pack_b_f32_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
                 else:
                     fc_pack_b_f64_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
-                _gemm(isa, M, ncols - nfull, K, app + grp * asz, K * mr, bpk, nr, K * nr,
+                _gemm(isa, rows, ncols - nfull, K, ag, K * mr, lda, bpk, nr, K * nr,
                       cp + nfull, P, bias_g, 0)
         else:
             ic0 = 0
@@ -340,20 +364,28 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                     fc_im2col_pack_f32(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
                 else:
                     fc_im2col_pack_f64(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
-                _gemm(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk, nr,
-                      kc * nr, cp, P, bias_g, ic0 > 0)
+                _gemm(isa, rows, ncols, kc, ag + ic0 * taps * (mr if prepacked else 1),
+                      K * mr, lda, bpk, nr, kc * nr, cp, P, bias_g, ic0 > 0)
                 ic0 = ic1
     return out
 
 
 cdef inline void _gemm(int isa, int64_t M, int64_t N, int64_t K, const floating *Ap,
-                       int64_t a_pstride, const floating *B, int64_t ldb, int64_t b_pstride,
-                       floating *C, int64_t ldc, const floating *bias,
+                       int64_t a_pstride, int64_t lda, const floating *B, int64_t ldb,
+                       int64_t b_pstride, floating *C, int64_t ldc, const floating *bias,
                        int accumulate) noexcept nogil:
-    # fc_gemm_ex (gemm.h) for either dtype: A packed (panel stride a_pstride),
-    # B packed (ldb = nr, b_pstride = K * nr) or read in place (ldb = row
-    # stride, b_pstride = nr).
-    if floating is float:
+    # fc_gemm_ex / fc_gemm_ai (gemm.h) for either dtype: A packed (lda = 0,
+    # panel stride a_pstride) or read in place (row stride lda); B packed
+    # (ldb = nr, b_pstride = K * nr) or read in place (ldb = row stride,
+    # b_pstride = nr).
+    if lda > 0:
+        if floating is float:
+            fc_gemm_ai_f32_at(isa, M, N, K, Ap, lda, B, ldb, b_pstride, C, ldc, bias,
+                              accumulate)
+        else:
+            fc_gemm_ai_f64_at(isa, M, N, K, Ap, lda, B, ldb, b_pstride, C, ldc, bias,
+                              accumulate)
+    elif floating is float:
         fc_gemm_ex_f32_at(isa, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,
                           accumulate)
     else:
@@ -518,7 +550,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef int64_t P = (4 if KD == 3 else 1) * (4 if KH == 3 else 1) * (4 if KW == 3 else 1)
     cdef int64_t mr = fc_gemm_mr_at(isa, dt)
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
-    cdef floating[::1] ap = np.zeros(max(P * groups * asz, 1), dtype)
+    cdef floating[::1] ap = np.empty(max(P * groups * asz, 1), dtype)   # every element written
     if P * groups * asz == 0:
         return np.asarray(ap)[:0]
     cdef int64_t npanels = groups * ((M + mr - 1) // mr), q

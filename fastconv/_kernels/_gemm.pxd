@@ -65,6 +65,12 @@ cdef extern from "gemm.h" nogil:
     void fc_gemm_ex_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *Ap,
                            int64_t a_pstride, const double *B, int64_t ldb, int64_t b_pstride,
                            double *C, int64_t ldc, const double *bias, int accumulate)
+    void fc_gemm_ai_f32_at(int level, int64_t M, int64_t N, int64_t K, const float *A,
+                           int64_t lda, const float *B, int64_t ldb, int64_t b_pstride,
+                           float *C, int64_t ldc, const float *bias, int accumulate)
+    void fc_gemm_ai_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *A,
+                           int64_t lda, const double *B, int64_t ldb, int64_t b_pstride,
+                           double *C, int64_t ldc, const double *bias, int accumulate)
 
 
 # Exported by fastconv._kernels._gemm (one shared ISA level for all modules).
