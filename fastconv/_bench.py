@@ -71,7 +71,7 @@ import fastconv
 from fastconv import _signal, reference
 from fastconv._args import winograd_reason
 from fastconv._kernels import _gemm
-from fastconv._threads import _usable_cores
+from fastconv._threads import usable_cores
 
 #: Largest error relative to ``max|reference|`` a fastconv result may show.
 TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
@@ -287,6 +287,10 @@ def _import_optional(name):
         return None
 
 
+#: The same, for the suite modules (``SUITE_MODULES``).
+import_optional = _import_optional
+
+
 # --------------------------------------------------------------------------
 # Machine description
 # --------------------------------------------------------------------------
@@ -329,7 +333,7 @@ def machine_info(threads):
     """Metadata describing this run: machine, threads, library versions."""
     return {
         "cpu": _cpu_model(),
-        "usable_cores": _usable_cores(),
+        "usable_cores": usable_cores(),
         "cpu_count": os.cpu_count(),
         "load_average": _load_average(),
         "threads": threads,
@@ -515,7 +519,7 @@ def _reference_train(layer, d):
     return parts
 
 
-def _reference_signal(layer, d):
+def _reference_signal(d):
     """The full 1-D convolution in float64 (SciPy's FFT convolution, else NumPy's)."""
     sig = np.asarray(d["x"], dtype=np.float64).ravel()
     ker = np.asarray(d["w"], dtype=np.float64).ravel()
@@ -540,7 +544,7 @@ def compute_reference(layer, data):
     if layer.op == "octave2d":
         return _reference_octave(layer, d)
     if layer.op == "convolve1d":
-        return _reference_signal(layer, d)
+        return _reference_signal(d)
     if layer.op == "conv2d_train":
         return _reference_train(layer, d)
     return reference.conv_nd(d["x"], d["w"], d["b"], **geometry)
@@ -620,7 +624,7 @@ def _train_call(layer, d, alg):
     def call():
         y = fastconv.conv2d(x, w, b, algorithm=alg, **geometry)
         gx = grad.conv2d_input(x.shape, w, g, algorithm=alg, **geometry)
-        gw = grad.conv2d_weight(x, w.shape, g, algorithm=alg, **geometry)
+        gw = grad.conv2d_weight(x, w.shape, g, **geometry)    # the GEMM, whatever alg
         return [y, gx, gw] + ([] if b is None else [grad.bias(g)])
     return call
 
@@ -682,7 +686,7 @@ def _two_calls_candidate(layer, d):
     return Candidate("fastconv/2calls", "fastconv", "auto", call=call)
 
 
-def _ordinary_conv_candidate(layer, d):
+def _ordinary_conv_candidate(layer):
     """The ordinary convolution with the octave layer's channel counts and size."""
     shape_x = (layer.n, layer.c_in) + tuple(layer.spatial)
     shape_w = (layer.c_out, layer.c_in) + (layer.kernel,) * 2
@@ -734,7 +738,7 @@ def fastconv_candidates(layer, data, algorithms=None):
     if layer.op == "separable2d":
         cands.append(_two_calls_candidate(layer, d))
     if layer.op == "octave2d":
-        cands.append(_ordinary_conv_candidate(layer, d))
+        cands.append(_ordinary_conv_candidate(layer))
     return cands
 
 

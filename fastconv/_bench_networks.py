@@ -647,7 +647,7 @@ def format_totals(t):
 
 
 def run_suite(name, args, emit):
-    torch = _bench._import_optional("torch") if args.peers else None
+    torch = _bench.import_optional("torch") if args.peers else None
     if torch is not None:
         torch.set_num_threads(args.threads)       # _bench.run restores the previous count
     records, summary, cache = [], {}, {}

@@ -36,10 +36,12 @@ import numbers
 
 import numpy as np
 
-from fastconv import _args
-from fastconv._args import _as_array, check_out, compute_dtype
+from fastconv._args import as_array, check_out, check_winograd, compute_dtype
+from fastconv._dispatch import isa_level
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
+from fastconv._variants import separate
+from fastconv.functional import conv2d, conv3d
 
 __all__ = ["correlate", "convolve"]
 
@@ -83,11 +85,6 @@ def _fft_backend():
     except ImportError:
         return np.fft, True
     return fft, False
-
-
-def _isa():
-    from fastconv._dispatch import isa_level
-    return isa_level()
 
 
 @functools.lru_cache(maxsize=256)
@@ -136,7 +133,6 @@ def _rank1(w):
     ``64 * eps * max|w|``, so the two 1-D passes stay within the direct
     sum's accuracy.
     """
-    from fastconv._variants import separate
     if w.ndim != 2 or min(w.shape) < 2 or not np.all(np.isfinite(w)):
         return None
     eps = float(np.finfo(w.dtype).eps)
@@ -200,14 +196,13 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, sizes, fill, out, padl):
-    """The direct algorithm into ``out`` (C-contiguous, shape ``sizes``).
+def _direct(x, w, maps, fill, out, padl):
+    """The direct algorithm into ``out`` (C-contiguous, of the output's shape).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
     """
-    threads, isa = get_num_threads(), _isa()
+    threads, isa = get_num_threads(), isa_level()
     if x.ndim == 3:
-        from fastconv.functional import conv3d
         ext = np.ascontiguousarray(_extended(x, maps, fill))
         conv3d(ext[None, None], w[None, None], algorithm="direct", out=out[None, None])
         return out
@@ -222,7 +217,7 @@ def _direct(x, w, maps, sizes, fill, out, padl):
 def _separable(x, uv, maps, sizes, fill, out, padl):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
-    threads, isa = get_num_threads(), _isa()
+    threads, isa = get_num_threads(), isa_level()
     rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
@@ -233,7 +228,7 @@ def _separable(x, uv, maps, sizes, fill, out, padl):
     return out
 
 
-def _fft(x, w, maps, sizes, fill, out, padl=None):
+def _fft(x, w, maps, sizes, fill, out):
     """The FFT algorithm: valid correlation of the extended input with ``w``."""
     ext = _extended(x, maps, fill)
     wf = w[(slice(None, None, -1),) * w.ndim]          # correlation = convolution with w flipped
@@ -275,13 +270,12 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
     return out
 
 
-def _winograd(x, w, maps, sizes, fill, out, padl=None):
+def _winograd(x, w, maps, fill, out):
     """The engine's Winograd convolution on the extended 2-D input."""
     if x.ndim != 2:
         raise ValueError(f"algorithm='winograd' applies to 2-D arrays, got {x.ndim}-D; "
                          f"use one of 'auto', 'direct', 'fft'")
-    _args.check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
-    from fastconv.functional import conv2d
+    check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
     ext = np.ascontiguousarray(_extended(x, maps, fill))
     out[...] = conv2d(ext[None, None], w[None, None], algorithm="winograd")[0, 0]
     return out
@@ -315,7 +309,7 @@ def _costs(x, w, sizes):
     return costs
 
 
-def _choose(x, w, sizes, boundary):
+def _choose(x, w, sizes):
     """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
     costs = _costs(x, w, sizes)
     best = min(costs, key=costs.get)
@@ -352,15 +346,18 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     padl = w.shape[-1] - 1 - starts[-1]
     uv = None
     if algorithm == "auto":
-        algorithm, uv = _choose(x, w, sizes, boundary)
+        algorithm, uv = _choose(x, w, sizes)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
-    run = {"direct": _direct, "fft": _fft, "winograd": _winograd}
-    if algorithm == "separable":
+    if algorithm == "direct":
+        _direct(x, w, maps, fill, target, padl)
+    elif algorithm == "separable":
         _separable(x, uv, maps, sizes, fill, target, padl)
+    elif algorithm == "fft":
+        _fft(x, w, maps, sizes, fill, target)
     else:
-        run[algorithm](x, w, maps, sizes, fill, target, padl)
+        _winograd(x, w, maps, fill, target)
     if flip:
         target = target[(slice(None, None, -1),) * nd]
     if out is not None and target is not out:
@@ -372,8 +369,8 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     name = "convolve" if convolve else "correlate"
     a_in, b_in = in1, in2
-    a = _as_array(in1, "in1")
-    b = _as_array(in2, "in2")
+    a = as_array(in1, "in1")
+    b = as_array(in2, "in2")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     if boundary not in BOUNDARIES:
@@ -451,12 +448,15 @@ _DOC = """{title}
         read no value outside the inputs.
     fillvalue : float, default 0
         The value beyond the edges for ``boundary='fill'``.
-    algorithm : {{'auto', 'direct', 'fft'}}, default 'auto'
-        'direct' sums the products (rank-1 2-D kernels may run as two 1-D
-        passes under 'auto' only); 'fft' uses real FFTs (overlap-save blocks
-        for a long 1-D signal and a short kernel); 'auto' picks by a cost
-        model measured on the development machine. 'winograd' applies to
-        2-D arrays with a 3 x 3 (or 3 x 1, 1 x 3) kernel.
+    algorithm : {{'auto', 'direct', 'fft', 'winograd'}}, default 'auto'
+        'direct' sums the products; 'fft' uses real FFTs (overlap-save blocks
+        for a long 1-D signal and a short kernel); 'winograd' (F(2, 3))
+        applies to 2-D arrays only, with a kernel of 3 x 3, 3 x 1 or 1 x 3
+        taps, and raises ValueError otherwise (the kernel is ``in2``; with
+        zero fill and an ``in2`` at least as large as ``in1`` in every dim,
+        the two swap roles and ``in1`` is the kernel). 'auto' picks 'direct', 'fft' or, for a rank-1 2-D kernel,
+        'direct' as two 1-D passes (only 'auto' does that), by a cost model
+        measured on the development machine; it never picks 'winograd'.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.
@@ -472,8 +472,9 @@ _DOC = """{title}
     ------
     ValueError
         For an unknown mode, boundary or algorithm, inputs of unsupported or
-        inconsistent dims, an empty input, shapes that have no 'valid' part, or
-        a bad ``out``.
+        inconsistent dims, an empty input, shapes that have no 'valid' part,
+        ``algorithm='winograd'`` on arrays or a kernel it does not apply to,
+        or a bad ``out``.
     TypeError
         For complex or non-numeric inputs, or a non-real ``fillvalue``.
 

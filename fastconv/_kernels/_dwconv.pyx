@@ -17,23 +17,8 @@ import numpy as np
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport omp_get_thread_num
 
-cdef extern from "dwconv.h" nogil:
-    ctypedef struct fc_dwgeom:
-        int64_t N, C, H, W
-        int64_t Co, OH, OW
-        int64_t K, S
-        int64_t pt, pl
-        int64_t RB
-        int64_t SW
-    int fc_dw_supported(int64_t K, int64_t S)
-    void fc_dw_plan(int level, int dtype, fc_dwgeom *g)
-    int64_t fc_dw_buffer_size(const fc_dwgeom *g)
-    void fc_dw_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
-                        const float *bias, float *out, float *buf, const float *zrow,
-                        int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
-    void fc_dw_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
-                        const double *bias, double *out, double *buf, const double *zrow,
-                        int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
+from fastconv._kernels.kernels cimport (
+    dw_item, fc_dw_buffer_size, fc_dw_plan, fc_dw_supported, fc_dwgeom)
 
 
 def supported(int64_t kernel, int64_t stride):
@@ -107,10 +92,5 @@ def depthwise(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weigh
         nb = g.OH - oh
         if nb > g.RB:
             nb = g.RB
-        if floating is float:
-            fc_dw_item_f32(isa, &g, xp, wp, bp, op, &buf[omp_get_thread_num(), 0], zp,
-                           n, oc, oh, nb)
-        else:
-            fc_dw_item_f64(isa, &g, xp, wp, bp, op, &buf[omp_get_thread_num(), 0], zp,
-                           n, oc, oh, nb)
+        dw_item(isa, &g, xp, wp, bp, op, &buf[omp_get_thread_num(), 0], zp, n, oc, oh, nb)
     return out

@@ -1,7 +1,7 @@
 /* fastconv: the depthwise kernels of dwconv.h, instantiated once per ISA
- * level (gemm.h's levels and selection) and dtype. */
+ * level (isa.h's levels and selection) and dtype. */
 #include "dwconv.h"
-#include "gemm.h"
+#include "isa.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -12,12 +12,6 @@
  * which the tile's sums need, and spill them. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-loop-distribute-patterns", "no-predictive-commoning")
-#endif
-
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#define FC_DW_X86 1
-#else
-#define FC_DW_X86 0
 #endif
 
 #if defined(__GNUC__)
@@ -34,13 +28,17 @@
 
 /* Register tiles: R output rows by 2 vectors. With 16 vector registers
  * (SSE2, AVX2) the 3x3 kernel holds its 9 weights, 6 sums and the input
- * vector; 5x5 and 7x7 read their weights from L1 and keep 8 sums. */
-#define FC_DW_R3 3
+ * vector; with 32 (AVX-512) 8 sums; 5x5 and 7x7 read their weights from L1
+ * and keep 8 sums. */
+#define FC_DW_R3_16REG 3
+#define FC_DW_R3_32REG 4
 #define FC_DW_R5 4
 #define FC_DW_R7 4
 
-/* Baseline: 16-byte vectors. */
-#define FC_VBYTES 16
+/* One instance per level and dtype (isa.h's levels). FC_VL is the lanes of
+ * a vector, spelled out because dwconv_impl.h's shuffles need it in #if. */
+#define FC_VBYTES FC_GENERIC_VBYTES
+#define FC_DW_R3 FC_DW_R3_16REG
 #define FC_T float
 #define FC_IDX int32_t
 #define FC_VL 4
@@ -60,11 +58,12 @@
 #undef FC_VL
 #undef FC_SFX
 #undef FC_VBYTES
+#undef FC_DW_R3
 
-#if FC_DW_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define FC_VBYTES 32
+#if FC_X86_LEVELS
+FC_LEVEL_BEGIN_AVX2
+#define FC_VBYTES FC_AVX2_VBYTES
+#define FC_DW_R3 FC_DW_R3_16REG
 #define FC_T float
 #define FC_IDX int32_t
 #define FC_VL 8
@@ -84,14 +83,12 @@
 #undef FC_VL
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
-
-/* AVX-512: 32 registers, taller 3x3 tiles. */
 #undef FC_DW_R3
-#define FC_DW_R3 4
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx2,fma")
-#define FC_VBYTES 64
+FC_LEVEL_END
+
+FC_LEVEL_BEGIN_AVX512
+#define FC_VBYTES FC_AVX512_VBYTES
+#define FC_DW_R3 FC_DW_R3_32REG
 #define FC_T float
 #define FC_IDX int32_t
 #define FC_VL 16
@@ -111,15 +108,19 @@
 #undef FC_VL
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
+#undef FC_DW_R3
+FC_LEVEL_END
 #endif
 
 /* The level the kernels run at: the requested one if this CPU and build
- * support it, else the baseline (the GEMM's rule, gemm.h). */
-static int fc_dw_level(int level)
+ * have it, else the baseline (isa.h). */
+static int fc_dw_level(int level) { return fc_runnable_level(level); }
+
+/* The tile height for kernel size K at a level. */
+static int64_t fc_dw_tile_rows(int level, int64_t K)
 {
-    if (!FC_DW_X86 || level < FC_ISA_GENERIC || level > fc_isa_supported()) return FC_ISA_GENERIC;
-    return level;
+    if (K == 3) return level == 2 ? FC_DW_R3_32REG : FC_DW_R3_16REG;
+    return K == 5 ? FC_DW_R5 : FC_DW_R7;
 }
 
 int fc_dw_supported(int64_t K, int64_t S)
@@ -130,14 +131,11 @@ int fc_dw_supported(int64_t K, int64_t S)
 void fc_dw_plan(int level, int dtype, fc_dwgeom *g)
 {
     level = fc_dw_level(level);
-    const int64_t size = dtype == FC_DTYPE_F64 ? 8 : 4;
-    const int64_t vbytes = level == FC_ISA_AVX512 ? 64 : (level == FC_ISA_AVX2 ? 32 : 16);
+    const int64_t size = dtype == 1 ? 8 : 4;
+    const int64_t vbytes = level == 2 ? FC_AVX512_VBYTES
+                           : (level == 1 ? FC_AVX2_VBYTES : FC_GENERIC_VBYTES);
     const int64_t vl = vbytes / size;
-    int64_t R = fc_dw_tile_rows_generic_f32(g->K);
-#if FC_DW_X86
-    if (level == FC_ISA_AVX512) R = fc_dw_tile_rows_avx512_f32(g->K);
-    if (level == FC_ISA_AVX2) R = fc_dw_tile_rows_avx2_f32(g->K);
-#endif
+    const int64_t R = fc_dw_tile_rows(level, g->K);
     const int64_t owv = (g->OW + vl - 1) / vl * vl;
     int64_t sw;
     if (g->S == 1) {          /* the taps' reach, and a vector of slack for the staging */
@@ -166,11 +164,11 @@ int64_t fc_dw_buffer_size(const fc_dwgeom *g)
     return ((g->RB - 1) * g->S + g->K) * g->SW;
 }
 
-#if FC_DW_X86
+#if FC_X86_LEVELS
 #define FC_DW_CASES(SFX, ...)                                                                \
     switch (fc_dw_level(level)) {                                                            \
-    case FC_ISA_AVX512: fc_dw_item_avx512##SFX(__VA_ARGS__); return;                         \
-    case FC_ISA_AVX2: fc_dw_item_avx2##SFX(__VA_ARGS__); return;                             \
+    case 2: fc_dw_item_avx512##SFX(__VA_ARGS__); return;                                     \
+    case 1: fc_dw_item_avx2##SFX(__VA_ARGS__); return;                                       \
     default: fc_dw_item_generic##SFX(__VA_ARGS__); return;                                   \
     }
 #else

@@ -7,8 +7,8 @@
  *   FC_VBYTES  the vector width in bytes of the level
  *   FC_VL      FC_VBYTES / sizeof(FC_T), the lanes of a vector
  *   FC_DW_R3, FC_DW_R5, FC_DW_R7   output rows per register tile for K = 3, 5, 7
- * defined, inside a `#pragma GCC target` region for the levels above the
- * baseline. No include guard on purpose.
+ * defined, inside an isa.h level region (FC_LEVEL_BEGIN_<LEVEL>) for the
+ * levels above the baseline. No include guard on purpose.
  *
  * Staged rows. Stride 1: element j of a staged row is the padded input
  * column j (input column j - pl, zero outside the row). Stride 2: the row
@@ -187,12 +187,6 @@ FC_DW_KERNEL(5, 2, FC_DW_R5)
 FC_DW_KERNEL(7, 1, FC_DW_R7)
 FC_DW_KERNEL(7, 2, FC_DW_R7)
 #undef FC_DW_KERNEL
-
-/* The tile height of kernel size K at this level. */
-static inline int FC_FN(fc_dw_tile_rows)(int64_t K)
-{
-    return K == 3 ? FC_DW_R3 : (K == 5 ? FC_DW_R5 : FC_DW_R7);
-}
 
 static void FC_FN(fc_dw_item)(const fc_dwgeom *g, const FC_T *x, const FC_T *w,
                               const FC_T *bias, FC_T *out, FC_T *buf, const FC_T *zrow,
