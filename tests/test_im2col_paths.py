@@ -41,6 +41,9 @@ CASES = [
     ((1, 24, 9, 11), (40, 12, 3, 3), dict(padding=1, stride=2, groups=2)),
     ((1, 300, 5, 5), (127, 300, 1, 1), {}),
     ((1, 16, 7, 7), (3, 16, 3, 3), dict(padding=1)),
+    # 1x1 with few output channels: the input's columns packed block by block
+    ((2, 64, 37, 41), (3, 64, 1, 1), {}),
+    ((1, 33, 97, 5), (15, 33, 1, 1), {}),
 ]
 
 
@@ -89,3 +92,17 @@ def test_1x1_with_padding_after_only_is_not_read_in_place(nd):
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
     # the padded positions are exactly zero (no bias)
     assert np.all(y[(Ellipsis,) + (slice(2, None),) * 1] == 0)
+
+
+def test_auto_runs_wide_1x1_layers_with_few_output_channels_on_im2col():
+    from fastconv import _dispatch
+    from fastconv._args import prepare_conv
+
+    def problem(c_in, c_out, k=1):
+        x = np.zeros((1, c_in, 9, 9), np.float32)
+        w = np.zeros((c_out, c_in, k, k), np.float32)
+        return prepare_conv(2, x, w, None, 1, 0, 1, 1, "zeros", "auto", None)[0]
+    assert _dispatch.choose_algorithm(problem(64, 2)) == "im2col"
+    assert _dispatch.choose_algorithm(problem(32, 1)) == "im2col"
+    assert _dispatch.choose_algorithm(problem(16, 2)) == "direct"       # short reduction
+    assert _dispatch.choose_algorithm(problem(64, 2, k=3)) == "direct"  # not 1x1

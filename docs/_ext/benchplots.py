@@ -376,7 +376,8 @@ def plot_worst_network_layers(data_dir=DATA_DIR, count=15):
         for i, (r, _, _) in enumerate(rows):
             ax.text(r * 1.02, i, f"{r:.2f}", va="center", fontsize=7)
         ax.axvline(1.0, color="black", linewidth=0.8)
-        ax.set_xlim(0, max([r for r, _, _ in rows] + [1.0]) * 1.2)
+        _log_ratio_axis(ax, min([r for r, _, _ in rows] + [0.5]) / 1.3,
+                        max([r for r, _, _ in rows] + [2.0]) * 1.5)
         ax.invert_yaxis()
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("fastconv 'auto' / PyTorch")
