@@ -289,6 +289,10 @@ def _import_optional(name):
         return None
 
 
+#: The same, for the suite modules (``SUITE_MODULES``).
+import_optional = _import_optional
+
+
 # --------------------------------------------------------------------------
 # Machine description
 # --------------------------------------------------------------------------
@@ -1206,7 +1210,8 @@ layer_call = _layer_call
 #: record with ``passed`` False fails the run); ``extra`` is a dict merged
 #: into the JSON metadata. This module runs the layer suite; the modules are
 #: imported only when their suite is asked for.
-SUITE_MODULES = ("fastconv._bench", "fastconv._bench_tiny", "fastconv._bench_dask")
+SUITE_MODULES = ("fastconv._bench", "fastconv._bench_tiny", "fastconv._bench_networks",
+                 "fastconv._bench_dask")
 #: The suites this module runs.
 SUITES = ("layers",)
 DEFAULT_SUITE = "layers"

@@ -282,3 +282,104 @@ def run_summary(data_dir=DATA_DIR):
             + (f", system load {load} at the start and {load_end} at the end"
                if load is not None else ""))
     return lines
+
+
+#: The network-suite runs (``python -m fastconv bench --suite networks``).
+NETWORK_RUNS = (("networks_1t.json", "1 thread"), ("networks_2t.json", "2 threads"))
+
+
+def load_network_runs(data_dir=DATA_DIR):
+    """``[(label, run), ...]`` for the runs of :data:`NETWORK_RUNS` that exist."""
+    runs = []
+    for name, label in NETWORK_RUNS:
+        run = load_run(name, data_dir)
+        if run is not None and run["metadata"].get("networks"):
+            runs.append((label, run))
+    return runs
+
+
+def plot_network_totals(data_dir=DATA_DIR):
+    """Horizontal bars: per network, fastconv ``auto``'s total time over PyTorch's.
+
+    The total is the sum over the network's convolution layers of count x
+    best time; one bar per run (1 and 2 threads).
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    runs = load_network_runs(data_dir)
+    if not runs:
+        fig, ax = plt.subplots(figsize=(8, 2))
+        _no_data(ax)
+        return fig
+    names = list(runs[0][1]["metadata"]["networks"])
+    height = 0.8 / len(runs)
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(names) * len(runs) + 1.6),
+                           layout="constrained")
+    y = np.arange(len(names))
+    values_all = []
+    for i, (label, run) in enumerate(runs):
+        nets = run["metadata"]["networks"]
+        values = [nets.get(n, {}).get("ratio_auto") or math.nan for n in names]
+        values_all += [v for v in values if math.isfinite(v)]
+        pos = y + (i - (len(runs) - 1) / 2) * height
+        ax.barh(pos, values, height, label=label, color=("#1f77b4", "#ff7f0e")[i % 2])
+        for p, v in zip(pos, values):
+            if math.isfinite(v):
+                ax.text(v * 1.02, p, f"{v:.2f}", va="center", fontsize=7)
+    _log_ratio_axis(ax, min(values_all + [0.5]) / 1.3, max(values_all + [2.0]) * 1.5)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("fastconv 'auto' total / PyTorch total  (< 1: fastconv faster)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(_wrapped(machine_line(runs[0][1])), fontsize=8)
+    return fig
+
+
+def worst_network_layers(run, count=15):
+    """The ``count`` distinct layers with the highest ``auto`` / PyTorch ratio:
+    ``[(ratio, network, layer), ...]``, worst first (a layer of several
+    networks once)."""
+    own, peer = {}, {}
+    for r in run["records"]:
+        if r.get("time_min_s") is None:
+            continue
+        key = (r.get("network"), r["layer"])
+        if r["impl"] == "fastconv/auto":
+            own[key] = r["time_min_s"]
+        elif r["impl"] == "torch":
+            peer[key] = r["time_min_s"]
+    seen, rows = set(), []
+    for key in sorted(own, key=lambda k: -(own[k] / peer[k]) if k in peer else 0):
+        if key in peer and key[1] not in seen:
+            seen.add(key[1])
+            rows.append((own[key] / peer[key], key[0], key[1]))
+    return rows[:count]
+
+
+def plot_worst_network_layers(data_dir=DATA_DIR, count=15):
+    """The layers of the network suites furthest behind PyTorch, per run."""
+    import matplotlib.pyplot as plt
+
+    runs = load_network_runs(data_dir)
+    if not runs:
+        fig, ax = plt.subplots(figsize=(8, 2))
+        _no_data(ax)
+        return fig
+    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 0.3 * count + 1.6),
+                             layout="constrained", squeeze=False)
+    for ax, (label, run) in zip(axes[0], runs):
+        rows = worst_network_layers(run, count)
+        ax.barh(range(len(rows)), [r for r, _, _ in rows], color="#d62728")
+        ax.set_yticks(range(len(rows)), [f"{lay} ({net})" for _, net, lay in rows], fontsize=7)
+        for i, (r, _, _) in enumerate(rows):
+            ax.text(r * 1.02, i, f"{r:.2f}", va="center", fontsize=7)
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        _log_ratio_axis(ax, min([r for r, _, _ in rows] + [0.5]) / 1.3,
+                        max([r for r, _, _ in rows] + [2.0]) * 1.5)
+        ax.invert_yaxis()
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("fastconv 'auto' / PyTorch")
+    fig.suptitle(_wrapped(machine_line(runs[0][1])), fontsize=8)
+    return fig

@@ -23,7 +23,7 @@ from fastconv._kernels._openmp cimport (
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
     FC_DTYPE_F32, FC_DTYPE_F64, fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at,
-    gemm_ex_at, gemm_packed_at, pack_a_at, pack_b_at)
+    gemm_ai_at, gemm_ex_at, gemm_packed_at, pack_a_at, pack_b_at)
 from fastconv._kernels.kernels cimport (
     FC_DEPTHWISE_ROWS, FC_DIRECT_OCB, depthwise_item, direct_item, fc_geom, fc_wgeom,
     im2col_pack, wino_input, wino_output, wino_weights)
@@ -38,13 +38,20 @@ IM2COL_BLOCK_BYTES = 256 * 1024
 #: ``out`` (each continues the previous one's sums), so the result's bits do
 #: not depend on this blocking.
 IM2COL_KC = 256
+#: A 1x1 layer with fewer output channels per group than this packs its
+#: input's columns block by block instead of letting the GEMM read them in
+#: place: read in place, each register tile takes a cache line from each of
+#: the K input channels (K streams, too many for the hardware prefetchers,
+#: so mostly misses), and too few output channels use each line to hide it.
+#: Measured (1 thread, same process, packed time / in-place time): 64 input
+#: channels to 1, 2, 3, 5, 8 and 12 output channels on 97x97 to 388x388
+#: maps 0.38-0.66; 64 to 15 (56x56) 1.01; 256 to 16 and 24 (56x56) 0.88 and
+#: 0.64; 64 to 64 (56x56) 0.88 (the threshold was not raised beyond the
+#: rows measured before).
+IM2COL_POINTWISE_PACK_BELOW = 16
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
-# Weights are packed in pieces of this many row panels, by all the threads
-# when there are at least PACK_PARALLEL_MIN weights.
-cdef int64_t PACK_PANELS = 8
-cdef int64_t PACK_PARALLEL_MIN = 65536
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -283,7 +290,9 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     (1x1x1 kernel, stride 1, no padding before or after) is not packed at all: its unfolded
     input *is* the input, ``x[n, group]`` as a ``Cg x P`` matrix, which the
     GEMM reads in place (only a last block's columns short of a full panel
-    are packed). Extra memory: the packed weights plus one block per thread.
+    are packed). Without ``packed`` weights, the GEMM reads the weights in
+    place (no per-call packing); few output positions per group also split
+    the output channels among the threads. Extra memory: one block per thread.
 
     Parameters are those of :func:`direct`, and ``isa``, the GEMM's SIMD level
     (``fastconv._kernels._gemm``'s numbering), read once per call so packing and
@@ -305,6 +314,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t taps = g.KD * g.KH * g.KW
     # Input channels per pass, and the rows of K a pass packs.
     cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
+    cdef bint pack_cols = pointwise and M < IM2COL_POINTWISE_PACK_BELOW
     cdef int64_t kpass = cpass * taps
     cdef int64_t nblk = im2col_blocks(kpass, P, nr, np.dtype(dtype).itemsize,
                                       g.N * g.groups, num_threads, block_bytes)
@@ -313,14 +323,26 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t total = g.N * g.groups * nblk
     if total == 0 or M == 0:
         return out
+    # Small outputs (few positions per image and group) also split the
+    # output channels, in blocks of whole register panels, so every thread
+    # gets work; the blocking does not change any element's sum.
+    cdef int64_t mpanels = (M + mr - 1) // mr
+    cdef int64_t nmb = 1
+    if num_threads > 1 and total < 4 * num_threads:
+        nmb = min(mpanels, (4 * num_threads + total - 1) // total)
+    cdef int64_t mblk = (mpanels + nmb - 1) // nmb * mr
+    nmb = (M + mblk - 1) // mblk
+    total = total * nmb
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
     cdef bint prepacked = packed is not None
-    cdef floating[::1] ap = packed if prepacked else np.empty(g.groups * asz, dtype)
-    if ap.shape[0] != g.groups * asz:
+    # Without a plan the weights are read in place (lda = K): packing them
+    # would cost a pass over all of them on every call.
+    cdef const floating[::1] ap = packed if prepacked else None
+    if prepacked and ap.shape[0] != g.groups * asz:
         raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
     # Per-thread workspace (one packed block); pointwise: only the columns
-    # short of a full panel are packed.
-    cdef size_t ws_bytes = kpass * (nr if pointwise else ncolb) * sizeof(floating)
+    # short of a full panel are packed (unless pack_cols).
+    cdef size_t ws_bytes = kpass * (nr if pointwise and not pack_cols else ncolb) * sizeof(floating)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
@@ -330,30 +352,18 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating *wp = &wf[0]
     cdef const floating *bp = _ptr(bf)
     cdef floating *op = &of[0]
-    cdef floating *app = &ap[0]
-    cdef int64_t t, r, n, grp, blk, p0, ncols, tid, nfull, ic0, ic1, kc
+    cdef const floating *app = &ap[0] if prepacked else NULL
+    cdef int64_t t, r, n, grp, blk, p0, ncols, tid, nfull, ic0, ic1, kc, mb, m0, rows
     cdef floating *bpk
     cdef floating *cp
     cdef const floating *xg
     cdef const floating *bias_g
+    cdef const floating *ag
+    cdef int64_t lda = 0 if prepacked else K
 
-    # The weights are packed once per call, by all the threads in pieces of
-    # PACK_PANELS row panels (one thread packing 256 x 2304 weights left the
-    # other idle for about a tenth of a 14 x 14 layer); small weights by one.
-    cdef int64_t piece = PACK_PANELS * mr
-    cdef int64_t pieces = (M + piece - 1) // piece
-    cdef int64_t q, i0, mb
     cdef fc_team team
     team_begin(&team, num_threads, <double>M * K * P * g.N * g.groups, total, ws_bytes)
-    cdef int pack_threads = team.threads if g.groups * M * K >= PACK_PARALLEL_MIN else 1
-    for q in prange(g.groups * pieces * (not prepacked), nogil=True, num_threads=pack_threads,
-                    schedule="static", use_threads_if=pack_threads > 1):
-        grp = q // pieces
-        i0 = (q % pieces) * piece
-        mb = M - i0 if M - i0 < piece else piece
-        pack_a_at(isa, mb, K, wp + (grp * M + i0) * K, K,
-                  app + grp * asz + (i0 // mr) * K * mr)
-    for t in prange(total, nogil=True, num_threads=team.threads, schedule="static",
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue
@@ -362,35 +372,63 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         if bpk == NULL:
             continue
         r = t
+        mb = r % nmb
+        r = r // nmb
         blk = r % nblk
         r = r // nblk
         grp = r % g.groups
         n = r // g.groups
         p0 = _block_start(blk, nblk, P, unit)
         ncols = _block_start(blk + 1, nblk, P, unit) - p0
-        cp = op + (n * g.Co + grp * M) * P + p0
-        bias_g = bp + grp * M if bp != NULL else NULL
-        if pointwise:
+        m0 = mb * mblk
+        rows = M - m0
+        if rows > mblk:
+            rows = mblk
+        cp = op + (n * g.Co + grp * M + m0) * P + p0
+        bias_g = bp + grp * M + m0 if bp != NULL else NULL
+        # The rows [m0, m0 + rows) of the group's weights: packed panels, or
+        # the matrix itself.
+        if prepacked:
+            ag = app + grp * asz + (m0 // mr) * K * mr
+        else:
+            ag = wp + (grp * M + m0) * K
+        if pack_cols:
+            xg = xp + (n * g.C + grp * g.Cg) * P + p0
+            pack_b_at(isa, K, ncols, xg, P, bpk)
+            _gemm(isa, rows, ncols, K, ag, K * mr, lda, bpk, nr, K * nr, cp, P, bias_g, 0)
+        elif pointwise:
             xg = xp + (n * g.C + grp * g.Cg) * P + p0
             nfull = ncols // nr * nr
             # One pass over all of K: blocking K was measured slower here (1x1
             # layers of 256-1024 input channels).
-            gemm_ex_at(isa, M, nfull, K, app + grp * asz, K * mr, xg, P, nr, cp, P, bias_g, 0)
+            _gemm(isa, rows, nfull, K, ag, K * mr, lda, xg, P, nr, cp, P, bias_g, 0)
             if nfull < ncols:
                 pack_b_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
-                gemm_ex_at(isa, M, ncols - nfull, K, app + grp * asz, K * mr, bpk, nr, K * nr,
-                           cp + nfull, P, bias_g, 0)
+                _gemm(isa, rows, ncols - nfull, K, ag, K * mr, lda, bpk, nr, K * nr,
+                      cp + nfull, P, bias_g, 0)
         else:
             ic0 = 0
             while ic0 < g.Cg:
                 ic1 = ic0 + cpass if ic0 + cpass < g.Cg else g.Cg
                 kc = (ic1 - ic0) * taps
                 im2col_pack(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
-                gemm_ex_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk,
-                           nr, kc * nr, cp, P, bias_g, ic0 > 0)
+                _gemm(isa, rows, ncols, kc, ag + ic0 * taps * (mr if prepacked else 1),
+                      K * mr, lda, bpk, nr, kc * nr, cp, P, bias_g, ic0 > 0)
                 ic0 = ic1
     team_end(&team)
     return out
+
+
+cdef inline void _gemm(int isa, int64_t M, int64_t N, int64_t K, const floating *Ap,
+                       int64_t a_pstride, int64_t lda, const floating *B, int64_t ldb,
+                       int64_t b_pstride, floating *C, int64_t ldc, const floating *bias,
+                       int accumulate) noexcept nogil:
+    # A packed (lda = 0, panel stride a_pstride) or read in place (row stride
+    # lda); B as gemm_ex_at takes it.
+    if lda > 0:
+        gemm_ai_at(isa, M, N, K, Ap, lda, B, ldb, b_pstride, C, ldc, bias, accumulate)
+    else:
+        gemm_ex_at(isa, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias, accumulate)
 
 
 def pack_a(const floating[:, :, ::1] a, int isa):
@@ -564,7 +602,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef floating *panel
     cdef fc_team team
     team_begin(&team, num_threads, <double>P * groups * asz, npanels, 0)
-    for q in prange(npanels, nogil=True, num_threads=team.threads, schedule="static",
+    for q in prange(npanels, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue

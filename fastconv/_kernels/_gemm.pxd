@@ -48,6 +48,12 @@ cdef extern from "gemm.h" nogil:
     void fc_gemm_ex_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *Ap,
                            int64_t a_pstride, const double *B, int64_t ldb, int64_t b_pstride,
                            double *C, int64_t ldc, const double *bias, int accumulate)
+    void fc_gemm_ai_f32_at(int level, int64_t M, int64_t N, int64_t K, const float *A,
+                           int64_t lda, const float *B, int64_t ldb, int64_t b_pstride,
+                           float *C, int64_t ldc, const float *bias, int accumulate)
+    void fc_gemm_ai_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *A,
+                           int64_t lda, const double *B, int64_t ldb, int64_t b_pstride,
+                           double *C, int64_t ldc, const double *bias, int accumulate)
 
 cdef inline void pack_a_at(int level, int64_t M, int64_t K, const floating *A, int64_t lda,
                            floating *Ap) noexcept nogil:
@@ -87,3 +93,15 @@ cdef inline void gemm_ex_at(int level, int64_t M, int64_t N, int64_t K, const fl
     else:
         fc_gemm_ex_f64_at(level, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,
                           accumulate)
+
+
+cdef inline void gemm_ai_at(int level, int64_t M, int64_t N, int64_t K, const floating *A,
+                            int64_t lda, const floating *B, int64_t ldb, int64_t b_pstride,
+                            floating *C, int64_t ldc, const floating *bias,
+                            int accumulate) noexcept nogil:
+    # gemm_ex_at with A read in place (row-major, row stride lda >= K): the
+    # same sums, hence the same bits, as with A packed.
+    if floating is float:
+        fc_gemm_ai_f32_at(level, M, N, K, A, lda, B, ldb, b_pstride, C, ldc, bias, accumulate)
+    else:
+        fc_gemm_ai_f64_at(level, M, N, K, A, lda, B, ldb, b_pstride, C, ldc, bias, accumulate)

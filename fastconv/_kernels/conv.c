@@ -129,11 +129,18 @@ void fc_wt_kernel(const double *g, double *u, int KD, int KH, int KW)
     }
 }
 
-/* Row panel q (mr output channels of one group), channel by channel: each
- * point's packed matrix is written in order. The common 3x3 kernel is
- * transformed by hand with its 16 points stored straight from registers
- * (through fc_wt_kernel's array, the loads that followed its vector stores
- * stalled on store forwarding). */
+/* Elements of a panel transformed before they are stored (see below). */
+#define FC_WT_RUN 64
+
+/* Row panel q (mr output channels of one group). The panel's elements
+ * (channel ci, row r) lie at ci * mr + r in each of the P point matrices,
+ * and those matrices are groups * asz elements apart: a multiple of 4 KiB
+ * for usual sizes, so storing every kernel's P points one by one would write
+ * P lines of the same cache set at once (more than the ways of L1 and L2),
+ * and each store would miss. A run of FC_WT_RUN consecutive elements is
+ * transformed into a small buffer first, then each point's run is stored
+ * contiguously. Rows past the group's channels are stored as zeros. The
+ * common 3x3 kernel is transformed by hand, the others by fc_wt_kernel. */
 #define FC_DEFINE_WINO_WEIGHTS(T, SFX)                                                       \
 void fc_wino_weights##SFX(const T *w, int64_t Co, int64_t K, int KD, int KH, int KW,         \
                           int64_t groups, int64_t mr, int64_t asz, int64_t q, T *ap)         \
@@ -143,35 +150,50 @@ void fc_wino_weights##SFX(const T *w, int64_t Co, int64_t K, int KD, int KH, int
     const int64_t ps = groups * asz, npan = (M + mr - 1) / mr;                               \
     const int is3x3 = KD == 1 && KH == 3 && KW == 3;                                         \
     double g[27], u[64];                                                                     \
+    T run[64 * FC_WT_RUN];                                                                   \
     const int64_t grp = q / npan, i0 = (q % npan) * mr;                                      \
     const int64_t rows = M - i0 < mr ? M - i0 : mr;                                          \
     T *panel = ap + grp * asz + (i0 / mr) * K * mr;                                          \
-    for (int64_t ci = 0; ci < K; ++ci)                                                       \
-    for (int64_t r = 0; r < rows; ++r) {                                                     \
-        const T *src = w + ((grp * M + i0 + r) * K + ci) * taps;                             \
-        T *d = panel + ci * mr + r;                                                          \
-        if (is3x3) {                                                                         \
-            double t[3][4];                                                                  \
-            for (int i = 0; i < 3; ++i) {                                                    \
-                const double a0 = src[3 * i], a1 = src[3 * i + 1], a2 = src[3 * i + 2];      \
-                t[i][0] = a0;                                                                \
-                t[i][1] = 0.5 * (a0 + a1 + a2);                                              \
-                t[i][2] = 0.5 * (a0 - a1 + a2);                                              \
-                t[i][3] = a2;                                                                \
+    const int64_t nel = K * mr;                                                              \
+    int64_t ci = 0, r = -1;                     /* element e0 + e is (ci, r): e = ci * mr + r */ \
+    for (int64_t e0 = 0; e0 < nel; e0 += FC_WT_RUN) {                                        \
+        const int64_t ne = nel - e0 < FC_WT_RUN ? nel - e0 : FC_WT_RUN;                      \
+        for (int64_t e = 0; e < ne; ++e) {                                                   \
+            if (++r == mr) { r = 0; ++ci; }                                                  \
+            T *d = run + e;                                                                  \
+            if (r >= rows) {                                                                 \
+                for (int64_t p = 0; p < P; ++p) d[p * FC_WT_RUN] = 0;                        \
+                continue;                                                                    \
             }                                                                                \
-            for (int c = 0; c < 4; ++c) {                                                    \
-                d[c * ps] = (T)t[0][c];                                                      \
-                d[(4 + c) * ps] = (T)(0.5 * (t[0][c] + t[1][c] + t[2][c]));                  \
-                d[(8 + c) * ps] = (T)(0.5 * (t[0][c] - t[1][c] + t[2][c]));                  \
-                d[(12 + c) * ps] = (T)t[2][c];                                               \
+            const T *src = w + ((grp * M + i0 + r) * K + ci) * taps;                         \
+            if (is3x3) {                                                                     \
+                double t[3][4];                                                              \
+                for (int i = 0; i < 3; ++i) {                                                \
+                    const double a0 = src[3 * i], a1 = src[3 * i + 1], a2 = src[3 * i + 2];  \
+                    t[i][0] = a0;                                                            \
+                    t[i][1] = 0.5 * (a0 + a1 + a2);                                          \
+                    t[i][2] = 0.5 * (a0 - a1 + a2);                                          \
+                    t[i][3] = a2;                                                            \
+                }                                                                            \
+                for (int c = 0; c < 4; ++c) {                                                \
+                    d[c * FC_WT_RUN] = (T)t[0][c];                                           \
+                    d[(4 + c) * FC_WT_RUN] = (T)(0.5 * (t[0][c] + t[1][c] + t[2][c]));       \
+                    d[(8 + c) * FC_WT_RUN] = (T)(0.5 * (t[0][c] - t[1][c] + t[2][c]));       \
+                    d[(12 + c) * FC_WT_RUN] = (T)t[2][c];                                    \
+                }                                                                            \
+                continue;                                                                    \
             }                                                                                \
-            continue;                                                                        \
+            for (int64_t a = 0; a < taps; ++a) g[a] = src[a];                                \
+            if (KD == 1 && KH == 1 && KW == 3) fc_wt_kernel(g, u, 1, 1, 3);                  \
+            else if (KD == 3 && KH == 3 && KW == 3) fc_wt_kernel(g, u, 3, 3, 3);             \
+            else fc_wt_kernel(g, u, KD, KH, KW);                                             \
+            for (int64_t p = 0; p < P; ++p) d[p * FC_WT_RUN] = (T)u[p];                      \
         }                                                                                    \
-        for (int64_t a = 0; a < taps; ++a) g[a] = src[a];                                    \
-        if (KD == 1 && KH == 1 && KW == 3) fc_wt_kernel(g, u, 1, 1, 3);                      \
-        else if (KD == 3 && KH == 3 && KW == 3) fc_wt_kernel(g, u, 3, 3, 3);                 \
-        else fc_wt_kernel(g, u, KD, KH, KW);                                                 \
-        for (int64_t p = 0; p < P; ++p) d[p * ps] = (T)u[p];                                 \
+        for (int64_t p = 0; p < P; ++p) {                                                    \
+            T *dst = panel + p * ps + e0;                                                    \
+            const T *s = run + p * FC_WT_RUN;                                                \
+            for (int64_t e = 0; e < ne; ++e) dst[e] = s[e];                                  \
+        }                                                                                    \
     }                                                                                        \
 }
 FC_DEFINE_WINO_WEIGHTS(float, _f32)

@@ -77,8 +77,8 @@ void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t gr
  * (Co/groups x K) matrix packed with row tile mr at ap + (p * groups + grp) *
  * asz, asz being one packed matrix's size. One call writes row panel q only
  * (group q / npan, rows from (q % npan) * mr, npan = ceil(Co/groups / mr)),
- * so threads can share the panels; a panel's rows past Co/groups are left as
- * they are (the caller zeroes ap). */
+ * so threads can share the panels; a panel's rows past Co/groups are
+ * written as zeros. */
 void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
                          int64_t groups, int64_t mr, int64_t asz, int64_t q, float *ap);
 void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,

@@ -19,18 +19,24 @@
 
 #if defined(__GNUC__)
 #define FC_PREFETCH(p) __builtin_prefetch((p), 1, 3)
+#define FC_PREFETCH_A(p) __builtin_prefetch((p), 0, 3)
 #else
+#define FC_PREFETCH_A(p) ((void)(p))
 #define FC_PREFETCH(p) ((void)(p))
 #endif
+
+/* Bytes of B's panels that the tile loop keeps in L2 while it walks A's
+ * panels once (see fc_gemm in gemm_impl.h): about half of a 512 KiB L2. */
+#define FC_GEMM_B_RESIDENT (256 * 1024)
 
 #if !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
 #define restrict
 #endif
 
-typedef void (*fc_gemm_f32_fn)(int64_t, int64_t, int64_t, const float *, int64_t,
+typedef void (*fc_gemm_f32_fn)(int64_t, int64_t, int64_t, const float *, int64_t, int64_t,
                                const float *, int64_t, int64_t, float *, int64_t,
                                const float *, int);
-typedef void (*fc_gemm_f64_fn)(int64_t, int64_t, int64_t, const double *, int64_t,
+typedef void (*fc_gemm_f64_fn)(int64_t, int64_t, int64_t, const double *, int64_t, int64_t,
                                const double *, int64_t, int64_t, double *, int64_t,
                                const double *, int);
 typedef void (*fc_pack_f32_fn)(int64_t, int64_t, const float *, int64_t, float *);
@@ -408,8 +414,15 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
                               int64_t a_pstride, const T *B, int64_t ldb, int64_t b_pstride, \
                               T *C, int64_t ldc, const T *bias, int accumulate)              \
     {                                                                                        \
-        fc_info(level)->gemm##SFX(M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,   \
-                                  accumulate);                                               \
+        fc_info(level)->gemm##SFX(M, N, K, Ap, a_pstride, 0, B, ldb, b_pstride, C, ldc,      \
+                                  bias, accumulate);                                         \
+    }                                                                                        \
+    void fc_gemm_ai##SFX##_at(int level, int64_t M, int64_t N, int64_t K, const T *A,        \
+                              int64_t lda, const T *B, int64_t ldb, int64_t b_pstride, T *C, \
+                              int64_t ldc, const T *bias, int accumulate)                    \
+    {                                                                                        \
+        fc_info(level)->gemm##SFX(M, N, K, A, 0, lda > 0 ? lda : 1, B, ldb, b_pstride, C,    \
+                                  ldc, bias, accumulate);                                    \
     }                                                                                        \
     void fc_gemm_packed##SFX##_at(int level, int64_t M, int64_t N, int64_t K, const T *Ap,   \
                                   const T *Bp, T *C, int64_t ldc, const T *bias,             \
@@ -417,7 +430,7 @@ int64_t fc_packed_b_size(int64_t K, int64_t N, int dtype)
     {                                                                                        \
         const fc_level_info *info = fc_info(level);                                          \
         const int64_t mr = info->mr[DT], nr = info->nr[DT];                                  \
-        info->gemm##SFX(M, N, K, Ap, K * mr, Bp, nr, K * nr, C, ldc, bias, accumulate);     \
+        info->gemm##SFX(M, N, K, Ap, K * mr, 0, Bp, nr, K * nr, C, ldc, bias, accumulate);  \
     }                                                                                        \
     void fc_pack_a##SFX(int64_t M, int64_t K, const T *A, int64_t lda, T *Ap)                \
     {                                                                                        \

@@ -113,6 +113,17 @@ void fc_gemm_ex_f64_at(int level, int64_t M, int64_t N, int64_t K, const double 
                        int64_t a_pstride, const double *B, int64_t ldb, int64_t b_pstride,
                        double *C, int64_t ldc, const double *bias, int accumulate);
 
+/* fc_gemm_ex with A read in place: A is the row-major M x K matrix itself
+ * (row stride lda >= K, k contiguous), never packed; the same summation
+ * order, hence the same bits, as with A packed. For weights used once (a
+ * convolution call without a plan), this saves packing them. */
+void fc_gemm_ai_f32_at(int level, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, int64_t b_pstride, float *C, int64_t ldc,
+                       const float *bias, int accumulate);
+void fc_gemm_ai_f64_at(int level, int64_t M, int64_t N, int64_t K, const double *A,
+                       int64_t lda, const double *B, int64_t ldb, int64_t b_pstride, double *C,
+                       int64_t ldc, const double *bias, int accumulate);
+
 /* The same functions at an explicit level (see above). */
 int fc_gemm_mr_at(int level, int dtype);
 int fc_gemm_nr_at(int level, int dtype);

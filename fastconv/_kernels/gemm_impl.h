@@ -22,6 +22,9 @@
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define FC_FN(name) FC_CAT(name, FC_SFX)
 #define FC_NR (FC_NV * FC_VL)
+/* Elements of A per cache line, and how many lines ahead the in-place rows are fetched. */
+#define FC_A_LINE (64 / (int)sizeof(FC_T))
+#define FC_A_AHEAD 4
 
 /* Pack A (M x K, row stride lda) into ceil(M / MR) panels of K x MR. */
 FC_ATTR static void FC_FN(fc_pack_a)(int64_t M, int64_t K, const FC_T *A, int64_t lda, FC_T *Ap)
@@ -68,15 +71,25 @@ FC_ATTR static void FC_FN(fc_pack_b)(int64_t K, int64_t N, const FC_T *B, int64_
 }
 
 /* One MR x NR tile of C over all of K, the tile held in registers.
- * a: one packed-A panel (K x MR); b: NR values of row k of B at b + k * ldb
- * (ldb = NR for a packed-B panel, the row stride for B read in place).
- * The accumulators start from C (accumulate), from bias[r] (bias != NULL) or
- * from zero; then one fused chain per element over k = 0 .. K-1. */
-FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC_T *restrict b,
-                                     int64_t ldb, FC_T *restrict c, int64_t ldc,
-                                     const FC_T *restrict bias, int accumulate)
+ * A comes packed or in place: with lda == 0, a is one packed-A panel (K x MR,
+ * a[k * MR + r]); with lda > 0, a is the tile's first row of A itself (row r
+ * at a + r * lda, k contiguous), of which only the first mb rows exist (the
+ * others read row mb - 1 again: their sums are computed and never stored).
+ * b: NR values of row k of B at b + k * ldb (ldb = NR for a packed-B panel,
+ * the row stride for B read in place). The accumulators start from C
+ * (accumulate), from bias[r] (bias != NULL) or from zero; then one fused
+ * chain per element over k = 0 .. K-1: the same order for both forms of A. */
+FC_ATTR static inline __attribute__((always_inline)) void
+FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb,
+                      const FC_T *restrict b, int64_t ldb, FC_T *restrict c, int64_t ldc,
+                      const FC_T *restrict bias, int accumulate, const int inplace)
 {
     FC_V acc[FC_MR][FC_NV];
+    const FC_T *ar[FC_MR];
+    if (inplace) {
+        FC_UNROLL
+        for (int r = 0; r < FC_MR; ++r) ar[r] = a + (r < mb ? r : mb - 1) * lda;
+    }
     if (accumulate) {
         FC_UNROLL
         for (int r = 0; r < FC_MR; ++r) {
@@ -98,16 +111,21 @@ FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC
     }
     FC_UNROLL_K
     for (int64_t k = 0; k < K; ++k) {
+        if (inplace && (k & (FC_A_LINE - 1)) == 0) {
+            /* A's MR rows are MR streams: fetch each one's line FC_A_AHEAD lines ahead. */
+            FC_UNROLL
+            for (int r = 0; r < FC_MR; ++r) FC_PREFETCH_A(ar[r] + k + FC_A_LINE * FC_A_AHEAD);
+        }
         FC_V bv[FC_NV];
         FC_UNROLL
         for (int v = 0; v < FC_NV; ++v) bv[v] = FC_VLOAD(b + v * FC_VL);
         FC_UNROLL
         for (int r = 0; r < FC_MR; ++r) {
-            const FC_V av = FC_VSET1(a[r]);
+            const FC_V av = FC_VSET1(inplace ? ar[r][k] : a[r]);
             FC_UNROLL
             for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VFMA(av, bv[v], acc[r][v]);
         }
-        a += FC_MR;
+        if (!inplace) a += FC_MR;
         b += ldb;
     }
     FC_UNROLL
@@ -117,20 +135,83 @@ FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC
     }
 }
 
-/* The tile loop: for each NR panel of B, for each MR panel of A. A's panel p
- * is at Ap + p * a_pstride; B's panel q at B + q * b_pstride, its row k at
- * + k * ldb (see fc_gemm_ex in gemm.h). Edge tiles (fewer than MR rows or NR
- * columns left) run the same kernel on a stack tile that starts from the
+FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC_T *restrict b,
+                                     int64_t ldb, FC_T *restrict c, int64_t ldc,
+                                     const FC_T *restrict bias, int accumulate)
+{
+    FC_FN(fc_kernel_body)(K, a, 0, FC_MR, b, ldb, c, ldc, bias, accumulate, 0);
+}
+
+FC_ATTR static void FC_FN(fc_kernel_ai)(int64_t K, const FC_T *restrict a, int64_t lda,
+                                        int64_t mb, const FC_T *restrict b, int64_t ldb,
+                                        FC_T *restrict c, int64_t ldc,
+                                        const FC_T *restrict bias, int accumulate)
+{
+    FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1);
+}
+
+/* One tile (rows [i0, i0 + mb), columns [j0, j0 + nb)): the kernel straight
+ * into C when the tile is full, else on a stack tile that starts from the
  * value the full kernel would start from, so an element gets the same bits
- * whether it lies in a full or an edge tile. */
+ * whether it lies in a full or an edge tile. ap: the packed panel (lda == 0)
+ * or the tile's first row of A (lda > 0). */
+FC_ATTR static inline __attribute__((always_inline)) void
+FC_FN(fc_tile)(int64_t K, const FC_T *ap, int64_t lda, const FC_T *bp, int64_t ldb, FC_T *cp,
+               int64_t ldc, const FC_T *bias, int accumulate, int64_t mb, int64_t nb)
+{
+    if (nb == FC_NR && mb == FC_MR) {
+        if (lda > 0) FC_FN(fc_kernel_ai)(K, ap, lda, FC_MR, bp, ldb, cp, ldc, bias, accumulate);
+        else FC_FN(fc_kernel)(K, ap, bp, ldb, cp, ldc, bias, accumulate);
+        return;
+    }
+    FC_T tile[FC_MR * FC_NR];
+    for (int64_t r = 0; r < FC_MR; ++r) {
+        for (int64_t j = 0; j < FC_NR; ++j) {
+            FC_T init = 0;
+            if (r < mb && j < nb)
+                init = accumulate ? cp[r * ldc + j] : (bias ? bias[r] : 0);
+            tile[r * FC_NR + j] = init;
+        }
+    }
+    if (lda > 0) FC_FN(fc_kernel_ai)(K, ap, lda, mb, bp, ldb, tile, FC_NR, 0, 1);
+    else FC_FN(fc_kernel)(K, ap, bp, ldb, tile, FC_NR, 0, 1);
+    for (int64_t r = 0; r < mb; ++r) {
+        for (int64_t j = 0; j < nb; ++j) cp[r * ldc + j] = tile[r * FC_NR + j];
+    }
+}
+
+/* The tile loop. A's panel p is at Ap + p * a_pstride (packed, lda == 0), or
+ * A is read in place with row stride lda (lda > 0; a_pstride is ignored);
+ * B's panel q at B + q * b_pstride, its row k at + k * ldb (see fc_gemm_ex
+ * in gemm.h). Usually for each NR panel of B, for each MR panel of A: a B
+ * panel stays in L1 while it meets every A panel. When all of B's panels fit
+ * in L2 together (few columns: small feature maps), the other way round: an
+ * A panel stays in L1 while it meets the few B panels, so A (then the large
+ * operand) is read once instead of once per B panel. Each element's sum is
+ * the same either way. */
 FC_ATTR static void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K, const FC_T *Ap,
-                                   int64_t a_pstride, const FC_T *B, int64_t ldb,
+                                   int64_t a_pstride, int64_t lda, const FC_T *B, int64_t ldb,
                                    int64_t b_pstride, FC_T *C, int64_t ldc, const FC_T *bias,
                                    int accumulate)
 {
     if (M <= 0 || N <= 0) return;
     if (K < 0) K = 0;
     if (accumulate) bias = 0;
+    const int64_t npb = (N + FC_NR - 1) / FC_NR;
+    if (lda > 0) a_pstride = FC_MR * lda;
+    if (npb > 1 && M > FC_MR && npb * K * FC_NR * (int64_t)sizeof(FC_T) <= FC_GEMM_B_RESIDENT) {
+        for (int64_t i0 = 0; i0 < M; i0 += FC_MR) {
+            const int64_t mb = M - i0 < FC_MR ? M - i0 : FC_MR;
+            const FC_T *ap = Ap + (i0 / FC_MR) * a_pstride;
+            for (int64_t j0 = 0; j0 < N; j0 += FC_NR) {
+                const int64_t nb = N - j0 < FC_NR ? N - j0 : FC_NR;
+                FC_T *cp = C + i0 * ldc + j0;
+                FC_FN(fc_tile)(K, ap, lda, B + (j0 / FC_NR) * b_pstride, ldb, cp, ldc,
+                               bias ? bias + i0 : 0, accumulate, mb, nb);
+            }
+        }
+        return;
+    }
     for (int64_t j0 = 0; j0 < N; j0 += FC_NR) {
         const int64_t nb = N - j0 < FC_NR ? N - j0 : FC_NR;
         const FC_T *bp = B + (j0 / FC_NR) * b_pstride;
@@ -151,28 +232,15 @@ FC_ATTR static void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K, const FC_T *
                     }
                 }
             }
-            if (mb == FC_MR && nb == FC_NR) {
-                FC_FN(fc_kernel)(K, ap, bp, ldb, cp, ldc, bias ? bias + i0 : 0, accumulate);
-            } else {
-                FC_T tile[FC_MR * FC_NR];
-                for (int64_t r = 0; r < FC_MR; ++r) {
-                    for (int64_t j = 0; j < FC_NR; ++j) {
-                        FC_T init = 0;
-                        if (r < mb && j < nb)
-                            init = accumulate ? cp[r * ldc + j] : (bias ? bias[i0 + r] : 0);
-                        tile[r * FC_NR + j] = init;
-                    }
-                }
-                FC_FN(fc_kernel)(K, ap, bp, ldb, tile, FC_NR, 0, 1);
-                for (int64_t r = 0; r < mb; ++r) {
-                    for (int64_t j = 0; j < nb; ++j) cp[r * ldc + j] = tile[r * FC_NR + j];
-                }
-            }
+            FC_FN(fc_tile)(K, ap, lda, bp, ldb, cp, ldc, bias ? bias + i0 : 0, accumulate,
+                           mb, nb);
         }
     }
 }
 
 #undef FC_NR
+#undef FC_A_LINE
+#undef FC_A_AHEAD
 #undef FC_FN
 #undef FC_CAT
 #undef FC_CAT_

@@ -1,4 +1,4 @@
-# The C kernels of conv.h, separable.h and filter.h, declared once for every
+# The C kernels of conv.h, separable.h, dwconv.h and filter.h, declared once for every
 # Cython module that calls them (see the headers for the full contracts).
 #
 # Each C kernel exists as an ``_f32`` and an ``_f64`` function; the ``cdef
@@ -69,6 +69,24 @@ cdef extern from "separable.h" nogil:
     void fc_separable_dw_rows_f64(int level, const fc_geom *g, const double *x,
                                   const double *w, double *tile, const double *zrow,
                                   int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
+
+cdef extern from "dwconv.h" nogil:
+    ctypedef struct fc_dwgeom:
+        int64_t N, C, H, W
+        int64_t Co, OH, OW
+        int64_t K, S
+        int64_t pt, pl
+        int64_t RB
+        int64_t SW
+    int fc_dw_supported(int64_t K, int64_t S)
+    void fc_dw_plan(int level, int dtype, fc_dwgeom *g)
+    int64_t fc_dw_buffer_size(const fc_dwgeom *g)
+    void fc_dw_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
+                        const float *bias, float *out, float *buf, const float *zrow,
+                        int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
+    void fc_dw_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
+                        const double *bias, double *out, double *buf, const double *zrow,
+                        int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
 
 cdef extern from "filter.h" nogil:
     ctypedef struct fc_fgeom:
@@ -146,6 +164,16 @@ cdef inline void separable_dw_rows(int level, const fc_geom *g, const floating *
         fc_separable_dw_rows_f32(level, g, x, w, tile, zrow, n, oc, oh0, nrows)
     else:
         fc_separable_dw_rows_f64(level, g, x, w, tile, zrow, n, oc, oh0, nrows)
+
+
+cdef inline void dw_item(int level, const fc_dwgeom *g, const floating *x, const floating *w,
+                         const floating *bias, floating *out, floating *buf,
+                         const floating *zrow, int64_t n, int64_t oc, int64_t oh0,
+                         int64_t nrows) noexcept nogil:
+    if floating is float:
+        fc_dw_item_f32(level, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
+    else:
+        fc_dw_item_f64(level, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
 
 
 cdef inline void filter_item(int level, const fc_fgeom *g, const floating *x,

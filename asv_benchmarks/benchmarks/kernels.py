@@ -1,0 +1,94 @@
+"""asv benchmarks of the kernel families written for whole networks.
+
+* ``DepthwiseFixed``: the depthwise kernels of fixed size and stride
+  (``dw3x3s1`` ... ``dw7x7s2``, chosen by ``algorithm="direct"`` and
+  ``"auto"`` for 2-D depthwise layers of square 3x3, 5x5 or 7x7 kernels with
+  stride 1 or 2), each on a layer of the networks that use it (MobileNetV2,
+  EfficientNet-B0, ConvNeXt-style 7x7 blocks); the channel counts and map
+  sizes are those of the network's layer.
+* ``GemmWeightsInPlace``: the im2col GEMM reading the weights in place (a
+  call without a plan) against the same layer through a plan (weights packed
+  once), on the small-map 1x1 and 3x3 layers where the weights are the large
+  operand (7x7 and 14x14 maps).
+
+Every case runs on 1 and 2 threads (one thread in the quick profile).
+"""
+import fastconv
+
+from . import common
+
+#: name -> (channels, map size, kernel, stride) of the network layer.
+DEPTHWISE_LAYERS = {
+    "dw3x3s1": (common.pick(576, 64), common.pick(14, 14), 3, 1),
+    "dw3x3s2": (common.pick(144, 32), common.pick(56, 28), 3, 2),
+    "dw5x5s1": (common.pick(672, 64), common.pick(14, 14), 5, 1),
+    "dw5x5s2": (common.pick(240, 32), common.pick(28, 28), 5, 2),
+    "dw7x7s1": (common.pick(768, 64), common.pick(7, 7), 7, 1),
+    "dw7x7s2": (common.pick(192, 32), common.pick(28, 28), 7, 2),
+}
+
+
+class DepthwiseFixed:
+    """``conv2d`` with ``groups = C`` on the fixed-shape depthwise kernels."""
+
+    params = (tuple(DEPTHWISE_LAYERS), common.DTYPES, common.THREADS)
+    param_names = ("kernel", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    number = 1
+    timeout = 300
+
+    def setup(self, kernel, dtype, threads):
+        common.set_threads(threads)
+        c, hw, k, s = DEPTHWISE_LAYERS[kernel]
+        self.x = common.random_array((1, c, hw, hw), dtype, seed=0)
+        self.w = common.random_array((c, 1, k, k), dtype, seed=1)
+        self.b = common.random_array((c,), dtype, seed=2)
+        self.kwargs = dict(stride=s, padding=k // 2, groups=c)
+        common.check_call(self._run, "direct")
+
+    def teardown(self, kernel, dtype, threads):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, self.b, algorithm="direct", **self.kwargs)
+
+    def time_depthwise(self, kernel, dtype, threads):
+        self._run()
+
+
+#: name -> (C_in, C_out, map size, kernel) of the network layer.
+SMALL_MAP_LAYERS = {
+    "pw1x1_960_160_7": (common.pick(960, 240), common.pick(160, 40), 7, 1),
+    "pw1x1_512_2048_7": (common.pick(512, 128), common.pick(2048, 256), 7, 1),
+    "c3x3_256_256_14": (common.pick(256, 64), common.pick(256, 64), 14, 3),
+}
+
+
+class GemmWeightsInPlace:
+    """im2col on small maps: a plain call (weights read in place) and a plan."""
+
+    params = (tuple(SMALL_MAP_LAYERS), ("call", "plan"), common.DTYPES, common.THREADS)
+    param_names = ("layer", "form", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    number = 1
+    timeout = 300
+
+    def setup(self, layer, form, dtype, threads):
+        common.require_algorithm("im2col")
+        common.set_threads(threads)
+        cin, cout, hw, k = SMALL_MAP_LAYERS[layer]
+        x = common.random_array((1, cin, hw, hw), dtype, seed=0)
+        w = common.random_array((cout, cin, k, k), dtype, seed=1)
+        kwargs = dict(padding=k // 2, algorithm="im2col")
+        if form == "plan":
+            plan = fastconv.plan_conv2d(w, x.shape, **kwargs)
+            self.call = lambda: plan(x)
+        else:
+            self.call = lambda: fastconv.conv2d(x, w, **kwargs)
+        common.check_call(self.call, "im2col")
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def time_im2col(self, layer, form, dtype, threads):
+        self.call()
