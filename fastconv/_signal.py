@@ -200,16 +200,20 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, sizes, fill, out, padl):
+def _direct(x, w, maps, sizes, fill, out, padl, isa=None):
     """The direct algorithm into ``out`` (C-contiguous, shape ``sizes``).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
+    ``isa``: the SIMD level to run at (default: the level in use).
     """
-    threads, isa = get_num_threads(), _isa()
+    threads, isa = get_num_threads(), _isa() if isa is None else isa
     if x.ndim == 3:
-        from fastconv.functional import conv3d
+        from fastconv._args import prepare_conv
+        from fastconv._dispatch import run_conv
         ext = np.ascontiguousarray(_extended(x, maps, fill))
-        conv3d(ext[None, None], w[None, None], algorithm="direct", out=out[None, None])
+        problem, xb, wb, _, _ = prepare_conv(3, ext[None, None], w[None, None], None, 1, 0, 1,
+                                             1, "zeros", "direct", None)
+        run_conv(problem, xb, wb, None, out[None, None], algorithm="direct", isa=isa)
         return out
     x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
     w2 = w.reshape((1,) * (2 - w.ndim) + w.shape)
@@ -219,10 +223,10 @@ def _direct(x, w, maps, sizes, fill, out, padl):
     return out
 
 
-def _separable(x, uv, maps, sizes, fill, out, padl):
+def _separable(x, uv, maps, sizes, fill, out, padl, isa=None):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
-    threads, isa = get_num_threads(), _isa()
+    threads, isa = get_num_threads(), _isa() if isa is None else isa
     rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
@@ -337,8 +341,22 @@ def _region(n1, n2, mode):
 
 def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     """One channel: the kept part of the full correlation of x (extended) with w."""
-    nd = x.ndim
     starts, sizes = zip(*(_region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
+    return _correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
+
+
+def _correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None):
+    """Positions ``[start, start + size)`` (per dim) of the full correlation of
+    ``x`` (extended by ``boundary``) with ``w``, into ``out`` or a new array.
+
+    ``x`` and ``w`` are C-contiguous arrays of one float dtype and of the same
+    ndim (1-D to 3-D; any ndim for ``algorithm="fft"``); ``algorithm`` is one of
+    :data:`ALGORITHMS`; ``isa`` the SIMD level of the direct kernels (default:
+    the level in use). The entry point of :mod:`fastconv.signal` and
+    :mod:`fastconv.ndimage`, which place the region themselves.
+    """
+    nd = x.ndim
+    starts, sizes = tuple(starts), tuple(sizes)
     flip = False
     if (boundary == "fill" and fill == 0 and all(k >= n for k, n in zip(w.shape, x.shape))
             and w.shape != x.shape):
@@ -356,11 +374,12 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
-    run = {"direct": _direct, "fft": _fft, "winograd": _winograd}
     if algorithm == "separable":
-        _separable(x, uv, maps, sizes, fill, target, padl)
+        _separable(x, uv, maps, sizes, fill, target, padl, isa)
+    elif algorithm == "direct":
+        _direct(x, w, maps, sizes, fill, target, padl, isa)
     else:
-        run[algorithm](x, w, maps, sizes, fill, target, padl)
+        {"fft": _fft, "winograd": _winograd}[algorithm](x, w, maps, sizes, fill, target, padl)
     if flip:
         target = target[(slice(None, None, -1),) * nd]
     if out is not None and target is not out:

@@ -1,0 +1,192 @@
+"""1-D filter passes along one axis of an array, alone or two fused.
+
+The kernels of :mod:`fastconv.ndimage`'s separable filters (lines.h): a
+correlation pass (SciPy's summation order; float32 or float64 with fused
+multiply-adds, or float64 with SciPy's exact roundings), two passes fused
+over the rows of 2-D planes (vertical then horizontal, horizontal then
+vertical, or their sum), and the uniform filter's running sum (float64,
+bitwise SciPy's). Arrays are seen as ``(outer, L, inner)``, C-contiguous;
+every pass reads its input through an index map (boundary rule and origin).
+
+The work is split over OpenMP threads in items that own disjoint outputs and
+form each output the same way wherever it lies, so results are bitwise
+identical for any thread count.
+"""
+from libc.stdint cimport int64_t, intptr_t
+from cython.parallel cimport prange
+
+import numpy as np
+
+from fastconv._kernels._openmp cimport omp_get_thread_num
+
+cdef extern from "lines.h" nogil:
+    ctypedef struct fc_lpass:
+        int64_t K
+        int64_t off
+        int sym
+        const void *w
+        const int64_t *map
+        double cval
+    ctypedef struct fc_lshape:
+        int64_t outer, L, inner, RB, CB
+    int fc_lines_level(int level)
+    int64_t fc_lines_corr_items(const fc_lshape *s)
+    int64_t fc_lines_corr_ws(const fc_lshape *s, int64_t K, int flavour)
+    void fc_lines_corr(int level, int flavour, const fc_lshape *s, const fc_lpass *p,
+                       const void *x, void *out, int64_t item, void *ws)
+    int64_t fc_lines_fused_items(const fc_lshape *s)
+    int64_t fc_lines_fused_ws(const fc_lshape *s, int64_t Kv, int64_t Kh, int flavour)
+    void fc_lines_fused(int level, int flavour, const fc_lshape *s, const fc_lpass *first,
+                        const fc_lpass *second, int vfirst, int combine, const void *x,
+                        void *out, int64_t item, void *ws)
+    int64_t fc_lines_uniform_items(const fc_lshape *s)
+    int64_t fc_lines_uniform_ws(const fc_lshape *s, int64_t K)
+    void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K,
+                          const int64_t *map, double cval, const void *x, void *out,
+                          int64_t item, void *ws)
+
+#: The flavours of a correlation pass (lines.h).
+F32, F64, F64_EXACT = 0, 1, 2
+#: How two fused passes combine: second(first(x)), or first(x) + second(x).
+COMPOSE, SUM = 0, 1
+#: Positions along a contiguous line per item (a long 1-D signal is split).
+LINE_ITEM = 4096
+#: Rows by columns per item of a pass across rows: the K input row segments of
+#: an item's rows stay in the L2 cache.
+ROWS_ITEM, COLS_ITEM = 16, 1024
+#: Columns per item of the uniform pass across rows (its running sums).
+UNIFORM_COLS = 512
+
+_DTYPES = {F32: np.dtype(np.float32), F64: np.dtype(np.float64),
+           F64_EXACT: np.dtype(np.float64)}
+
+
+cdef intptr_t _addr(a):
+    return <intptr_t>a.__array_interface__["data"][0]
+
+
+def _check(x, out, int flavour, Py_ssize_t length):
+    dtype = _DTYPES[flavour]
+    if x.dtype != dtype or out.dtype != dtype:
+        raise ValueError(f"_lines: arrays of {dtype} expected, got {x.dtype} and {out.dtype}")
+    if x.ndim != 3 or out.shape != x.shape:
+        raise ValueError(f"_lines: (outer, L, inner) arrays of one shape expected, got "
+                         f"{x.shape} and {out.shape}")
+    if not (x.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("_lines: C-contiguous arrays (a writeable output) expected")
+    if length != x.shape[1]:
+        raise ValueError("_lines: the pass does not match the array's axis")
+
+
+cdef class Pass:
+    """One correlation pass: taps, index map, symmetry flag and cval."""
+    cdef fc_lpass p
+    cdef object w, map
+
+    def __init__(self, w, imap, int64_t off, int sym, double cval):
+        self.w = np.ascontiguousarray(w)
+        self.map = np.ascontiguousarray(imap, dtype=np.int64)
+        if self.w.ndim != 1 or self.w.size < 1:
+            raise ValueError("_lines.Pass: a 1-D array of taps expected")
+        self.p.K = self.w.size
+        self.p.off = off
+        self.p.sym = sym
+        self.p.w = <const void *>_addr(self.w)
+        self.p.map = <const int64_t *>_addr(self.map)
+        self.p.cval = cval
+
+    @property
+    def length(self):
+        """The length of the axis the pass runs along."""
+        return self.map.size - self.w.size + 1
+
+    @property
+    def dtype(self):
+        return self.w.dtype
+
+
+cdef fc_lshape _shape(x, int64_t RB, int64_t CB):
+    cdef fc_lshape s
+    s.outer, s.L, s.inner = x.shape[0], x.shape[1], x.shape[2]
+    s.RB, s.CB = max(RB, 1), max(CB, 1)
+    return s
+
+
+def corr(x, Pass p, out, int flavour, int num_threads, int isa):
+    """One correlation pass along axis 1 of ``x`` ``(outer, L, inner)`` into ``out``."""
+    _check(x, out, flavour, p.length)
+    if p.dtype != _DTYPES[flavour]:
+        raise ValueError("_lines.corr: the taps' dtype does not match the flavour")
+    if x.size == 0:
+        return out
+    cdef fc_lshape s = _shape(x, LINE_ITEM if x.shape[2] == 1 else ROWS_ITEM, COLS_ITEM)
+    cdef int64_t items = fc_lines_corr_items(&s)
+    cdef int nth = max(1, min(num_threads, items))
+    cdef int64_t wsz = fc_lines_corr_ws(&s, p.p.K, flavour)
+    ws = np.empty(nth * wsz, np.uint8)
+    cdef char *wsp = <char *>_addr(ws)
+    cdef const void *xp = <const void *>_addr(x)
+    cdef void *op = <void *>_addr(out)
+    cdef int level = fc_lines_level(isa)
+    cdef int64_t t
+    for t in prange(items, nogil=True, num_threads=nth, schedule="static"):
+        fc_lines_corr(level, flavour, &s, &p.p, xp, op, t, wsp + omp_get_thread_num() * wsz)
+    return out
+
+
+def fused(x, Pass first, Pass second, out, bint vfirst, int combine, int flavour,
+          int num_threads, int isa, int64_t rows_per_item):
+    """Two passes on the planes ``(outer, H, W)`` of ``x``, into ``out``.
+
+    ``vfirst``: ``first`` runs along H (vertical) and ``second`` along W, else
+    the reverse; ``combine``: :data:`COMPOSE` (``second(first(x))``) or
+    :data:`SUM` (``first(x) + second(x)``).
+    """
+    pv, ph = (first, second) if vfirst else (second, first)
+    _check(x, out, flavour, pv.length)
+    if ph.length != x.shape[2]:
+        raise ValueError("_lines.fused: the horizontal pass does not match the rows")
+    if first.dtype != _DTYPES[flavour] or second.dtype != _DTYPES[flavour]:
+        raise ValueError("_lines.fused: the taps' dtype does not match the flavour")
+    if x.size == 0:
+        return out
+    cdef fc_lshape s = _shape(x, rows_per_item, 1)
+    cdef int64_t items = fc_lines_fused_items(&s)
+    cdef int nth = max(1, min(num_threads, items))
+    cdef int64_t wsz = fc_lines_fused_ws(&s, pv.p.K, ph.p.K, flavour)
+    ws = np.empty(nth * wsz, np.uint8)
+    cdef char *wsp = <char *>_addr(ws)
+    cdef const void *xp = <const void *>_addr(x)
+    cdef void *op = <void *>_addr(out)
+    cdef int level = fc_lines_level(isa)
+    cdef int vf = vfirst
+    cdef int64_t t
+    for t in prange(items, nogil=True, num_threads=nth, schedule="static"):
+        fc_lines_fused(level, flavour, &s, &first.p, &second.p, vf, combine, xp, op, t,
+                       wsp + omp_get_thread_num() * wsz)
+    return out
+
+
+def uniform(x, int64_t size, imap, double cval, out, int num_threads, int isa):
+    """The uniform pass of ``size`` taps along axis 1 of ``x`` (float32 or float64)."""
+    imap = np.ascontiguousarray(imap, dtype=np.int64)
+    f32 = x.dtype == np.float32
+    _check(x, out, F32 if f32 else F64, imap.size - size + 1)
+    if x.size == 0:
+        return out
+    cdef fc_lshape s = _shape(x, 1, UNIFORM_COLS)
+    cdef int64_t items = fc_lines_uniform_items(&s)
+    cdef int nth = max(1, min(num_threads, items))
+    cdef int64_t wsz = fc_lines_uniform_ws(&s, size)
+    ws = np.empty(nth * wsz, np.uint8)
+    cdef char *wsp = <char *>_addr(ws)
+    cdef const void *xp = <const void *>_addr(x)
+    cdef void *op = <void *>_addr(out)
+    cdef const int64_t *mp = <const int64_t *>_addr(imap)
+    cdef int level = fc_lines_level(isa)
+    cdef int isf32 = f32
+    cdef int64_t t
+    for t in prange(items, nogil=True, num_threads=nth, schedule="static"):
+        fc_lines_uniform(level, isf32, &s, size, mp, cval, xp, op, t,
+                         wsp + omp_get_thread_num() * wsz)
+    return out
