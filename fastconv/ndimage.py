@@ -231,34 +231,63 @@ class _Pass:
         xv, ov = x.reshape(view), out.reshape(view)
         threads, isa = get_num_threads(), _isa()
         if self.w is None:
-            imap, _ = _axis_map(x.shape[a], self.size, self.origin, self.boundary)
-            _lines.uniform(xv, self.size, imap, float(self.cval), ov, threads, isa)
+            imap, off = _axis_map(x.shape[a], self.size, self.origin, self.boundary)
+            _lines.uniform(xv, self.size, imap, off, float(self.cval), ov, threads, isa)
         else:
             _lines.corr(xv, self.kernel_pass(x.shape[a], x.dtype), ov, flavour, threads, isa)
         return out
 
 
-#: Rows per item of the fused kernel: the thread's ring of horizontally
-#: filtered rows is refilled (kernel height - 1 rows) once per item.
-_FUSED_ROWS = 64
+#: Bytes of the band of rows an item of the fused kernel holds (its band
+#: buffer stays in a 512 KiB L2 cache), and the band's bounds in rows.
+_FUSED_BAND_BYTES = 256 * 1024
+_FUSED_ROWS = (8, 64)
 
 
 def _fusable(p, q, ndim):
-    """Whether passes p then q run fused over the last two axes."""
-    return (ndim >= 2 and p.w is not None and q.w is not None
-            and {p.axis, q.axis} == {ndim - 2, ndim - 1})
+    """Whether passes p then q run fused over the last two axes: correlations
+    in either order, uniform filters vertical then horizontal (one cval)."""
+    if ndim < 2 or {p.axis, q.axis} != {ndim - 2, ndim - 1}:
+        return False
+    if p.w is not None and q.w is not None:
+        return True
+    return p.w is None and q.w is None and p.axis == ndim - 2 and p.cval == q.cval
 
 
 def _run_fused(x, p, q, out, flavour, combine=_lines.COMPOSE):
     h, w = x.shape[-2:]
     view = (math.prod(x.shape[:-2]), h, w)
+    if p.w is None:               # two uniform passes, vertical first
+        mv, ov = _axis_map(h, p.size, p.origin, p.boundary)
+        mh, oh = _axis_map(w, q.size, q.origin, q.boundary)
+        _lines.uniform2d(x.reshape(view), p.size, mv, ov, q.size, mh, oh, float(p.cval),
+                         out.reshape(view), get_num_threads(), _isa())
+        return out
     vfirst = p.axis == x.ndim - 2
     pv, ph = (p, q) if vfirst else (q, p)
     kv, kh = pv.kernel_pass(h, x.dtype), ph.kernel_pass(w, x.dtype)
     first, second = (kv, kh) if vfirst else (kh, kv)
+    rows = min(max(_FUSED_BAND_BYTES // (w * x.itemsize), _FUSED_ROWS[0]), _FUSED_ROWS[1])
+    if pv.taps < _lines.COPY_TAPS:
+        # Row by row, no band: an item refills its ring of rows once, so a few
+        # long items (two per thread) are best.
+        rows = max(rows, -(-h // (2 * get_num_threads())))
     _lines.fused(x.reshape(view), first, second, out.reshape(view), vfirst, combine, flavour,
-                 get_num_threads(), _isa(), _FUSED_ROWS)
+                 get_num_threads(), _isa(), rows)
     return out
+
+
+#: In float32, a uniform filter of at most this many taps runs as a
+#: correlation with taps 1 / size (fused with the other pass like any
+#: correlation; within a few ulp, as every float32 pass); larger ones, and
+#: every float64 one, run SciPy's running sum (bitwise SciPy's).
+_BOX_TAPS = 15
+
+
+def _box_as_taps(p):
+    if p.w is not None or p.size > _BOX_TAPS:
+        return p
+    return _Pass(p.axis, np.full(p.size, 1.0 / p.size), None, p.boundary, p.cval, p.origin)
 
 
 def _plan(input, output):
@@ -270,7 +299,9 @@ def _plan(input, output):
 
 def _write(output, result, input):
     """``result`` into the caller's ``output`` (cast as SciPy casts)."""
-    if result is output:
+    if result is output or (result.dtype == output.dtype and result.strides == output.strides
+                            and result.__array_interface__["data"][0]
+                            == output.__array_interface__["data"][0]):
         return output
     if output.dtype == result.dtype:
         output[...] = result
@@ -294,6 +325,8 @@ def _run_passes(input, passes, output):
     if input.size == 0:
         return output
     flavour, cdt, cast = _plan(input, output)
+    if flavour == _lines.F32:
+        passes = [_box_as_taps(p) for p in passes]
     x = _as_float(input, cdt)
     direct_out = (output.dtype == cdt and output.flags.c_contiguous
                   and not np.shares_memory(output, input))
@@ -315,15 +348,33 @@ def _run_passes(input, passes, output):
         else:
             groups.append((passes[i],))
             i += 1
+    # Destinations: the last group writes the result; a uniform pass along the
+    # last axis buffers whole lines and may run in place, so the group before
+    # it writes the result array too. Other groups ping-pong between buffers.
+    final = output if direct_out else np.empty(x.shape, cdt)
+    spare = []
     for g, group in enumerate(groups):
-        last = g + 1 == len(groups)
-        target = output if (last and direct_out) else np.empty(x.shape, cdt)
+        if g + 1 == len(groups):
+            target = final
+        elif _in_place(groups[g + 1], x.ndim) and x is not final:
+            target = final
+        else:
+            target = next((b for b in spare if b is not x), None)
+            if target is None:
+                target = np.empty(x.shape, cdt)
+                spare.append(target)
         if len(group) == 2:
             _run_fused(x, group[0], group[1], target, flavour)
         else:
             group[0].run(x, target, flavour)
         x = target
     return _write(output, x, input)
+
+
+def _in_place(group, ndim):
+    """Whether a group of passes may read and write the same array: a uniform
+    pass along the last axis (its items buffer whole lines first)."""
+    return len(group) == 1 and group[0].w is None and group[0].axis == ndim - 1
 
 
 def _complex_passes(input, passes, output):
@@ -1210,9 +1261,10 @@ def _expand_footprint(ndim, axes, footprint, name="footprint"):
     return footprint
 
 
-def _nd_region(x, w, boundary, cval, origins, exact):
+def _nd_region(x, w, boundary, cval, origins, exact, out=None):
     """The N-D correlation of float array ``x`` (any ndim) with ``w`` (as many
-    dims), SciPy's centre and ``origins``, on fastconv's direct kernel."""
+    dims), SciPy's centre and ``origins``, on fastconv's direct kernel; into
+    ``out`` (C-contiguous, ``x``'s shape and dtype) if given."""
     isa = 0 if exact else None
     starts = [k - 1 - (k // 2 + o) for k, o in zip(w.shape, origins)]
     # Axes of one tap mix no neighbours: they are a batch.
@@ -1223,28 +1275,30 @@ def _nd_region(x, w, boundary, cval, origins, exact):
         scale = float(w.reshape(-1)[0])
         spatial = [x.ndim - 1]
         batch = batch[:-1]
-    xt = np.ascontiguousarray(np.transpose(x, batch + spatial))
+    order = batch + spatial
+    xt = np.ascontiguousarray(np.transpose(x, order))
     wt = np.ascontiguousarray(w.reshape([w.shape[d] for d in spatial]))
     sst = [starts[d] for d in spatial]
     sshape = xt.shape[len(batch):]
     nb = math.prod(xt.shape[:len(batch)])
     xb = xt.reshape((nb,) + sshape)
-    out = np.empty(xb.shape, x.dtype)
+    if out is None or order != sorted(order):
+        out = np.empty(xt.shape, x.dtype)
+    ob = out.reshape((nb,) + sshape)
     if scale is not None:
         if abs(scale) <= _EPS:      # SciPy drops weights this small: the sum is 0.0
-            out[...] = 0.0
+            ob[...] = 0.0
         else:
-            np.multiply(xb, scale, out=out)
-            out += 0.0                # 0.0 + w * x, SciPy's sum (turns -0.0 into 0.0)
+            np.multiply(xb, scale, out=ob)
+            ob += 0.0                 # 0.0 + w * x, SciPy's sum (turns -0.0 into 0.0)
     elif len(sshape) > 3:
         for b in range(nb):
-            out[b] = _nd_sum(xb[b], wt, boundary, cval, sst, isa)
+            ob[b] = _nd_sum(xb[b], wt, boundary, cval, sst, isa)
     else:
         for b in range(nb):
-            out[b] = _signal._correlate_region(xb[b], wt, sst, sshape, boundary, cval, "direct",
-                                               isa=isa)
-    res = out.reshape(xt.shape)
-    return np.transpose(res, np.argsort(batch + spatial))
+            _signal._correlate_region(xb[b], wt, sst, sshape, boundary, cval, "direct",
+                                      out=ob[b], isa=isa)
+    return np.transpose(out.reshape(xt.shape), np.argsort(order))
 
 
 def _nd_sum(x, w, boundary, cval, starts, isa):
@@ -1323,7 +1377,10 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
     # SciPy skips weights of magnitude <= DBL_EPSILON (a zero adds nothing).
     w = np.where(np.abs(weights) > _EPS, weights, 0.0)
     x = _as_float(input, cdt)
-    res = _nd_region(x, np.ascontiguousarray(w, dtype=cdt), boundary, cval, origins, exact)
+    direct = (output.dtype == cdt and output.flags.c_contiguous
+              and not np.shares_memory(output, input))
+    res = _nd_region(x, np.ascontiguousarray(w, dtype=cdt), boundary, cval, origins, exact,
+                     out=output if direct else None)
     return _write(output, res, input)
 
 

@@ -28,7 +28,7 @@ cdef extern from "lines.h" nogil:
         const int64_t *map
         double cval
     ctypedef struct fc_lshape:
-        int64_t outer, L, inner, RB, CB
+        int64_t outer, L, inner, RB, CB, nt
     int fc_lines_level(int level)
     int64_t fc_lines_corr_items(const fc_lshape *s)
     int64_t fc_lines_corr_ws(const fc_lshape *s, int64_t K, int flavour)
@@ -41,20 +41,31 @@ cdef extern from "lines.h" nogil:
                         void *out, int64_t item, void *ws)
     int64_t fc_lines_uniform_items(const fc_lshape *s)
     int64_t fc_lines_uniform_ws(const fc_lshape *s, int64_t K)
-    void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K,
+    void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K, int64_t off,
                           const int64_t *map, double cval, const void *x, void *out,
                           int64_t item, void *ws)
+    int64_t fc_lines_uniform2d_ws(const fc_lshape *s, int64_t Kh)
+    void fc_lines_uniform2d(int level, int f32, const fc_lshape *s, int64_t Kv, int64_t offv,
+                            const int64_t *mapv, int64_t Kh, int64_t offh, const int64_t *maph,
+                            double cval, const void *x, void *out, int64_t splits,
+                            int64_t item, void *ws)
 
 #: The flavours of a correlation pass (lines.h).
 F32, F64, F64_EXACT = 0, 1, 2
 #: How two fused passes combine: second(first(x)), or first(x) + second(x).
 COMPOSE, SUM = 0, 1
+#: From this many vertical taps on, the fused kernel works in bands of rows
+#: (below, row by row): FC_LINES_COPY_TAPS of lines.c.
+COPY_TAPS = 6
 #: Positions along a contiguous line per item (a long 1-D signal is split).
 LINE_ITEM = 4096
-#: Rows by columns per item of a pass across rows: the K input row segments of
-#: an item's rows stay in the L2 cache.
-ROWS_ITEM, COLS_ITEM = 16, 1024
-#: Columns per item of the uniform pass across rows (its running sums).
+#: Rows by columns per item of a pass across rows (a column strip is split
+#: into items of ROWS_ITEM rows; the kernel walks an item in narrower blocks
+#: whose input row segments stay in the L1 cache).
+ROWS_ITEM, COLS_ITEM = 32, 2048
+#: Columns per item of the uniform pass across rows (its running sums go
+#: down whole columns): at least this many, or the columns shared evenly
+#: among the threads, in long stretches the hardware prefetches well.
 UNIFORM_COLS = 512
 
 _DTYPES = {F32: np.dtype(np.float32), F64: np.dtype(np.float64),
@@ -105,21 +116,29 @@ cdef class Pass:
         return self.w.dtype
 
 
-cdef fc_lshape _shape(x, int64_t RB, int64_t CB):
+cdef fc_lshape _shape(x, int64_t RB, int64_t CB, bint nt=False):
     cdef fc_lshape s
     s.outer, s.L, s.inner = x.shape[0], x.shape[1], x.shape[2]
     s.RB, s.CB = max(RB, 1), max(CB, 1)
+    s.nt = nt
     return s
 
 
-def corr(x, Pass p, out, int flavour, int num_threads, int isa):
-    """One correlation pass along axis 1 of ``x`` ``(outer, L, inner)`` into ``out``."""
+def corr(x, Pass p, out, int flavour, int num_threads, int isa, bint streaming=False):
+    """One correlation pass along axis 1 of ``x`` ``(outer, L, inner)`` into ``out``.
+
+    ``streaming``: store the result non-temporally (bypassing the caches: a
+    large result that is not read again soon); it must not overlap ``x``.
+    """
     _check(x, out, flavour, p.length)
     if p.dtype != _DTYPES[flavour]:
         raise ValueError("_lines.corr: the taps' dtype does not match the flavour")
+    if np.shares_memory(x, out):
+        raise ValueError("_lines.corr: out must not overlap x")
     if x.size == 0:
         return out
-    cdef fc_lshape s = _shape(x, LINE_ITEM if x.shape[2] == 1 else ROWS_ITEM, COLS_ITEM)
+    cdef fc_lshape s = _shape(x, LINE_ITEM if x.shape[2] == 1 else ROWS_ITEM, COLS_ITEM,
+                              streaming)
     cdef int64_t items = fc_lines_corr_items(&s)
     cdef int nth = max(1, min(num_threads, items))
     cdef int64_t wsz = fc_lines_corr_ws(&s, p.p.K, flavour)
@@ -135,12 +154,12 @@ def corr(x, Pass p, out, int flavour, int num_threads, int isa):
 
 
 def fused(x, Pass first, Pass second, out, bint vfirst, int combine, int flavour,
-          int num_threads, int isa, int64_t rows_per_item):
+          int num_threads, int isa, int64_t rows_per_item, bint streaming=False):
     """Two passes on the planes ``(outer, H, W)`` of ``x``, into ``out``.
 
     ``vfirst``: ``first`` runs along H (vertical) and ``second`` along W, else
     the reverse; ``combine``: :data:`COMPOSE` (``second(first(x))``) or
-    :data:`SUM` (``first(x) + second(x)``).
+    :data:`SUM` (``first(x) + second(x)``); ``streaming`` as in :func:`corr`.
     """
     pv, ph = (first, second) if vfirst else (second, first)
     _check(x, out, flavour, pv.length)
@@ -150,7 +169,9 @@ def fused(x, Pass first, Pass second, out, bint vfirst, int combine, int flavour
         raise ValueError("_lines.fused: the taps' dtype does not match the flavour")
     if x.size == 0:
         return out
-    cdef fc_lshape s = _shape(x, rows_per_item, 1)
+    if np.shares_memory(x, out):
+        raise ValueError("_lines.fused: out must not overlap x")
+    cdef fc_lshape s = _shape(x, rows_per_item, 1, streaming)
     cdef int64_t items = fc_lines_fused_items(&s)
     cdef int nth = max(1, min(num_threads, items))
     cdef int64_t wsz = fc_lines_fused_ws(&s, pv.p.K, ph.p.K, flavour)
@@ -167,14 +188,15 @@ def fused(x, Pass first, Pass second, out, bint vfirst, int combine, int flavour
     return out
 
 
-def uniform(x, int64_t size, imap, double cval, out, int num_threads, int isa):
-    """The uniform pass of ``size`` taps along axis 1 of ``x`` (float32 or float64)."""
+def uniform(x, int64_t size, imap, int64_t off, double cval, out, int num_threads, int isa):
+    """The uniform pass of ``size`` taps along axis 1 of ``x`` (float32 or float64);
+    ``imap``/``off`` as for :class:`Pass`."""
     imap = np.ascontiguousarray(imap, dtype=np.int64)
     f32 = x.dtype == np.float32
     _check(x, out, F32 if f32 else F64, imap.size - size + 1)
     if x.size == 0:
         return out
-    cdef fc_lshape s = _shape(x, 1, UNIFORM_COLS)
+    cdef fc_lshape s = _shape(x, 1, max(UNIFORM_COLS, -(-x.shape[2] // max(num_threads, 1))))
     cdef int64_t items = fc_lines_uniform_items(&s)
     cdef int nth = max(1, min(num_threads, items))
     cdef int64_t wsz = fc_lines_uniform_ws(&s, size)
@@ -187,6 +209,46 @@ def uniform(x, int64_t size, imap, double cval, out, int num_threads, int isa):
     cdef int isf32 = f32
     cdef int64_t t
     for t in prange(items, nogil=True, num_threads=nth, schedule="static"):
-        fc_lines_uniform(level, isf32, &s, size, mp, cval, xp, op, t,
+        fc_lines_uniform(level, isf32, &s, size, off, mp, cval, xp, op, t,
                          wsp + omp_get_thread_num() * wsz)
+    return out
+
+
+def uniform2d(x, int64_t size_v, imap_v, int64_t off_v, int64_t size_h, imap_h, int64_t off_h,
+              double cval, out, int num_threads, int isa):
+    """Two uniform passes fused on the planes ``(outer, H, W)`` of ``x`` (float32
+    or float64): ``size_v`` taps along H, then ``size_h`` along W (index maps
+    and offsets as for :class:`Pass`), into ``out`` (not ``x``).
+
+    A plane is shared among the threads when there are fewer planes than
+    threads: a share first runs the vertical sums down to its first row, so
+    that every output is the same whatever the share.
+    """
+    imap_v = np.ascontiguousarray(imap_v, dtype=np.int64)
+    imap_h = np.ascontiguousarray(imap_h, dtype=np.int64)
+    f32 = x.dtype == np.float32
+    _check(x, out, F32 if f32 else F64, imap_v.size - size_v + 1)
+    if imap_h.size - size_h + 1 != x.shape[2]:
+        raise ValueError("_lines.uniform2d: the horizontal pass does not match the rows")
+    if np.shares_memory(x, out):
+        raise ValueError("_lines.uniform2d: out must not overlap x")
+    if x.size == 0:
+        return out
+    cdef fc_lshape s = _shape(x, 1, 1)
+    cdef int64_t splits = 1 if x.shape[0] >= num_threads else max(num_threads, 1)
+    cdef int64_t items = x.shape[0] * splits
+    cdef int nth = max(1, min(num_threads, items))
+    cdef int64_t wsz = fc_lines_uniform2d_ws(&s, size_h)
+    ws = np.empty(nth * wsz, np.uint8)
+    cdef char *wsp = <char *>_addr(ws)
+    cdef const void *xp = <const void *>_addr(x)
+    cdef void *op = <void *>_addr(out)
+    cdef const int64_t *mv = <const int64_t *>_addr(imap_v)
+    cdef const int64_t *mh = <const int64_t *>_addr(imap_h)
+    cdef int level = fc_lines_level(isa)
+    cdef int isf32 = f32
+    cdef int64_t t
+    for t in prange(items, nogil=True, num_threads=nth, schedule="static"):
+        fc_lines_uniform2d(level, isf32, &s, size_v, off_v, mv, size_h, off_h, mh, cval, xp,
+                           op, splits, t, wsp + omp_get_thread_num() * wsz)
     return out

@@ -9,6 +9,27 @@
 #include "lines.h"
 
 #define FC_LALIGN(n) ((((int64_t)(n)) + 63) & ~(int64_t)63)
+/* Bytes of a column block of the vertical passes: its row segments stay in L1. */
+#define FC_LINES_VBYTES 512
+/* The same without the copy (few taps): wider, fewer calls per row. */
+#define FC_LINES_VBYTES_DIRECT 2048
+/* From this many taps on, a vertical pass copies its input row segments
+ * (fewer rows than the L1 cache's 8 ways cannot evict each other). */
+#define FC_LINES_COPY_TAPS 6
+/* The most taps of a pass of a row-by-row sum (both below FC_LINES_COPY_TAPS
+ * vertically; the horizontal pass of a sum of few taps is as short). */
+#define FC_LINES_MAX_FUSED_TAPS 64
+
+/* A row stride of at least n elements of `size` bytes whose rows start in
+ * different sets of the L1 cache (an odd number of 64-byte lines apart). */
+static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
+{
+    const int64_t per_line = 64 / size;
+    int64_t lines = (n + per_line - 1) / per_line;
+    if (lines % 2 == 0)
+        lines++;
+    return lines * per_line;
+}
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define FC_L_X86 1
@@ -19,14 +40,26 @@
 /* ---- fast flavours: float32 and float64 ---- */
 #define FC_VBYTES 16
 #define FC_T float
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntps((p), (v))
+#endif
 #define FC_SFX _generic_f32
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #define FC_T double
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntpd((p), (v))
+#endif
 #define FC_SFX _generic_f64
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
 
@@ -35,14 +68,26 @@
 #pragma GCC target("avx2,fma")
 #define FC_VBYTES 32
 #define FC_T float
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntps256((p), (v))
+#endif
 #define FC_SFX _avx2_f32
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #define FC_T double
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntpd256((p), (v))
+#endif
 #define FC_SFX _avx2_f64
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
 #pragma GCC pop_options
@@ -51,14 +96,26 @@
 #pragma GCC target("avx512f,avx512dq,avx2,fma")
 #define FC_VBYTES 64
 #define FC_T float
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntps512((p), (v))
+#endif
 #define FC_SFX _avx512_f32
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #define FC_T double
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntpd512((p), (v))
+#endif
 #define FC_SFX _avx512_f64
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
 #pragma GCC pop_options
@@ -73,9 +130,15 @@
 #endif
 #define FC_VBYTES 16
 #define FC_T double
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntpd((p), (v))
+#endif
 #define FC_SFX _generic_x64
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
 #if FC_L_X86
@@ -83,9 +146,15 @@
 #pragma GCC target("avx2")
 #define FC_VBYTES 32
 #define FC_T double
+#if defined(__clang__)
+#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#else
+#define FC_NTSTORE(p, v) __builtin_ia32_movntpd256((p), (v))
+#endif
 #define FC_SFX _avx2_x64
 #include "lines_impl.h"
 #undef FC_T
+#undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
 #pragma GCC pop_options
@@ -101,102 +170,62 @@
  * every lane of a vector is an independent IEEE operation, so it is bitwise
  * SciPy's at every level. */
 typedef double fc_u4 __attribute__((vector_size(32), aligned(8)));
+typedef float fc_uf4 __attribute__((vector_size(16), aligned(4)));
+typedef int64_t fc_ui4 __attribute__((vector_size(32)));
+#if defined(__clang__)
+#define FC_USHUF(a, b, i, j, k, l) __builtin_shufflevector((a), (b), i, j, k, l)
+#else
+#define FC_USHUF(a, b, i, j, k, l) __builtin_shuffle((a), (b), (fc_ui4){i, j, k, l})
+#endif
 
-#define FC_UNIFORM(TIO, SFX)                                                                  \
-/* Across rows (inner > 1): columns [j0, j0 + nj) of plane o, every row in order. */         \
-static void fc_uniform_rows##SFX(const fc_lshape *s, int64_t K, const int64_t *map,          \
-                                 double cval, const TIO *x, TIO *out, int64_t item,           \
-                                 char *ws)                                                    \
-{                                                                                             \
-    const int64_t L = s->L, N = s->inner;                                                     \
-    const int64_t ncb = (N + s->CB - 1) / s->CB, cb = item % ncb, o = item / ncb;             \
-    const int64_t j0 = cb * s->CB, nj = (N - j0 < s->CB) ? N - j0 : s->CB;                    \
-    const TIO *plane = x + o * L * N + j0;                                                    \
-    TIO *oplane = out + o * L * N + j0;                                                       \
-    double *acc = (double *)ws;                                                               \
-    const double k = (double)K;                                                               \
-    for (int64_t j = 0; j < nj; j++)                                                          \
-        acc[j] = 0.0;                                                                         \
-    for (int64_t q = 0; q < K; q++) {                                                         \
-        const int64_t m = map[q];                                                             \
-        if (m < 0) {                                                                          \
-            for (int64_t j = 0; j < nj; j++)                                                  \
-                acc[j] += cval;                                                               \
-        } else {                                                                              \
-            const TIO *r = plane + m * N;                                                     \
-            for (int64_t j = 0; j < nj; j++)                                                  \
-                acc[j] += (double)r[j];                                                       \
-        }                                                                                     \
-    }                                                                                         \
-    for (int64_t j = 0; j < nj; j++)                                                          \
-        oplane[j] = (TIO)(acc[j] / k);                                                        \
-    for (int64_t i = 1; i < L; i++) {                                                         \
-        const int64_t ma = map[i + K - 1], mb = map[i - 1];                                   \
-        const TIO *ra = plane + (ma < 0 ? 0 : ma) * N, *rb = plane + (mb < 0 ? 0 : mb) * N;   \
-        TIO *d = oplane + i * N;                                                              \
-        if (ma >= 0 && mb >= 0) {                                                             \
-            for (int64_t j = 0; j < nj; j++) {                                                \
-                acc[j] += (double)ra[j] - (double)rb[j];                                      \
-                d[j] = (TIO)(acc[j] / k);                                                     \
-            }                                                                                 \
-        } else if (ma >= 0) {                                                                 \
-            for (int64_t j = 0; j < nj; j++) {                                                \
-                acc[j] += (double)ra[j] - cval;                                               \
-                d[j] = (TIO)(acc[j] / k);                                                     \
-            }                                                                                 \
-        } else if (mb >= 0) {                                                                 \
-            for (int64_t j = 0; j < nj; j++) {                                                \
-                acc[j] += cval - (double)rb[j];                                               \
-                d[j] = (TIO)(acc[j] / k);                                                     \
-            }                                                                                 \
-        } else {                                                                              \
-            for (int64_t j = 0; j < nj; j++) {                                                \
-                acc[j] += cval - cval;                                                        \
-                d[j] = (TIO)(acc[j] / k);                                                     \
-            }                                                                                 \
-        }                                                                                     \
-    }                                                                                         \
-}                                                                                             \
-                                                                                              \
-/* Along lines (inner == 1): four lines at once, one per lane of a vector of    \
- * doubles, their extended values interleaved in ws. */                                       \
-static void fc_uniform_lines##SFX(const fc_lshape *s, int64_t K, const int64_t *map,         \
-                                  double cval, const TIO *x, TIO *out, int64_t item,          \
-                                  char *ws)                                                   \
-{                                                                                             \
-    const int64_t L = s->L, l0 = item * 4;                                                    \
-    const int64_t nl = (s->outer - l0 < 4) ? s->outer - l0 : 4;                               \
-    double *ib = (double *)ws, *ob = ib + 4 * (L + K - 1);                                    \
-    const double k = (double)K;                                                               \
-    for (int l = 0; l < 4; l++) {                                                             \
-        const TIO *line = x + (l0 + (l < nl ? l : nl - 1)) * L;                               \
-        for (int64_t q = 0; q < L + K - 1; q++) {                                             \
-            const int64_t m = map[q];                                                         \
-            ib[q * 4 + l] = m < 0 ? cval : (double)line[m];                                   \
-        }                                                                                     \
-    }                                                                                         \
-    fc_u4 acc = {0.0, 0.0, 0.0, 0.0};                                                         \
-    for (int64_t q = 0; q < K; q++)                                                           \
-        acc += *(const fc_u4 *)(ib + 4 * q);                                                  \
-    *(fc_u4 *)ob = acc / k;                                                                   \
-    for (int64_t i = 1; i < L; i++) {                                                         \
-        acc += *(const fc_u4 *)(ib + 4 * (i + K - 1)) - *(const fc_u4 *)(ib + 4 * (i - 1));   \
-        *(fc_u4 *)(ob + 4 * i) = acc / k;                                                     \
-    }                                                                                         \
-    for (int64_t l = 0; l < nl; l++) {                                                        \
-        TIO *d = out + (l0 + l) * L;                                                          \
-        for (int64_t i = 0; i < L; i++)                                                       \
-            d[i] = (TIO)ob[4 * i + l];                                                        \
-    }                                                                                         \
+/* The 4 x 4 transpose of r[0..3] (r[i][j] -> r[j][i]). */
+static inline __attribute__((always_inline)) void fc_u4_transpose(fc_u4 r[4])
+{
+    const fc_u4 t0 = FC_USHUF(r[0], r[1], 0, 4, 2, 6), t1 = FC_USHUF(r[0], r[1], 1, 5, 3, 7);
+    const fc_u4 t2 = FC_USHUF(r[2], r[3], 0, 4, 2, 6), t3 = FC_USHUF(r[2], r[3], 1, 5, 3, 7);
+    r[0] = FC_USHUF(t0, t2, 0, 1, 4, 5);
+    r[1] = FC_USHUF(t1, t3, 0, 1, 4, 5);
+    r[2] = FC_USHUF(t0, t2, 2, 3, 6, 7);
+    r[3] = FC_USHUF(t1, t3, 2, 3, 6, 7);
 }
 
-FC_UNIFORM(float, _generic_f32)
-FC_UNIFORM(double, _generic_f64)
+/* Four elements as a vector of doubles, and back. */
+#define fc_u4_load_f32(p) __builtin_convertvector(*(const fc_uf4 *)(p), fc_u4)
+#define fc_u4_load_f64(p) (*(const fc_u4 *)(p))
+#define fc_u4_store_f32(p, v) (*(fc_uf4 *)(p) = __builtin_convertvector((v), fc_uf4))
+#define fc_u4_store_f64(p, v) (*(fc_u4 *)(p) = (v))
+
+#define FC_UT float
+#define FC_UTS _f32
+#define FC_USFX _generic_f32
+#include "lines_uniform_impl.h"
+#undef FC_UT
+#undef FC_UTS
+#undef FC_USFX
+#define FC_UT double
+#define FC_UTS _f64
+#define FC_USFX _generic_f64
+#include "lines_uniform_impl.h"
+#undef FC_UT
+#undef FC_UTS
+#undef FC_USFX
 #if FC_L_X86
 #pragma GCC push_options
 #pragma GCC target("avx2")
-FC_UNIFORM(float, _avx2_f32)
-FC_UNIFORM(double, _avx2_f64)
+#define FC_UT float
+#define FC_UTS _f32
+#define FC_USFX _avx2_f32
+#include "lines_uniform_impl.h"
+#undef FC_UT
+#undef FC_UTS
+#undef FC_USFX
+#define FC_UT double
+#define FC_UTS _f64
+#define FC_USFX _avx2_f64
+#include "lines_uniform_impl.h"
+#undef FC_UT
+#undef FC_UTS
+#undef FC_USFX
 #pragma GCC pop_options
 #endif
 
@@ -229,8 +258,12 @@ int64_t fc_lines_corr_items(const fc_lshape *s)
 int64_t fc_lines_corr_ws(const fc_lshape *s, int64_t K, int flavour)
 {
     const int64_t sz = fc_lines_itemsize(flavour);
-    const int64_t data = s->inner == 1 ? (s->RB + K - 1) : s->CB;
-    return FC_LALIGN(K * (int64_t)sizeof(void *)) + FC_LALIGN(data * sz) + 64;
+    if (s->inner == 1)
+        return FC_LALIGN(K * (int64_t)sizeof(void *)) + FC_LALIGN((s->RB + K - 1) * sz) + 64;
+    return FC_LALIGN(K * (int64_t)sizeof(void *))
+           + FC_LALIGN((s->RB + K - 1) * (int64_t)sizeof(void *))
+           + FC_LALIGN(FC_LINES_VBYTES_DIRECT)
+           + FC_LALIGN((s->RB + K - 1) * (int64_t)FC_LINES_VBYTES) + 64;
 }
 
 /* Call NAME##<level>_<flavour>(...) for the level and flavour of the call. */
@@ -261,6 +294,17 @@ int64_t fc_lines_corr_ws(const fc_lshape *s, int64_t K, int flavour)
     }
 #endif
 
+/* Non-temporal stores are weakly ordered: fence them before the item ends. */
+static inline void fc_lines_fence(const fc_lshape *s)
+{
+#if FC_L_X86
+    if (s->nt)
+        __builtin_ia32_sfence();
+#else
+    (void)s;
+#endif
+}
+
 void fc_lines_corr(int level, int flavour, const fc_lshape *s, const fc_lpass *p,
                    const void *x, void *out, int64_t item, void *ws)
 {
@@ -270,6 +314,7 @@ void fc_lines_corr(int level, int flavour, const fc_lshape *s, const fc_lpass *p
     } else {
         FC_L_DISPATCH(fc_corr_rows, s, p, x, out, item, w)
     }
+    fc_lines_fence(s);
 }
 
 int64_t fc_lines_fused_items(const fc_lshape *s)
@@ -279,14 +324,19 @@ int64_t fc_lines_fused_items(const fc_lshape *s)
 
 int64_t fc_lines_fused_ws(const fc_lshape *s, int64_t Kv, int64_t Kh, int flavour)
 {
-    const int64_t sz = fc_lines_itemsize(flavour), W = s->inner;
+    const int64_t sz = fc_lines_itemsize(flavour), W = s->inner, RB = s->RB;
     const int64_t Kmax = Kv > Kh ? Kv : Kh;
-    int64_t tmp = FC_LALIGN(W * sz);
-    const int64_t ring = FC_LALIGN(Kv * W * sz) + FC_LALIGN(Kv * (int64_t)sizeof(void *));
-    if (ring > tmp)
-        tmp = ring;
-    return FC_LALIGN(Kmax * (int64_t)sizeof(void *)) + FC_LALIGN((W + Kh - 1) * sz)
-           + FC_LALIGN(W * sz) + tmp + 64;
+    const int64_t bs = fc_lines_band_stride(W + Kh - 1, sz);
+    if (Kv < FC_LINES_COPY_TAPS)        /* row by row (fc_fused_rows) */
+        return FC_LALIGN(Kmax * (int64_t)sizeof(void *)) + FC_LALIGN(W * sz)
+               + FC_LALIGN((W + Kh - 1) * sz) + FC_LALIGN(Kv * bs * sz)
+               + FC_LALIGN(Kv * (int64_t)sizeof(void *)) + 64;
+    return FC_LALIGN(Kmax * (int64_t)sizeof(void *))
+           + FC_LALIGN((RB + Kv - 1) * (int64_t)sizeof(void *))
+           + FC_LALIGN((RB + Kv - 1) * (int64_t)FC_LINES_VBYTES)
+           + FC_LALIGN(FC_LINES_VBYTES_DIRECT)
+           + FC_LALIGN((W + Kh - 1) * sz) + FC_LALIGN((RB + Kv - 1) * 8)
+           + FC_LALIGN((RB + Kv - 1) * bs * sz) + 64;
 }
 
 void fc_lines_fused(int level, int flavour, const fc_lshape *s, const fc_lpass *first,
@@ -295,44 +345,74 @@ void fc_lines_fused(int level, int flavour, const fc_lshape *s, const fc_lpass *
 {
     char *w = (char *)FC_LALIGN((intptr_t)ws);
     FC_L_DISPATCH(fc_fused, s, first, second, vfirst, combine, x, out, item, w)
+    fc_lines_fence(s);
 }
 
 int64_t fc_lines_uniform_items(const fc_lshape *s)
 {
     if (s->inner == 1)
-        return fc_cdiv(s->outer, 4);
+        return fc_cdiv(s->outer, 8);
     return s->outer * fc_cdiv(s->inner, s->CB);
 }
 
 int64_t fc_lines_uniform_ws(const fc_lshape *s, int64_t K)
 {
     if (s->inner == 1)
-        return FC_LALIGN(4 * (s->L + K - 1) * 8) + FC_LALIGN(4 * s->L * 8) + 64;
+        return FC_LALIGN(8 * (s->L + K - 1) * 8) + 64;
     return FC_LALIGN(s->CB * 8) + 64;
 }
 
-void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K, const int64_t *map,
-                      double cval, const void *x, void *out, int64_t item, void *ws)
+void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K, int64_t off,
+                      const int64_t *map, double cval, const void *x, void *out, int64_t item,
+                      void *ws)
 {
     char *w = (char *)FC_LALIGN((intptr_t)ws);
 #if FC_L_X86
     if (level >= 1) {
         if (s->inner == 1) {
-            if (f32) fc_uniform_lines_avx2_f32(s, K, map, cval, x, out, item, w);
-            else fc_uniform_lines_avx2_f64(s, K, map, cval, x, out, item, w);
+            if (f32) fc_uniform_lines_avx2_f32(s, K, off, map, cval, x, out, item, w);
+            else fc_uniform_lines_avx2_f64(s, K, off, map, cval, x, out, item, w);
         } else {
-            if (f32) fc_uniform_rows_avx2_f32(s, K, map, cval, x, out, item, w);
-            else fc_uniform_rows_avx2_f64(s, K, map, cval, x, out, item, w);
+            if (f32) fc_uniform_rows_avx2_f32(s, K, off, map, cval, x, out, item, w);
+            else fc_uniform_rows_avx2_f64(s, K, off, map, cval, x, out, item, w);
         }
         return;
     }
 #endif
     (void)level;
     if (s->inner == 1) {
-        if (f32) fc_uniform_lines_generic_f32(s, K, map, cval, x, out, item, w);
-        else fc_uniform_lines_generic_f64(s, K, map, cval, x, out, item, w);
+        if (f32) fc_uniform_lines_generic_f32(s, K, off, map, cval, x, out, item, w);
+        else fc_uniform_lines_generic_f64(s, K, off, map, cval, x, out, item, w);
     } else {
-        if (f32) fc_uniform_rows_generic_f32(s, K, map, cval, x, out, item, w);
-        else fc_uniform_rows_generic_f64(s, K, map, cval, x, out, item, w);
+        if (f32) fc_uniform_rows_generic_f32(s, K, off, map, cval, x, out, item, w);
+        else fc_uniform_rows_generic_f64(s, K, off, map, cval, x, out, item, w);
     }
+}
+
+int64_t fc_lines_uniform2d_ws(const fc_lshape *s, int64_t Kh)
+{
+    const int64_t W = s->inner;
+    return FC_LALIGN(W * 8) + FC_LALIGN(8 * W * 8) + FC_LALIGN(8 * (W + Kh - 1) * 8) + 64;
+}
+
+void fc_lines_uniform2d(int level, int f32, const fc_lshape *s, int64_t Kv, int64_t offv,
+                        const int64_t *mapv, int64_t Kh, int64_t offh, const int64_t *maph,
+                        double cval, const void *x, void *out, int64_t splits, int64_t item,
+                        void *ws)
+{
+    char *w = (char *)FC_LALIGN((intptr_t)ws);
+#if FC_L_X86
+    if (level >= 1) {
+        if (f32) fc_uniform_2d_avx2_f32(s, Kv, offv, mapv, Kh, offh, maph, cval, x, out,
+                                        splits, item, w);
+        else fc_uniform_2d_avx2_f64(s, Kv, offv, mapv, Kh, offh, maph, cval, x, out, splits,
+                                    item, w);
+        return;
+    }
+#endif
+    (void)level;
+    if (f32) fc_uniform_2d_generic_f32(s, Kv, offv, mapv, Kh, offh, maph, cval, x, out, splits,
+                                       item, w);
+    else fc_uniform_2d_generic_f64(s, Kv, offv, mapv, Kh, offh, maph, cval, x, out, splits,
+                                   item, w);
 }

@@ -46,6 +46,7 @@ typedef struct {
     int64_t outer, L, inner;
     int64_t RB;   /* rows (or positions along L) per item */
     int64_t CB;   /* columns of inner per item */
+    int64_t nt;   /* store the result non-temporally (a large output, not read soon) */
 } fc_lshape;
 
 /* Flavours: the element type and rounding of a pass. */
@@ -72,9 +73,20 @@ void fc_lines_fused(int level, int flavour, const fc_lshape *s, const fc_lpass *
                     int64_t item, void *ws);
 
 /* Uniform (box) pass of K taps along L: SciPy's running sum in float64; x and
- * out are float32 (f32 = 1) or float64. */
+ * out are float32 (f32 = 1) or float64; extended positions [off, off + L) are
+ * the line itself. */
 int64_t fc_lines_uniform_items(const fc_lshape *s);
 int64_t fc_lines_uniform_ws(const fc_lshape *s, int64_t K);
-void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K, const int64_t *map,
-                      double cval, const void *x, void *out, int64_t item, void *ws);
+void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K, int64_t off,
+                      const int64_t *map, double cval, const void *x, void *out, int64_t item,
+                      void *ws);
+
+/* Two uniform passes fused on planes (outer, H = L, W = inner): vertical
+ * (Kv taps) then horizontal (Kh taps), one cval; each plane cut into `splits`
+ * shares (items: outer * splits). */
+int64_t fc_lines_uniform2d_ws(const fc_lshape *s, int64_t Kh);
+void fc_lines_uniform2d(int level, int f32, const fc_lshape *s, int64_t Kv, int64_t offv,
+                        const int64_t *mapv, int64_t Kh, int64_t offh, const int64_t *maph,
+                        double cval, const void *x, void *out, int64_t splits, int64_t item,
+                        void *ws);
 #endif
