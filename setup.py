@@ -9,7 +9,9 @@ Everything that decides how the extensions are compiled lives here, in one place
   ``FASTCONV_REQUIRE_OPENMP=1`` turns a missing OpenMP into an error (CI sets it);
 * optimisation flags that are safe for a distributable wheel (no ``-march=native``
   unless ``FASTCONV_NATIVE=1`` asks for it on a local build). SIMD levels above
-  the x86-64 baseline are compiled per function and chosen at run time.
+  the x86-64 baseline are compiled per function and chosen at run time;
+  ``FASTCONV_EMULATE_AVX512=1`` makes a test build whose AVX-512 level is
+  compiled for AVX2 (``fastconv/_kernels/isa.h``), never one to distribute.
 """
 import os
 import shutil
@@ -34,6 +36,7 @@ def _env_flag(name):
 DEBUG = _env_flag("FASTCONV_DEBUG")
 NATIVE = _env_flag("FASTCONV_NATIVE")
 REQUIRE_OPENMP = _env_flag("FASTCONV_REQUIRE_OPENMP")
+EMULATE_AVX512 = _env_flag("FASTCONV_EMULATE_AVX512")
 
 CYTHON_DIRECTIVES = {
     "language_level": 3,
@@ -52,8 +55,41 @@ def _compiler_command():
     return cc.split()
 
 
+def _env_flags(*names):
+    """Flags the user passes to every compile (CFLAGS, CPPFLAGS) or link (LDFLAGS)."""
+    return [f for name in names for f in os.environ.get(name, "").split()]
+
+
+def _try_program(code, compile_flags, link_flags, run=True):
+    """Compile, link (and run) a small C program; True if every step succeeds."""
+    tmp = tempfile.mkdtemp(prefix="fastconv-probe-")
+    try:
+        src = os.path.join(tmp, "check.c")
+        exe = os.path.join(tmp, "check")
+        with open(src, "w") as f:
+            f.write(code)
+        cmd = (_compiler_command() + _env_flags("CPPFLAGS", "CFLAGS") + compile_flags
+               + [src, "-o", exe] + _env_flags("LDFLAGS") + link_flags)
+        try:
+            subprocess.run(cmd, check=True, capture_output=True)
+            if run:
+                subprocess.run([exe], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            return False
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# (compile flags, link flags) of OpenMP, tried in order: GCC and LLVM clang;
+# Apple clang, which needs LLVM's libomp (its headers and library in
+# CPPFLAGS/CFLAGS and LDFLAGS).
+OPENMP_CANDIDATES = [(["-fopenmp"], ["-fopenmp"]), (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+
+
 def check_openmp():
-    """Compile, link and run a small OpenMP program; return the flags that work or None."""
+    """Compile, link and run a small OpenMP program; return the working
+    ``(compile_flags, link_flags)`` or None."""
     code = textwrap.dedent(
         """
         #include <omp.h>
@@ -67,22 +103,31 @@ def check_openmp():
         }
         """
     )
-    flags = ["-fopenmp"]
-    tmp = tempfile.mkdtemp(prefix="fastconv-openmp-")
-    try:
-        src = os.path.join(tmp, "check.c")
-        exe = os.path.join(tmp, "check")
-        with open(src, "w") as f:
-            f.write(code)
-        cmd = _compiler_command() + flags + [src, "-o", exe] + flags
-        try:
-            subprocess.run(cmd, check=True, capture_output=True)
-            subprocess.run([exe], check=True, capture_output=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return flags
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    for compile_flags, link_flags in OPENMP_CANDIDATES:
+        if _try_program(code, compile_flags, link_flags):
+            return compile_flags, link_flags
+    return None
+
+
+NO_COMPILER = (
+    "fastconv: no working C compiler ({cc!r} could not compile and link a test "
+    "program). Building fastconv from source needs one, with the Python headers:\n"
+    "  Debian/Ubuntu:  apt-get install gcc python3-dev\n"
+    "  Fedora/RHEL:    dnf install gcc python3-devel\n"
+    "  Alpine:         apk add gcc musl-dev python3-dev\n"
+    "  macOS:          xcode-select --install  (and LLVM's libomp for OpenMP)\n"
+    "  conda:          conda install -c conda-forge c-compiler\n"
+    "or set CC to a compiler. Binary wheels need no compiler: "
+    "`pip install --only-binary=fastconv fastconv` (docs: Installation)."
+)
+
+
+def check_c_compiler():
+    """Stop with a message saying what to install when there is no C compiler."""
+    if sys.platform == "win32":      # MSVC is found by setuptools itself
+        return
+    if not _try_program("int main(void) { return 0; }\n", [], [], run=False):
+        raise SystemExit(NO_COMPILER.format(cc=" ".join(_compiler_command())))
 
 
 def openmp_flags():
@@ -101,7 +146,7 @@ def openmp_flags():
         warnings.warn(message)
         print("\n" + "*" * 78 + "\n" + message + "\n" + "*" * 78 + "\n", file=sys.stderr)
         return [], []
-    return flags, flags
+    return flags
 
 
 def build_flags():
@@ -115,8 +160,11 @@ def build_flags():
 
 
 def extensions():
+    check_c_compiler()
     compile_args, link_args, has_openmp = build_flags()
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    if EMULATE_AVX512:
+        macros.append(("FC_EMULATE_AVX512", "1"))
     common = dict(
         include_dirs=[np.get_include(), KERNELS],
         define_macros=macros,
@@ -125,7 +173,8 @@ def extensions():
     )
     # Every ``_kernels/_NAME.pyx`` is an extension; ``NAME.c`` next to it, if
     # present, is compiled into it, plus the shared C sources listed here.
-    shared_sources = {"_conv": ["gemm.c"], "_gemm": ["gemm.c"], "_separable": ["conv.c", "gemm.c"]}
+    shared_sources = {"_conv": ["gemm.c"], "_gemm": ["gemm.c"], "_grad": ["gemm.c"],
+                      "_separable": ["conv.c", "gemm.c"]}
     sources = {}
     for pyx in sorted(f for f in os.listdir(KERNELS) if f.endswith(".pyx")):
         name = pyx[:-4]
@@ -150,6 +199,7 @@ def extensions():
         "openmp": has_openmp,
         "debug": DEBUG,
         "native": NATIVE,
+        "emulate_avx512": EMULATE_AVX512,
     }
     with open(os.path.join("fastconv", "_build_info.py"), "w") as f:
         f.write('"""Written by setup.py at build time: how the kernels were compiled."""\n')
@@ -162,5 +212,10 @@ def extensions():
     )
 
 
+# Commands that only collect sources and metadata: no compiler, no Cython run
+# (MANIFEST.in lists the kernels' sources for the sdist).
+SOURCE_COMMANDS = ("sdist", "egg_info")
+
 if __name__ == "__main__":   # setuptools runs this file as __main__; tests import it
-    setup(ext_modules=extensions())
+    source_only = len(sys.argv) > 1 and sys.argv[1] in SOURCE_COMMANDS
+    setup(ext_modules=[] if source_only else extensions())

@@ -8,9 +8,8 @@ Cython + OpenMP kernels behind a thin API in PyTorch's conventions::
     >>> fastconv.conv2d(x, w, padding="same").shape
     (1, 4, 16, 16)
 """
-__version__ = "0.1.0"
-
 from fastconv import reference
+from fastconv._version import __version__
 from fastconv._args import ALGORITHMS, conv_output_shape
 from fastconv._config import get_config, show_config
 from fastconv._threads import get_num_threads, set_num_threads

@@ -16,13 +16,14 @@ result fails its correctness check (``FAIL``) or its call raises (``ERROR``).
 import argparse
 import sys
 
+import fastconv
+from fastconv import _bench
+
 PROG = "python -m fastconv"
 
 
 def build_parser():
     """The argument parser of ``python -m fastconv`` with its subcommands."""
-    from fastconv import _bench
-
     parser = argparse.ArgumentParser(
         prog=PROG, description="fastconv: Cython + OpenMP convolutions for NumPy arrays.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -66,13 +67,9 @@ def main(argv=None):
         return 0
     args = parser.parse_args(argv)
     if args.command == "info":
-        import fastconv
-
         fastconv.show_config()
         return 0
     if args.command == "bench":
-        from fastconv import _bench
-
         return _bench.run(_bench.resolve_options(args, bench_parser))
     parser.print_help()
     return 2

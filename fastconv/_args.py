@@ -8,31 +8,45 @@ convolution.
 """
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
 #: Every value of ``algorithm=`` that fastconv accepts today.
 ALGORITHMS = ("auto", "direct", "im2col", "winograd")
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class PaddingMode(NamedTuple):
+    """What a ``padding_mode`` puts in the padded cells, and its limit."""
+
+    #: The :func:`numpy.pad` mode that fills the border the same way.
+    numpy_mode: str
+    #: PyTorch's limit on the padding, ``allowed(pad, size)``; None: any padding.
+    allowed: Optional[Callable[[int, int], bool]]
+    #: The limit in words, for the error message.
+    rule: str
+
+
+#: Every ``padding_mode``: the one table of what each one means.
+PADDING_MODES = {
+    "zeros": PaddingMode("constant", None, ""),
+    "reflect": PaddingMode("reflect", lambda pad, size: pad < size, "smaller than"),
+    "replicate": PaddingMode("edge", lambda pad, size: size > 0, "used with a non-empty"),
+    "circular": PaddingMode("wrap", lambda pad, size: pad <= size, "at most"),
+}
 #: Where the channel axis is: before the spatial dims (PyTorch) or last
 #: (TensorFlow/Keras, images ``(H, W, C)``). Weights keep one format.
 LAYOUTS = ("channels_first", "channels_last")
-# PyTorch's limits on the padding of the non-zero modes: (ok(pad, size), rule).
-_PADDING_LIMITS = {
-    "reflect": (lambda pad, size: pad < size, "smaller than"),
-    "circular": (lambda pad, size: pad <= size, "at most"),
-    "replicate": (lambda pad, size: size > 0, "used with a non-empty"),
-}
 
 
 @dataclass(frozen=True)
-class ConvProblem:
-    """A validated convolution: shapes, geometry and the computation dtype.
+class ConvGeometry:
+    """The validated shapes and geometry of a convolution (no arrays, no dtype).
 
     Spatial tuples have one entry per spatial dimension (``nd`` of them).
     ``pad_before``/``pad_after`` are the explicit amounts, whatever form the
-    caller used; ``padding_mode`` says what the padded cells hold.
+    caller used. ``n`` is 1 for an unbatched input (``batched`` False).
     """
 
     nd: int
@@ -47,10 +61,7 @@ class ConvProblem:
     dilation: tuple
     pad_before: tuple
     pad_after: tuple
-    padding_mode: str
     out_spatial: tuple
-    dtype: np.dtype
-    algorithm: str
 
     @property
     def out_shape(self):
@@ -65,22 +76,46 @@ class ConvProblem:
                 * (self.c_in // self.groups) * math.prod(self.kernel))
 
 
-def _is_int(v):
+@dataclass(frozen=True)
+class ConvProblem(ConvGeometry):
+    """A validated convolution: its geometry, what the padded cells hold
+    (``padding_mode``), the computation dtype and the requested algorithm."""
+
+    padding_mode: str
+    dtype: np.dtype
+    algorithm: str
+
+
+_GEOMETRY_FIELDS = tuple(f.name for f in fields(ConvGeometry))
+_PROBLEM_FIELDS = tuple(f.name for f in fields(ConvProblem))
+
+
+def _frozen(cls, names, values):
+    """``cls(*values)`` for a frozen dataclass of fields ``names``, without the
+    generated ``__init__``'s ``object.__setattr__`` per field: half the cost,
+    and every call builds one of these."""
+    self = object.__new__(cls)
+    self.__dict__.update(zip(names, values))
+    return self
+
+
+def is_int(v):
+    """True for Python and NumPy integers (not bools)."""
     if type(v) is int:      # the common case, without the ABC machinery
         return True
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
-def _per_dim(value, nd, name, minimum):
+def per_dim(value, nd, name, minimum):
     """An int or a sequence of ``nd`` ints, each >= ``minimum`` -> tuple."""
-    if _is_int(value):
+    if is_int(value):
         values = (int(value),) * nd
     elif isinstance(value, (tuple, list)):
         if len(value) != nd:
             raise ValueError(
                 f"{name} must be an int or a sequence of {nd} ints (one per spatial "
                 f"dim), got {value!r} of length {len(value)}")
-        if not all(_is_int(v) for v in value):
+        if not all(is_int(v) for v in value):
             raise ValueError(f"{name} must contain ints, got {value!r}")
         values = tuple(int(v) for v in value)
     else:
@@ -112,7 +147,7 @@ def explicit_padding(padding, nd, in_spatial, kernel, stride, dilation):
             return tuple(before), tuple(after)
         raise ValueError(f"padding={padding!r} is not understood: use an int, one int or "
                          f"one (before, after) pair per dim, 'valid' or 'same'")
-    if _is_int(padding):
+    if is_int(padding):
         if padding < 0:
             raise ValueError(f"padding must be >= 0, got {padding}")
         return (int(padding),) * nd, (int(padding),) * nd
@@ -125,10 +160,10 @@ def explicit_padding(padding, nd, in_spatial, kernel, stride, dilation):
             f"{tuple((1, 2) for _ in range(nd))!r}")
     before, after = [], []
     for entry in padding:
-        if _is_int(entry):
+        if is_int(entry):
             b = a = int(entry)
         elif (isinstance(entry, (tuple, list)) and len(entry) == 2
-              and all(_is_int(v) for v in entry)):
+              and all(is_int(v) for v in entry)):
             b, a = int(entry[0]), int(entry[1])
         else:
             raise ValueError(f"padding entries must be ints or (before, after) pairs of "
@@ -204,8 +239,8 @@ def conv_output_shape(input_shape, weight_shape, stride=1, padding=0, dilation=1
                          f"weight_shape={weight_shape}")
     kernel = weight_shape[2:]
     in_spatial = input_shape[-nd:]
-    stride = _per_dim(stride, nd, "stride", 1)
-    dilation = _per_dim(dilation, nd, "dilation", 1)
+    stride = per_dim(stride, nd, "stride", 1)
+    dilation = per_dim(dilation, nd, "dilation", 1)
     before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
     out = output_spatial(in_spatial, kernel, stride, dilation, before, after)
     lead = input_shape[:1] if len(input_shape) == nd + 2 else ()
@@ -216,7 +251,10 @@ _REJECTED_KINDS = {"c": "complex", "O": "object", "U": "string", "S": "bytes",
                    "V": "structured/void", "M": "datetime", "m": "timedelta"}
 
 
-def _as_array(value, name):
+def as_array(value, name):
+    """``np.asarray(value)``; TypeError (naming ``name``) for a dtype fastconv
+    cannot compute in: complex, object, strings, structured, datetimes, or
+    floats wider than 64 bits."""
     arr = np.asarray(value)
     kind = arr.dtype.kind
     if kind in _REJECTED_KINDS:
@@ -243,6 +281,7 @@ def compute_dtype(*arrays):
 
 
 def check_algorithm(algorithm, available=ALGORITHMS):
+    """``algorithm``, or a ValueError when it is not one of ``available``."""
     if algorithm not in available:
         raise ValueError(f"algorithm={algorithm!r} is not one of {', '.join(available)}")
     return algorithm
@@ -295,18 +334,30 @@ def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, paddi
 
     The one place where input/weight/groups consistency, stride, dilation,
     padding (every form) and the padding modes' limits are checked; the
-    forward functions and the gradients share it. Returns a dict with
-    ``batched, n, c_in, c_out, groups, kernel, in_spatial, stride, dilation,
-    before, after, out_spatial``.
+    forward functions and the gradients share it. ``padding_mode`` must be
+    one of :data:`PADDING_MODES` (see :func:`check_padding_mode`).
+
+    Returns
+    -------
+    ConvGeometry
     """
-    x_shape, w_shape = tuple(int(v) for v in x_shape), tuple(int(v) for v in w_shape)
+    return _frozen(ConvGeometry, _GEOMETRY_FIELDS,
+                   _geometry(nd, x_shape, w_shape, stride, padding, dilation, groups,
+                             padding_mode, x_name, w_name))
+
+
+def _geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode, x_name,
+              w_name):
+    # The fields of a ConvGeometry, in order (a tuple: prepare_conv extends
+    # it into a ConvProblem without building the geometry first).
+    x_shape, w_shape = tuple(map(int, x_shape)), tuple(map(int, w_shape))
     if len(w_shape) != nd + 2:
         raise ValueError(f"conv{nd}d expects a {w_name} of {nd + 2} dims (C_out, "
                          f"C_in // groups, {'k, ' * nd}), got {w_name} of shape {w_shape}")
     if len(x_shape) not in (nd + 1, nd + 2):
         raise ValueError(f"conv{nd}d expects an {x_name} of {nd + 2} dims (N, C_in, *spatial) "
                          f"or {nd + 1} dims (C_in, *spatial), got {x_name} of shape {x_shape}")
-    if not _is_int(groups) or groups <= 0:
+    if not is_int(groups) or groups <= 0:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     groups = int(groups)
     batched = len(x_shape) == nd + 2
@@ -324,20 +375,19 @@ def conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, paddi
     if c_out % groups:
         raise ValueError(f"groups={groups} must divide the output channels C_out={c_out} "
                          f"({w_name} of shape {w_shape})")
-    stride = _per_dim(stride, nd, "stride", 1)
-    dilation = _per_dim(dilation, nd, "dilation", 1)
+    stride = per_dim(stride, nd, "stride", 1)
+    dilation = per_dim(dilation, nd, "dilation", 1)
     before, after = explicit_padding(padding, nd, in_spatial, kernel, stride, dilation)
-    if padding_mode in _PADDING_LIMITS:
-        allowed, rule = _PADDING_LIMITS[padding_mode]
+    mode = PADDING_MODES[padding_mode]
+    if mode.allowed is not None:
         for dim, (size, b, a) in enumerate(zip(in_spatial, before, after)):
-            if max(b, a) > 0 and not allowed(max(b, a), size):
-                raise ValueError(f"padding_mode={padding_mode!r} needs padding {rule} the input "
-                                 f"size in each dim: padding ({b}, {a}) vs input size {size} "
-                                 f"in spatial dim {dim}")
+            if max(b, a) > 0 and not mode.allowed(max(b, a), size):
+                raise ValueError(f"padding_mode={padding_mode!r} needs padding {mode.rule} the "
+                                 f"input size in each dim: padding ({b}, {a}) vs input size "
+                                 f"{size} in spatial dim {dim}")
     out_spatial = output_spatial(in_spatial, kernel, stride, dilation, before, after)
-    return dict(batched=batched, n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=kernel,
-                in_spatial=in_spatial, stride=stride, dilation=dilation, before=before,
-                after=after, out_spatial=out_spatial)
+    return (nd, batched, n, c_in, c_out, groups, in_spatial, kernel, stride, dilation, before,
+            after, out_spatial)
 
 
 def stand_in(shape, dtype=np.float32):
@@ -367,7 +417,7 @@ def to_channels_first(x, layout, nd, name="input"):
         return x
     if name == "out" and not isinstance(x, np.ndarray):
         raise ValueError(f"out must be a numpy.ndarray, got {type(x).__name__}")
-    arr = x if name == "out" else _as_array(x, name)
+    arr = x if name == "out" else as_array(x, name)
     if arr.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"with layout='channels_last' the {name} must have {nd + 2} dims "
                          f"(N, *spatial, C) or {nd + 1} dims (*spatial, C) for {nd} spatial "
@@ -380,6 +430,14 @@ def from_channels_first(y, layout, nd):
     if layout == "channels_first" or y is None:
         return y
     return np.moveaxis(y, -(nd + 1), -1)
+
+
+def check_padding_mode(padding_mode):
+    """``padding_mode``, or a ValueError when it is not one of :data:`PADDING_MODES`."""
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode={padding_mode!r} is not one of "
+                         f"{', '.join(PADDING_MODES)}")
+    return padding_mode
 
 
 def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
@@ -400,37 +458,26 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     (a plan validates a stand-in of the input's shape).
     """
     check_algorithm(algorithm)
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode={padding_mode!r} is not one of "
-                         f"{', '.join(PADDING_MODES)}")
+    check_padding_mode(padding_mode)
     x_in, w_in = x, weight
-    x = _as_array(x, "input")
-    weight = _as_array(weight, "weight")
-    b_arr = None if bias is None else _as_array(bias, "bias")
+    x = as_array(x, "input")
+    weight = as_array(weight, "weight")
+    b_arr = None if bias is None else as_array(bias, "bias")
 
-    g = conv_geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
-                      padding_mode)
-    batched, n, c_in, c_out, groups = g["batched"], g["n"], g["c_in"], g["c_out"], g["groups"]
-    kernel, in_spatial, stride, dilation = g["kernel"], g["in_spatial"], g["stride"], g["dilation"]
-    before, after, out_spatial = g["before"], g["after"], g["out_spatial"]
-    xb = x if batched else x[None]
-    if b_arr is not None and b_arr.shape != (c_out,):
-        raise ValueError(f"bias must have shape ({c_out},) (one value per output channel), "
-                         f"got {b_arr.shape}")
-
-    arrays = [x, weight] + ([b_arr] if b_arr is not None else [])
-    dtype = compute_dtype(*arrays)
-    problem = ConvProblem(nd=nd, batched=batched, n=int(n), c_in=int(c_in), c_out=int(c_out),
-                          groups=groups, in_spatial=in_spatial, kernel=kernel, stride=stride,
-                          dilation=dilation, pad_before=before, pad_after=after,
-                          padding_mode=padding_mode, out_spatial=out_spatial, dtype=dtype,
-                          algorithm=algorithm)
+    geometry = _geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
+                         padding_mode, "input", "weight")
+    dtype = compute_dtype(x, weight) if b_arr is None else compute_dtype(x, weight, b_arr)
+    problem = _frozen(ConvProblem, _PROBLEM_FIELDS, geometry + (padding_mode, dtype, algorithm))
+    if b_arr is not None and b_arr.shape != (problem.c_out,):
+        raise ValueError(f"bias must have shape ({problem.c_out},) (one value per output "
+                         f"channel), got {b_arr.shape}")
     if algorithm == "winograd":
-        check_winograd(kernel, stride)
+        check_winograd(problem.kernel, problem.stride)
     if out is not None:
         check_out(out, problem.out_shape, dtype,
                   [("input", x_in), ("weight", w_in), ("bias", bias)])
 
+    xb = x if problem.batched else x[None]
     if convert_input:
         xb = pad_input(np.ascontiguousarray(xb, dtype=dtype), problem)
     weight = np.ascontiguousarray(weight, dtype=dtype)
@@ -439,13 +486,27 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     return problem, xb, weight, b_arr, out
 
 
+def pad_spatial(xb, before, after, padding_mode):
+    """``xb`` ``(N, C, *spatial)`` padded by ``before``/``after`` cells per
+    spatial dim, filled as ``padding_mode`` says (a new array)."""
+    return np.pad(xb, [(0, 0), (0, 0)] + list(zip(before, after)),
+                  mode=PADDING_MODES[padding_mode].numpy_mode)
+
+
+def padded_source(size, before, after, padding_mode):
+    """For each cell of one padded axis, the input index whose value it holds
+    (-1 for a zero): the map that :func:`pad_spatial` applies, which the
+    gradients use to fold the padding's gradient back onto the input."""
+    index = np.arange(size)
+    if padding_mode == "zeros":
+        return np.pad(index, (before, after), constant_values=-1)
+    return np.pad(index, (before, after), mode=PADDING_MODES[padding_mode].numpy_mode)
+
+
 def pad_input(xb, problem):
     """``xb`` padded explicitly for a non-zero ``padding_mode`` (zero padding is the kernels')."""
     if problem.padding_mode != "zeros" and any(problem.pad_before + problem.pad_after):
-        np_mode = {"reflect": "reflect", "replicate": "edge",
-                   "circular": "wrap"}[problem.padding_mode]
-        xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(problem.pad_before, problem.pad_after)),
-                    mode=np_mode)
+        xb = pad_spatial(xb, problem.pad_before, problem.pad_after, problem.padding_mode)
     return xb
 
 

@@ -71,7 +71,7 @@ import fastconv
 from fastconv import _signal, reference
 from fastconv._args import winograd_reason
 from fastconv._kernels import _gemm
-from fastconv._threads import _usable_cores
+from fastconv._threads import usable_cores
 
 #: Largest error relative to ``max|reference|`` a fastconv result may show.
 TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
@@ -280,7 +280,7 @@ LAYERS = (
 # Optional libraries
 # --------------------------------------------------------------------------
 
-def _import_optional(name):
+def import_optional(name):
     try:
         return __import__(name, fromlist=["_"])
     except Exception:  # an installed but broken package counts as absent
@@ -329,7 +329,7 @@ def machine_info(threads):
     """Metadata describing this run: machine, threads, library versions."""
     return {
         "cpu": _cpu_model(),
-        "usable_cores": _usable_cores(),
+        "usable_cores": usable_cores(),
         "cpu_count": os.cpu_count(),
         "load_average": _load_average(),
         "threads": threads,
@@ -515,11 +515,11 @@ def _reference_train(layer, d):
     return parts
 
 
-def _reference_signal(layer, d):
+def _reference_signal(d):
     """The full 1-D convolution in float64 (SciPy's FFT convolution, else NumPy's)."""
     sig = np.asarray(d["x"], dtype=np.float64).ravel()
     ker = np.asarray(d["w"], dtype=np.float64).ravel()
-    signal = _import_optional("scipy.signal")
+    signal = import_optional("scipy.signal")
     if signal is not None:
         return signal.fftconvolve(sig, ker, mode="full")
     return np.convolve(sig, ker, mode="full")
@@ -540,7 +540,7 @@ def compute_reference(layer, data):
     if layer.op == "octave2d":
         return _reference_octave(layer, d)
     if layer.op == "convolve1d":
-        return _reference_signal(layer, d)
+        return _reference_signal(d)
     if layer.op == "conv2d_train":
         return _reference_train(layer, d)
     return reference.conv_nd(d["x"], d["w"], d["b"], **geometry)
@@ -620,7 +620,7 @@ def _train_call(layer, d, alg):
     def call():
         y = fastconv.conv2d(x, w, b, algorithm=alg, **geometry)
         gx = grad.conv2d_input(x.shape, w, g, algorithm=alg, **geometry)
-        gw = grad.conv2d_weight(x, w.shape, g, algorithm=alg, **geometry)
+        gw = grad.conv2d_weight(x, w.shape, g, **geometry)    # the GEMM, whatever alg
         return [y, gx, gw] + ([] if b is None else [grad.bias(g)])
     return call
 
@@ -682,7 +682,7 @@ def _two_calls_candidate(layer, d):
     return Candidate("fastconv/2calls", "fastconv", "auto", call=call)
 
 
-def _ordinary_conv_candidate(layer, d):
+def _ordinary_conv_candidate(layer):
     """The ordinary convolution with the octave layer's channel counts and size."""
     shape_x = (layer.n, layer.c_in) + tuple(layer.spatial)
     shape_w = (layer.c_out, layer.c_in) + (layer.kernel,) * 2
@@ -734,7 +734,7 @@ def fastconv_candidates(layer, data, algorithms=None):
     if layer.op == "separable2d":
         cands.append(_two_calls_candidate(layer, d))
     if layer.op == "octave2d":
-        cands.append(_ordinary_conv_candidate(layer, d))
+        cands.append(_ordinary_conv_candidate(layer))
     return cands
 
 
@@ -795,7 +795,7 @@ def peer_candidates(layer, data, threads, quick=False):
     """The other libraries' rows of a layer (those installed)."""
     d = data
     peers = []
-    torch = _import_optional("torch")
+    torch = import_optional("torch")
     if torch is not None:
         torch.set_num_threads(threads)   # run() restores the previous count
         cand = _torch_peer(layer, d, torch)
@@ -806,17 +806,17 @@ def peer_candidates(layer, data, threads, quick=False):
         # the zero padding of the layer (odd kernel, centred anchor), so the
         # whole output is comparable with the reference.
         image, kernel = d["x"][0, 0], d["w"][0, 0]
-        ndimage = _import_optional("scipy.ndimage")
+        ndimage = import_optional("scipy.ndimage")
         if ndimage is not None:
             peers.append(Candidate(
                 "scipy.ndimage", "scipy", None, to_numpy=_image_output,
                 call=lambda: ndimage.correlate(image, kernel, mode="constant", cval=0.0)))
-        signal = _import_optional("scipy.signal")
+        signal = import_optional("scipy.signal")
         if signal is not None:
             peers.append(Candidate(
                 "scipy.signal", "scipy", None, to_numpy=_image_output,
                 call=lambda: signal.correlate(image, kernel, mode="same")))
-        cv2 = _import_optional("cv2")
+        cv2 = import_optional("cv2")
         if cv2 is not None:
             cv2.setNumThreads(threads)  # run() restores the previous count
             peers.append(Candidate(
@@ -824,7 +824,7 @@ def peer_candidates(layer, data, threads, quick=False):
                 call=lambda: cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_CONSTANT)))
     if layer.op == "convolve1d":
         sig, ker = d["x"][0, 0], d["w"][0, 0]
-        signal = _import_optional("scipy.signal")
+        signal = import_optional("scipy.signal")
         if signal is not None:
             peers.append(Candidate("scipy.oaconvolve", "scipy", None,
                                    call=lambda: signal.oaconvolve(sig, ker, mode="full")))
@@ -940,7 +940,7 @@ def run_gemm(options, size=1024):
     b = rng.standard_normal((size, size), dtype=np.float32)
     flops = 2.0 * size ** 3
     record = {"m": size, "n": size, "k": size, "dtype": "float32", "flops": flops}
-    threadpoolctl = _import_optional("threadpoolctl")
+    threadpoolctl = import_optional("threadpoolctl")
     try:
         own = time_call(lambda: gemm.matmul(a, b), options.repeat, options.min_timing)
     except Exception as exc:
@@ -1205,9 +1205,9 @@ def run(args, stream=None):
         return 0
 
     previous = getattr(getattr(fastconv, "_threads", None), "_user_threads", None)
-    torch = _import_optional("torch") if args.peers else None
+    torch = import_optional("torch") if args.peers else None
     torch_threads = torch.get_num_threads() if torch is not None else None
-    cv2 = _import_optional("cv2") if args.peers else None
+    cv2 = import_optional("cv2") if args.peers else None
     cv2_threads = cv2.getNumThreads() if cv2 is not None else None
     records = []
     meta = {}

@@ -251,8 +251,8 @@ LEGEND = (
 
 def run_suite(name, args, emit):
     """Run the ndimage suite; returns ``(records, extra)``."""
-    cv2 = _bench._import_optional("cv2") if args.peers else None
-    scipy_ndimage = _bench._import_optional("scipy.ndimage") if (args.peers or args.check) \
+    cv2 = _bench.import_optional("cv2") if args.peers else None
+    scipy_ndimage = _bench.import_optional("scipy.ndimage") if (args.peers or args.check) \
         else None
     if cv2 is not None:
         cv2.setNumThreads(args.threads)

@@ -6,7 +6,7 @@ the direct definition, whatever algorithm runs (a FLOP count is 2 x MACs).
 """
 import math
 
-from fastconv._args import _is_int, _per_dim, conv_output_shape
+from fastconv._args import conv_output_shape, is_int, per_dim
 
 __all__ = ["count_macs", "count_params", "receptive_field"]
 
@@ -28,7 +28,7 @@ def _shape(value, name):
 
 def _conv_macs(input_shape, weight_shape, stride, padding, dilation, groups):
     nd = len(weight_shape) - 2
-    if not _is_int(groups) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     c_in = input_shape[-nd - 1]
     if c_in != weight_shape[1] * groups:
@@ -119,16 +119,7 @@ def count_macs(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, g
     input_shape = _shape(input_shape, "input_shape")
     weight_shape = _shape(weight_shape, "weight_shape")
     if op in ("correlate", "convolve"):
-        if mode not in ("full", "same", "valid"):
-            raise ValueError(f"mode={mode!r} is not one of full, same, valid")
-        nd = len(weight_shape)
-        if nd < 1 or len(input_shape) not in (nd, nd + 1):
-            raise ValueError(f"input_shape {input_shape} must have {nd} or {nd + 1} entries "
-                             f"for a kernel of shape {weight_shape}")
-        out = 1
-        for n1, n2 in zip(input_shape, weight_shape):
-            out *= {"full": n1 + n2 - 1, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
-        return out * math.prod(input_shape[nd:]) * math.prod(weight_shape)
+        return _correlate_macs(input_shape, weight_shape, mode)
     nd = len(weight_shape) - 2
     if nd < 1 or len(input_shape) not in (nd + 1, nd + 2):
         raise ValueError(f"input_shape {input_shape} and weight_shape {weight_shape} do not "
@@ -138,10 +129,9 @@ def count_macs(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, g
         want = int(op[-2])
         if nd != want:
             raise ValueError(f"{op} needs a weight of {want + 2} entries, got {weight_shape}")
-    n = input_shape[0] if len(input_shape) == nd + 2 else 1
     c_in = input_shape[-nd - 1]
     if op.startswith("conv_transpose"):
-        if not _is_int(groups) or groups < 1 or c_in != weight_shape[0]:
+        if not is_int(groups) or groups < 1 or c_in != weight_shape[0]:
             raise ValueError(f"{op}: input has {c_in} channels, weight_shape {weight_shape} "
                              f"expects (C_in={c_in}, C_out // groups, *kernel), groups "
                              f"{groups!r}")
@@ -150,37 +140,74 @@ def count_macs(op, input_shape, weight_shape, stride=1, padding=0, dilation=1, g
         return _conv_macs(input_shape, weight_shape, stride, padding, dilation, groups)
     if op == "depthwise":
         return _conv_macs(input_shape, weight_shape, stride, padding, dilation, c_in)
-    c_out, k = weight_shape[0], weight_shape[2:]
     if weight_shape[1] * groups != c_in:
         raise ValueError(f"input has {c_in} channels, but weight_shape {weight_shape} "
                          f"expects {weight_shape[1] * groups}")
     if op == "separable":
-        dw = _conv_macs(input_shape, (c_in, 1) + k, stride, padding, dilation, c_in)
-        spatial = conv_output_shape(input_shape, (c_in, 1) + k, stride, padding,
-                                    dilation)[-nd:]
-        return dw + n * math.prod(spatial) * c_in * c_out
+        return _separable_macs(input_shape, weight_shape, stride, padding, dilation)
     if op == "spatially_separable":
-        full_out = conv_output_shape(input_shape, weight_shape, stride, padding, dilation)
-        out_sp = full_out[-nd:]
-        total = 0
-        for d in range(nd):
-            # After pass d, dims 0..d have their output size, the others the input's.
-            sizes = out_sp[:d + 1] + tuple(input_shape[len(input_shape) - nd + d + 1:])
-            per = (c_in // groups) if d == 0 else 1
-            total += n * c_out * math.prod(sizes) * per * k[d]
-        return total
-    # octave
+        return _spatially_separable_macs(input_shape, weight_shape, stride, padding, dilation,
+                                         groups)
+    return _octave_macs(input_shape, weight_shape, stride, padding, dilation, alpha)
+
+
+def _correlate_macs(input_shape, weight_shape, mode):
+    """Outputs of :func:`fastconv.correlate` (per channel, times the channels)
+    times the kernel's size."""
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"mode={mode!r} is not one of full, same, valid")
+    nd = len(weight_shape)
+    if nd < 1 or len(input_shape) not in (nd, nd + 1):
+        raise ValueError(f"input_shape {input_shape} must have {nd} or {nd + 1} entries "
+                         f"for a kernel of shape {weight_shape}")
+    out = 1
+    for n1, n2 in zip(input_shape, weight_shape):
+        out *= {"full": n1 + n2 - 1, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
+    return out * math.prod(input_shape[nd:]) * math.prod(weight_shape)
+
+
+def _batch(input_shape, nd):
+    return input_shape[0] if len(input_shape) == nd + 2 else 1
+
+
+def _separable_macs(input_shape, weight_shape, stride, padding, dilation):
+    """A depthwise ``kernel`` convolution, then a 1 x 1 one ``C_in -> C_out``."""
+    nd = len(weight_shape) - 2
+    c_in, c_out, k = input_shape[-nd - 1], weight_shape[0], weight_shape[2:]
+    dw = _conv_macs(input_shape, (c_in, 1) + k, stride, padding, dilation, c_in)
+    spatial = conv_output_shape(input_shape, (c_in, 1) + k, stride, padding, dilation)[-nd:]
+    return dw + _batch(input_shape, nd) * math.prod(spatial) * c_in * c_out
+
+
+def _spatially_separable_macs(input_shape, weight_shape, stride, padding, dilation, groups):
+    """One pass per spatial dim; the first maps ``C_in // groups -> C_out``."""
+    nd = len(weight_shape) - 2
+    c_in, c_out, k = input_shape[-nd - 1], weight_shape[0], weight_shape[2:]
+    out_sp = conv_output_shape(input_shape, weight_shape, stride, padding, dilation)[-nd:]
+    total = 0
+    for d in range(nd):
+        # After pass d, dims 0..d have their output size, the others the input's.
+        sizes = out_sp[:d + 1] + tuple(input_shape[len(input_shape) - nd + d + 1:])
+        per = (c_in // groups) if d == 0 else 1
+        total += _batch(input_shape, nd) * c_out * math.prod(sizes) * per * k[d]
+    return total
+
+
+def _octave_macs(input_shape, weight_shape, stride, padding, dilation, alpha):
+    """The four paths of an octave convolution with a fraction ``alpha`` of the
+    channels at half resolution."""
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    nd = len(weight_shape) - 2
+    c_in, c_out = input_shape[-nd - 1], weight_shape[0]
     ci_l = int(alpha * c_in)
     co_l = int(alpha * c_out)
     ci_h, co_h = c_in - ci_l, c_out - co_l
     out_sp = conv_output_shape(input_shape, weight_shape, stride, padding, dilation)[-nd:]
     high = math.prod(out_sp)
     low = math.prod(max(s // 2, 1) for s in out_sp)
-    kk = math.prod(k)
-    return n * kk * (high * co_h * ci_h + high * co_h * ci_l
-                     + low * co_l * ci_l + low * co_l * ci_h)
+    return _batch(input_shape, nd) * math.prod(weight_shape[2:]) * (
+        high * co_h * ci_h + high * co_h * ci_l + low * co_l * ci_l + low * co_l * ci_h)
 
 
 def count_params(weight_shape, bias=False, *, op="conv"):
@@ -290,9 +317,9 @@ def receptive_field(layers):
     field = [1] * dims
     jump = [1] * dims
     for i, layer in enumerate(layers):
-        k = _per_dim(layer["kernel_size"], dims, f"layers[{i}]['kernel_size']", 1)
-        s = _per_dim(layer.get("stride", 1), dims, f"layers[{i}]['stride']", 1)
-        d = _per_dim(layer.get("dilation", 1), dims, f"layers[{i}]['dilation']", 1)
+        k = per_dim(layer["kernel_size"], dims, f"layers[{i}]['kernel_size']", 1)
+        s = per_dim(layer.get("stride", 1), dims, f"layers[{i}]['stride']", 1)
+        d = per_dim(layer.get("dilation", 1), dims, f"layers[{i}]['dilation']", 1)
         for j in range(dims):
             field[j] += (k[j] + (k[j] - 1) * (d[j] - 1) - 1) * jump[j]
             jump[j] *= s[j]

@@ -147,13 +147,13 @@ def run_winograd(x5, packed, bias, o5, padding, taps, dilation, groups, threads,
             target[...] = sub_o[i * o_shape[0]:(i + 1) * o_shape[0]]
 
 
-def _as_3d(values, fill):
+def as_3d(values, fill):
     """Spatial tuples of 1-D and 2-D problems, led by dims of size ``fill``."""
     return (fill,) * (3 - len(values)) + tuple(values)
 
 
 def _weight5(problem, weight):
-    return weight.reshape(weight.shape[:2] + _as_3d(problem.kernel, 1))
+    return weight.reshape(weight.shape[:2] + as_3d(problem.kernel, 1))
 
 
 def prepare_weights(problem, weight, algorithm, isa):
@@ -181,10 +181,10 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
     if result is None or not result.flags.c_contiguous:
         result = np.empty(problem.out_shape, dtype=problem.dtype)
     if result.size:
-        x5 = x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1))
+        x5 = x.reshape(x.shape[:2] + as_3d(x.shape[2:], 1))
         w5 = _weight5(problem, weight)
-        o5 = result.reshape((problem.n, problem.c_out) + _as_3d(problem.out_spatial, 1))
-        padding = _as_3d(kernel_padding(problem), 0)
+        o5 = result.reshape((problem.n, problem.c_out) + as_3d(problem.out_spatial, 1))
+        padding = as_3d(kernel_padding(problem), 0)
         threads = get_num_threads()
         if isa is None:
             isa = isa_level()
@@ -193,14 +193,14 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
         if packed is None:
             packed = prepare_weights(problem, weight, algorithm, isa)
         if algorithm == "winograd":
-            run_winograd(x5, packed, bias, o5, padding, _as_3d(problem.kernel, 1),
-                         _as_3d(problem.dilation, 1), problem.groups, threads, isa)
+            run_winograd(x5, packed, bias, o5, padding, as_3d(problem.kernel, 1),
+                         as_3d(problem.dilation, 1), problem.groups, threads, isa)
         elif algorithm == "im2col":
-            _conv.im2col(x5, w5, bias, o5, _as_3d(problem.stride, 1), padding,
-                         _as_3d(problem.dilation, 1), problem.groups, threads, isa, packed)
+            _conv.im2col(x5, w5, bias, o5, as_3d(problem.stride, 1), padding,
+                         as_3d(problem.dilation, 1), problem.groups, threads, isa, packed)
         else:
-            _conv.direct(x5, w5, bias, o5, _as_3d(problem.stride, 1), padding,
-                         _as_3d(problem.dilation, 1), problem.groups, threads, isa)
+            _conv.direct(x5, w5, bias, o5, as_3d(problem.stride, 1), padding,
+                         as_3d(problem.dilation, 1), problem.groups, threads, isa)
     if out is not None and result is not out:
         out[...] = result
         return out

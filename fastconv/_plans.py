@@ -10,9 +10,10 @@ import dataclasses
 
 import numpy as np
 
-from fastconv._args import (_as_array, check_layout, check_out, from_channels_first, pad_input,
+from fastconv._args import (as_array, check_layout, check_out, from_channels_first, pad_input,
                             prepare_conv, stand_in, to_channels_first)
 from fastconv._dispatch import choose_algorithm, isa_level, prepare_weights, run_conv
+from fastconv._docstrings import SPATIAL_NAMES
 
 __all__ = ["ConvPlan", "plan_conv1d", "plan_conv2d", "plan_conv3d"]
 
@@ -88,7 +89,7 @@ class ConvPlan:
         """
         p, nd = self._problem, self._nd
         x_in = x
-        arr = to_channels_first(_as_array(x, "input"), self.layout, nd)
+        arr = to_channels_first(as_array(x, "input"), self.layout, nd)
         expected = self._cf_input_shape
         batched = len(expected) == nd + 2
         if arr.ndim != len(expected) or arr.shape[batched:] != expected[batched:]:
@@ -128,10 +129,11 @@ _PLAN_DOC = """Prepare a {nd}-D convolution with fixed weights for many inputs.
     bias, stride, padding, dilation, groups, padding_mode, layout
         As in :func:`fastconv.conv{nd}d`.
     algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        ``'auto'`` is resolved now, knowing that the weights are prepared
-        once: it picks Winograd for every 3-tap stride-1 layer with at least
-        16 channels per group (a plain call also asks for enough tiles to
-        amortise the transform).
+        As in :func:`fastconv.conv{nd}d`. ``'auto'`` is resolved now, knowing
+        that the weights are prepared once: it picks Winograd wherever it
+        applies with at least 16 input and 16 output channels per group (a
+        plain call also asks for enough tiles to amortise the transform),
+        else im2col or direct by the plain call's rule.
     dtype : {{None, float32, float64}}, default None
         The computation dtype; None: the weights' (and bias') float dtype
         (float64 for integers). Inputs are converted to it.
@@ -187,23 +189,26 @@ _PLAN_EXAMPLES = {
 }
 
 
-def _make_plan(nd):
-    names = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
-    spatial, kernel = names[nd]
-
-    def plan(weight, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-             padding_mode="zeros", algorithm="auto", layout="channels_first", dtype=None):
-        return ConvPlan(nd, weight, input_shape, bias, stride, padding, dilation, groups,
-                        padding_mode, algorithm, layout, dtype)
-
-    plan.__name__ = plan.__qualname__ = f"plan_conv{nd}d"
-    plan.__module__ = "fastconv"
-    plan.__doc__ = _PLAN_DOC.format(nd=nd, spatial=spatial, kernel=kernel,
-                                    example=_PLAN_EXAMPLES[nd])
-    return plan
+def plan_conv1d(weight, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                padding_mode="zeros", algorithm="auto", layout="channels_first", dtype=None):
+    return ConvPlan(1, weight, input_shape, bias, stride, padding, dilation, groups,
+                    padding_mode, algorithm, layout, dtype)
 
 
-plan_conv1d = _make_plan(1)
-plan_conv2d = _make_plan(2)
-plan_conv3d = _make_plan(3)
+def plan_conv2d(weight, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                padding_mode="zeros", algorithm="auto", layout="channels_first", dtype=None):
+    return ConvPlan(2, weight, input_shape, bias, stride, padding, dilation, groups,
+                    padding_mode, algorithm, layout, dtype)
+
+
+def plan_conv3d(weight, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                padding_mode="zeros", algorithm="auto", layout="channels_first", dtype=None):
+    return ConvPlan(3, weight, input_shape, bias, stride, padding, dilation, groups,
+                    padding_mode, algorithm, layout, dtype)
+
+
+for _nd, _f in ((1, plan_conv1d), (2, plan_conv2d), (3, plan_conv3d)):
+    _f.__module__ = "fastconv"
+    _f.__doc__ = _PLAN_DOC.format(nd=_nd, example=_PLAN_EXAMPLES[_nd], **SPATIAL_NAMES[_nd])
+del _nd, _f
 ConvPlan.__module__ = "fastconv"

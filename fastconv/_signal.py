@@ -23,7 +23,7 @@ Algorithms
     factors of :func:`fastconv.separate`).
 ``fft``
     The convolution theorem with real FFTs (``scipy.fft`` when SciPy is
-    installed, else ``numpy.fft``, see :func:`_fft_backend`); a long 1-D
+    installed, else ``numpy.fft``, see :func:`fft_backend`); a long 1-D
     signal with a much shorter kernel is cut into blocks (overlap-save) so
     that each FFT stays short.
 ``auto``
@@ -36,10 +36,12 @@ import numbers
 
 import numpy as np
 
-from fastconv import _args
-from fastconv._args import _as_array, check_out, compute_dtype
+from fastconv._args import as_array, check_out, check_winograd, compute_dtype, prepare_conv
+from fastconv._dispatch import isa_level, run_conv
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
+from fastconv._variants import separate
+from fastconv.functional import conv2d
 
 __all__ = ["correlate", "convolve"]
 
@@ -69,7 +71,7 @@ _BLOCK_FACTOR = 8
 
 
 @functools.lru_cache(maxsize=None)
-def _fft_backend():
+def fft_backend():
     """The FFT module and whether float32 data is transformed in float64.
 
     ``scipy.fft`` when SciPy is installed: on the development machine its
@@ -85,13 +87,8 @@ def _fft_backend():
     return fft, False
 
 
-def _isa():
-    from fastconv._dispatch import isa_level
-    return isa_level()
-
-
 @functools.lru_cache(maxsize=256)
-def _next_fast_len(n):
+def next_fast_len(n):
     """The smallest 2^a 3^b 5^c 7^d >= n (lengths numpy.fft transforms fast)."""
     best = 1 << max(int(n - 1).bit_length(), 0)
     p7 = 1
@@ -110,7 +107,7 @@ def _next_fast_len(n):
     return max(best, 1)
 
 
-def _extend_index(idx, n, boundary):
+def extend_index(idx, n, boundary):
     """Input index read by position ``idx`` of the extended ``in1``, or -1 (fill)."""
     if boundary == "fill":
         return np.where((idx >= 0) & (idx < n), idx, -1)
@@ -136,7 +133,6 @@ def _rank1(w):
     ``64 * eps * max|w|``, so the two 1-D passes stay within the direct
     sum's accuracy.
     """
-    from fastconv._variants import separate
     if w.ndim != 2 or min(w.shape) < 2 or not np.all(np.isfinite(w)):
         return None
     eps = float(np.finfo(w.dtype).eps)
@@ -157,8 +153,8 @@ def _index_map(start, size, k, n, boundary):
     first = start - (k - 1)
     m = np.arange(first, first + size + k - 1, dtype=np.int64)
     lo, hi = min(max(-first, 0), m.size), min(max(n - first, 0), m.size)
-    m[:lo] = _extend_index(m[:lo], n, boundary)
-    m[max(hi, lo):] = _extend_index(m[max(hi, lo):], n, boundary)
+    m[:lo] = extend_index(m[:lo], n, boundary)
+    m[max(hi, lo):] = extend_index(m[max(hi, lo):], n, boundary)
     return m, lo, max(hi, lo)
 
 
@@ -200,16 +196,14 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, sizes, fill, out, padl, isa=None):
-    """The direct algorithm into ``out`` (C-contiguous, shape ``sizes``).
+def _direct(x, w, maps, fill, out, padl, isa=None):
+    """The direct algorithm into ``out`` (C-contiguous, of the output's shape).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
     ``isa``: the SIMD level to run at (default: the level in use).
     """
-    threads, isa = get_num_threads(), _isa() if isa is None else isa
+    threads, isa = get_num_threads(), isa_level() if isa is None else isa
     if x.ndim == 3:
-        from fastconv._args import prepare_conv
-        from fastconv._dispatch import run_conv
         ext = np.ascontiguousarray(_extended(x, maps, fill))
         problem, xb, wb, _, _ = prepare_conv(3, ext[None, None], w[None, None], None, 1, 0, 1,
                                              1, "zeros", "direct", None)
@@ -226,7 +220,7 @@ def _direct(x, w, maps, sizes, fill, out, padl, isa=None):
 def _separable(x, uv, maps, sizes, fill, out, padl, isa=None):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
-    threads, isa = get_num_threads(), _isa() if isa is None else isa
+    threads, isa = get_num_threads(), isa_level() if isa is None else isa
     rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
@@ -237,11 +231,11 @@ def _separable(x, uv, maps, sizes, fill, out, padl, isa=None):
     return out
 
 
-def _fft(x, w, maps, sizes, fill, out, padl=None):
+def _fft(x, w, maps, sizes, fill, out):
     """The FFT algorithm: valid correlation of the extended input with ``w``."""
     ext = _extended(x, maps, fill)
     wf = w[(slice(None, None, -1),) * w.ndim]          # correlation = convolution with w flipped
-    fft, upcast = _fft_backend()
+    fft, upcast = fft_backend()
     upcast = upcast and x.dtype == np.float32
     if x.ndim == 1 and ext.size > _BLOCK_FACTOR * 2 * w.size:
         # Overlap-save: output blocks of B samples, each from B + taps - 1 inputs.
@@ -269,7 +263,7 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
         if rem:
             out[q * block:] = res[q, :rem]
         return out
-    shape = [_next_fast_len(n) for n in ext.shape]
+    shape = [next_fast_len(n) for n in ext.shape]
     axes = tuple(range(ext.ndim))
     if upcast:
         ext, wf = ext.astype(np.float64), wf.astype(np.float64)
@@ -279,19 +273,18 @@ def _fft(x, w, maps, sizes, fill, out, padl=None):
     return out
 
 
-def _winograd(x, w, maps, sizes, fill, out, padl=None):
+def _winograd(x, w, maps, fill, out):
     """The engine's Winograd convolution on the extended 2-D input."""
     if x.ndim != 2:
         raise ValueError(f"algorithm='winograd' applies to 2-D arrays, got {x.ndim}-D; "
                          f"use one of 'auto', 'direct', 'fft'")
-    _args.check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
-    from fastconv.functional import conv2d
+    check_winograd(w.shape, (1, 1), algorithms=("auto", "direct", "fft"))
     ext = np.ascontiguousarray(_extended(x, maps, fill))
     out[...] = conv2d(ext[None, None], w[None, None], algorithm="winograd")[0, 0]
     return out
 
 
-def _costs(x, w, sizes):
+def algorithm_costs(x, w, sizes):
     """Estimated nanoseconds of each algorithm (see ``_COST``); ``separable`` is
     priced for any 2-D kernel, as if it had rank 1."""
     c = _COST
@@ -312,16 +305,16 @@ def _costs(x, w, sizes):
         log = math.log2(n_fft)
         per_point = c["FFT_BLOCK_PER_POINT"]
     else:
-        length = math.prod(_next_fast_len(n) for n in ext)
+        length = math.prod(next_fast_len(n) for n in ext)
         log = math.log2(max(length, 2))
         per_point = c["FFT_PER_POINT"]
     costs["fft"] = per_point * length * log * 3 + c["FFT_PER_OUTPUT"] * outputs
     return costs
 
 
-def _choose(x, w, sizes, boundary):
+def _choose(x, w, sizes):
     """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
-    costs = _costs(x, w, sizes)
+    costs = algorithm_costs(x, w, sizes)
     best = min(costs, key=costs.get)
     if best == "separable":
         # Only now is the kernel factorised (an SVD): it could be worth it.
@@ -333,7 +326,7 @@ def _choose(x, w, sizes, boundary):
     return best, None
 
 
-def _region(n1, n2, mode):
+def region(n1, n2, mode):
     full = n1 + n2 - 1
     size = {"full": full, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
     return (full - size) // 2, size
@@ -341,11 +334,11 @@ def _region(n1, n2, mode):
 
 def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     """One channel: the kept part of the full correlation of x (extended) with w."""
-    starts, sizes = zip(*(_region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
-    return _correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
+    starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
+    return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
 
 
-def _correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None):
+def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None):
     """Positions ``[start, start + size)`` (per dim) of the full correlation of
     ``x`` (extended by ``boundary``) with ``w``, into ``out`` or a new array.
 
@@ -370,16 +363,18 @@ def _correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, 
     padl = w.shape[-1] - 1 - starts[-1]
     uv = None
     if algorithm == "auto":
-        algorithm, uv = _choose(x, w, sizes, boundary)
+        algorithm, uv = _choose(x, w, sizes)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
-    if algorithm == "separable":
+    if algorithm == "direct":
+        _direct(x, w, maps, fill, target, padl, isa)
+    elif algorithm == "separable":
         _separable(x, uv, maps, sizes, fill, target, padl, isa)
-    elif algorithm == "direct":
-        _direct(x, w, maps, sizes, fill, target, padl, isa)
+    elif algorithm == "fft":
+        _fft(x, w, maps, sizes, fill, target)
     else:
-        {"fft": _fft, "winograd": _winograd}[algorithm](x, w, maps, sizes, fill, target, padl)
+        _winograd(x, w, maps, fill, target)
     if flip:
         target = target[(slice(None, None, -1),) * nd]
     if out is not None and target is not out:
@@ -391,8 +386,8 @@ def _correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, 
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     name = "convolve" if convolve else "correlate"
     a_in, b_in = in1, in2
-    a = _as_array(in1, "in1")
-    b = _as_array(in2, "in2")
+    a = as_array(in1, "in1")
+    b = as_array(in2, "in2")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     if boundary not in BOUNDARIES:
@@ -421,7 +416,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
                              f"of shape {b.shape}")
         boundary, fillvalue = "fill", 0.0
     dtype = compute_dtype(a, b)
-    sizes = tuple(_region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
+    sizes = tuple(region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
     channels = a.shape[nd:]
     shape = sizes + channels
     if out is not None:
@@ -470,12 +465,15 @@ _DOC = """{title}
         read no value outside the inputs.
     fillvalue : float, default 0
         The value beyond the edges for ``boundary='fill'``.
-    algorithm : {{'auto', 'direct', 'fft'}}, default 'auto'
-        'direct' sums the products (rank-1 2-D kernels may run as two 1-D
-        passes under 'auto' only); 'fft' uses real FFTs (overlap-save blocks
-        for a long 1-D signal and a short kernel); 'auto' picks by a cost
-        model measured on the development machine. 'winograd' applies to
-        2-D arrays with a 3 x 3 (or 3 x 1, 1 x 3) kernel.
+    algorithm : {{'auto', 'direct', 'fft', 'winograd'}}, default 'auto'
+        'direct' sums the products; 'fft' uses real FFTs (overlap-save blocks
+        for a long 1-D signal and a short kernel); 'winograd' (F(2, 3))
+        applies to 2-D arrays only, with a kernel of 3 x 3, 3 x 1 or 1 x 3
+        taps, and raises ValueError otherwise (the kernel is ``in2``; with
+        zero fill and an ``in2`` at least as large as ``in1`` in every dim,
+        the two swap roles and ``in1`` is the kernel). 'auto' picks 'direct', 'fft' or, for a rank-1 2-D kernel,
+        'direct' as two 1-D passes (only 'auto' does that), by a cost model
+        measured on the development machine; it never picks 'winograd'.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.
@@ -491,8 +489,9 @@ _DOC = """{title}
     ------
     ValueError
         For an unknown mode, boundary or algorithm, inputs of unsupported or
-        inconsistent dims, an empty input, shapes that have no 'valid' part, or
-        a bad ``out``.
+        inconsistent dims, an empty input, shapes that have no 'valid' part,
+        ``algorithm='winograd'`` on arrays or a kernel it does not apply to,
+        or a bad ``out``.
     TypeError
         For complex or non-numeric inputs, or a non-real ``fillvalue``.
 

@@ -21,7 +21,8 @@ from fastconv._kernels._openmp import OPENMP_ENABLED, openmp_max_threads
 _user_threads = None
 
 
-def _usable_cores():
+def usable_cores():
+    """The number of cores this process may run on (its CPU affinity)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
@@ -61,7 +62,7 @@ def effective_n_threads(n=None):
     if n is None:
         return max(1, openmp_max_threads())
     if n < 0:
-        return max(1, _usable_cores() + 1 + n)
+        return max(1, usable_cores() + 1 + n)
     return n
 
 

@@ -23,10 +23,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
-                            check_winograd, compute_dtype, explicit_padding,
-                            from_channels_first, prepare_conv, stand_in, to_channels_first)
-from fastconv._dispatch import _as_3d, isa_level, run_conv
+from fastconv._args import (as_array, check_algorithm, check_out, check_winograd,
+                            compute_dtype, explicit_padding, from_channels_first, is_int,
+                            per_dim, prepare_conv, stand_in, to_channels_first)
+from fastconv._dispatch import as_3d, isa_level, run_conv
+from fastconv._docstrings import SPATIAL_NAMES
 from fastconv._kernels import _conv, _gemm, _grad
 from fastconv._threads import get_num_threads
 
@@ -43,7 +44,7 @@ def _padding_pairs(padding, nd):
 
 
 def _output_padding(output_padding, nd, stride, dilation):
-    op = _per_dim(output_padding, nd, "output_padding", 0)
+    op = per_dim(output_padding, nd, "output_padding", 0)
     for dim, (o, s, d) in enumerate(zip(op, stride, dilation)):
         if o >= s and o >= d:
             raise ValueError(f"output_padding must be smaller than either stride or dilation "
@@ -133,9 +134,9 @@ def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, gro
     """
     check_algorithm(algorithm)
     x_in, w_in = x, weight
-    x = _as_array(x, name)
-    weight = _as_array(weight, "weight")
-    b_arr = None if bias is None else _as_array(bias, "bias")
+    x = as_array(x, name)
+    weight = as_array(weight, "weight")
+    b_arr = None if bias is None else as_array(bias, "bias")
     if weight.ndim != nd + 2:
         raise ValueError(f"conv_transpose{nd}d expects a weight of {nd + 2} dims (C_in, "
                          f"C_out // groups, {'k, ' * nd}), got weight of shape {weight.shape}")
@@ -145,7 +146,7 @@ def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, gro
                          f"{x.shape}")
     batched = x.ndim == nd + 2
     xb = x if batched else x[None]
-    if not _is_int(groups) or groups <= 0:
+    if not is_int(groups) or groups <= 0:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     groups = int(groups)
     c_in = xb.shape[1]
@@ -165,8 +166,8 @@ def prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, gro
     if b_arr is not None and b_arr.shape != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},) (one value per output channel), "
                          f"got {b_arr.shape}")
-    stride = _per_dim(stride, nd, "stride", 1)
-    dilation = _per_dim(dilation, nd, "dilation", 1)
+    stride = per_dim(stride, nd, "stride", 1)
+    dilation = per_dim(dilation, nd, "dilation", 1)
     before, after = _padding_pairs(padding, nd)
     op = _output_padding(output_padding, nd, stride, dilation)
     if algorithm == "winograd":
@@ -251,8 +252,8 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
     # (Cog * kk, Cig) per group: the GEMM's A, made contiguous once.
     a_all = np.ascontiguousarray(weight.reshape(groups, cig, cog * kk).transpose(0, 2, 1))
     lead = 3 - nd                              # the kernels see 3-D problems
-    k3, s3, d3, b3 = (_as_3d(kernel, 1), _as_3d(stride, 1), _as_3d(dilation, 1),
-                      _as_3d(before, 0))
+    k3, s3, d3, b3 = (as_3d(kernel, 1), as_3d(stride, 1), as_3d(dilation, 1),
+                      as_3d(before, 0))
     threads = get_num_threads()
     # A block that is the whole image: every group's GEMM is one call of the
     # 1 x 1 convolution kernel, which reads x[n] in place as its B.
@@ -264,7 +265,7 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
         isa = isa_level()
     for r0 in range(0, in_spatial[0], rows_per_block):
         r1 = min(in_spatial[0], r0 + rows_per_block)
-        block_in = _as_3d((r1 - r0,) + in_spatial[1:], 1)
+        block_in = as_3d((r1 - r0,) + in_spatial[1:], 1)
         start = tuple(r0 if dim == lead else 0 for dim in range(3))
         for n in range(n_img):
             if whole:
@@ -276,7 +277,7 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
                 else:
                     b = x[n, g * cig:(g + 1) * cig, r0:r1].reshape(cig, -1)
                     cols = _gemm.matmul(a_all[g], b)
-                dst = result[n, g * cog:(g + 1) * cog].reshape((cog,) + _as_3d(out_spatial, 1))
+                dst = result[n, g * cog:(g + 1) * cog].reshape((cog,) + as_3d(out_spatial, 1))
                 _grad.col2im_add(cols, dst, block_in, start, k3, s3, b3, d3, threads)
     return result
 
@@ -418,8 +419,9 @@ _DOC = """{nd}-D transposed convolution (the adjoint, or gradient, of conv{nd}d)
     ------
     ValueError
         For inconsistent shapes, bad stride/padding/output_padding/dilation/
-        groups, a non-positive output size, an unknown algorithm or layout, or
-        a bad ``out``.
+        groups, a non-positive output size, an unknown algorithm or layout,
+        ``algorithm='winograd'`` with a stride above 1 or a kernel other than
+        3 or 1 taps per axis, or a bad ``out``.
     TypeError
         For complex, object, string and other non-numeric dtypes.
 
@@ -465,24 +467,26 @@ _EXAMPLES = {
 }
 
 
-def _make(nd):
-    names = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
-    spatial, kernel = names[nd]
-    out_spatial = ", ".join("out_" + s.strip() for s in spatial.split(","))
-
-    def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                       dilation=1, *, algorithm="auto", out=None, layout="channels_first"):
-        return _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups,
-                               dilation, algorithm, out, layout)
-
-    conv_transpose.__name__ = conv_transpose.__qualname__ = f"conv_transpose{nd}d"
-    conv_transpose.__module__ = "fastconv"
-    conv_transpose.__doc__ = _DOC.format(nd=nd, spatial=spatial, kernel=kernel,
-                                         out_spatial=out_spatial, example=_EXAMPLES[nd])
-    return conv_transpose
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, algorithm="auto", out=None, layout="channels_first"):
+    return _conv_transpose(1, x, weight, bias, stride, padding, output_padding, groups,
+                           dilation, algorithm, out, layout)
 
 
-conv_transpose1d = _make(1)
-conv_transpose2d = _make(2)
-conv_transpose3d = _make(3)
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, algorithm="auto", out=None, layout="channels_first"):
+    return _conv_transpose(2, x, weight, bias, stride, padding, output_padding, groups,
+                           dilation, algorithm, out, layout)
+
+
+def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, algorithm="auto", out=None, layout="channels_first"):
+    return _conv_transpose(3, x, weight, bias, stride, padding, output_padding, groups,
+                           dilation, algorithm, out, layout)
+
+
+for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
+    _f.__module__ = "fastconv"
+    _f.__doc__ = _DOC.format(nd=_nd, example=_EXAMPLES[_nd], **SPATIAL_NAMES[_nd])
+del _nd, _f
 conv_transpose_output_shape.__module__ = "fastconv"

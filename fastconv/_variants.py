@@ -22,8 +22,8 @@ import numbers
 
 import numpy as np
 
-from fastconv._args import (_as_array, _is_int, _per_dim, check_algorithm, check_out,
-                            compute_dtype, explicit_padding, kernel_padding, output_spatial,
+from fastconv._args import (as_array, check_algorithm, check_out, compute_dtype,
+                            explicit_padding, is_int, kernel_padding, output_spatial, per_dim,
                             prepare_conv)
 from fastconv._dispatch import isa_level, run_conv
 from fastconv._kernels import _separable
@@ -75,8 +75,11 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
         Filters ``(C * m, 1, kh, kw)``.
     bias : array_like, optional
         Shape ``(C * m,)``.
-    stride, padding, dilation, padding_mode, algorithm, out
+    stride, padding, dilation, padding_mode, out
         As in :func:`fastconv.conv2d`.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As in :func:`fastconv.conv2d` ('winograd' needs stride 1 and 3 or 1
+        taps per axis).
 
     Returns
     -------
@@ -107,8 +110,8 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
     >>> y.shape, float(y[0, 0, 2, 2]), float(y[0, 5, 0, 0])
     ((1, 6, 5, 5), 9.0, 4.0)
     """
-    xa = _as_array(x, "input")
-    wa = _as_array(weight, "weight")
+    xa = as_array(x, "input")
+    wa = as_array(weight, "weight")
     c_in = _input_channels(xa)
     _check_depthwise_weight(wa, c_in, "weight")
     return conv2d(x, weight, bias, stride, padding, dilation, c_in,
@@ -147,10 +150,12 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
         Shape ``(C_out,)``, added after the pointwise stage.
     stride, padding, dilation, padding_mode
         Of the depthwise stage, as in :func:`fastconv.conv2d`.
-    algorithm : str, default 'auto'
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
         Algorithm of the depthwise stage. 'auto' and 'direct' run the fused
-        kernel; any other algorithm of :func:`fastconv.conv2d` computes the
-        depthwise stage with it and then the pointwise stage (unfused).
+        kernel; 'im2col' and 'winograd' compute the depthwise stage with that
+        algorithm of :func:`fastconv.conv2d` (with its rules: 'winograd' needs
+        stride 1 and a 3 x 3, 3 x 1 or 1 x 3 kernel) and then the pointwise
+        stage with 'auto' (unfused).
     out : ndarray, optional
         Array of the result's shape and dtype to write into.
 
@@ -188,10 +193,10 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     >>> bool(np.allclose(y, two_calls, rtol=1e-5, atol=1e-5))
     True
     """
-    xa = _as_array(x, "input")
-    dwa = _as_array(depthwise_weight, "depthwise_weight")
-    pwa = _as_array(pointwise_weight, "pointwise_weight")
-    ba = None if bias is None else _as_array(bias, "bias")
+    xa = as_array(x, "input")
+    dwa = as_array(depthwise_weight, "depthwise_weight")
+    pwa = as_array(pointwise_weight, "pointwise_weight")
+    ba = None if bias is None else as_array(bias, "bias")
     check_algorithm(algorithm)
     c_in = _input_channels(xa)
     m = _check_depthwise_weight(dwa, c_in, "depthwise_weight")
@@ -282,8 +287,11 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
         As in :func:`fastconv.conv2d`, per axis ``(vertical, horizontal)``.
     groups : int, default 1
         Groups of both stages.
-    padding_mode, algorithm, out
-        As in :func:`fastconv.conv2d`; ``algorithm`` applies to both stages.
+    padding_mode, out
+        As in :func:`fastconv.conv2d`.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As in :func:`fastconv.conv2d`, for both stages (so 'winograd' needs
+        ``kh = kw = 3`` and stride 1).
 
     Returns
     -------
@@ -316,11 +324,11 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
     >>> bool(np.allclose(y, fastconv.conv2d(x, sobel, padding=1)))
     True
     """
-    xa = _as_array(x, "input")
-    cw = _as_array(column_weight, "column_weight")
-    rw = _as_array(row_weight, "row_weight")
+    xa = as_array(x, "input")
+    cw = as_array(column_weight, "column_weight")
+    rw = as_array(row_weight, "row_weight")
     _input_channels(xa)
-    if not _is_int(groups) or groups <= 0:
+    if not is_int(groups) or groups <= 0:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     if cw.ndim != 4 or cw.shape[3] != 1:
         raise ValueError(f"column_weight must have shape (C_mid, C_in // groups, kh, 1), got "
@@ -335,8 +343,8 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
             f"column_weight of shape {cw.shape} makes C_mid = {cw.shape[0]}")
     kh, kw = int(cw.shape[2]), int(rw.shape[3])
     in_spatial = tuple(int(s) for s in xa.shape[-2:])
-    sh, sw = _per_dim(stride, 2, "stride", 1)
-    dh, dw = _per_dim(dilation, 2, "dilation", 1)
+    sh, sw = per_dim(stride, 2, "stride", 1)
+    dh, dw = per_dim(dilation, 2, "dilation", 1)
     before, after = explicit_padding(padding, 2, in_spatial, (kh, kw), (sh, sw), (dh, dw))
     output_spatial(in_spatial, (kh, kw), (sh, sw), (dh, dw), before, after)   # validates
     dtype = compute_dtype(*[np.asarray(a) for a in (xa, cw, rw, bias) if a is not None])
@@ -448,7 +456,7 @@ def separate(kernel, rtol=1e-6):
     >>> bool(np.allclose(col, g) and np.allclose(row, g))
     True
     """
-    k = _as_array(kernel, "kernel")
+    k = as_array(kernel, "kernel")
     if k.ndim != 2 or k.size == 0:
         raise ValueError(f"kernel must be a non-empty 2-D array (kh, kw), got shape {k.shape}")
     if not isinstance(rtol, numbers.Real) or not rtol >= 0:
@@ -477,7 +485,7 @@ def separate(kernel, rtol=1e-6):
 # --------------------------------------------------------------------------
 # octave
 # --------------------------------------------------------------------------
-def _avgpool2(x, out=None):
+def avgpool2(x, out=None):
     """2x2 average pooling of the last two (even) axes, in one pass."""
     s = x.shape
     v = x.reshape(s[:-2] + (s[-2] // 2, 2, s[-1] // 2, 2))
@@ -549,8 +557,9 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
         Zero padding of every path. The low-to-high path's output, upsampled,
         must be as large as the high one, which holds for 'same' padding and
         for ``padding = (k - 1) / 2`` with odd ``k``.
-    algorithm : str, default 'auto'
-        As in :func:`fastconv.conv2d`, for every path.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As in :func:`fastconv.conv2d`, for every path (all of stride 1:
+        'winograd' needs a 3 x 3, 3 x 1 or 1 x 3 kernel).
 
     Returns
     -------
@@ -594,19 +603,146 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
     >>> yh.shape, yl is None
     ((1, 6, 16, 16), True)
     """
+    problem, xh, xl, ws = prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high,
+                                         bias_low, stride, padding, algorithm)
+    dtype = problem.dtype
+    xh = np.ascontiguousarray(xh, dtype=dtype)
+    if problem.low_in:
+        xl = np.ascontiguousarray(xl, dtype=dtype)
+    if problem.stride == 2:
+        xh = avgpool2(xh)
+        if problem.low_in:
+            xl = avgpool2(xl)
+    y_high = conv2d(xh, ws["w_hh"].astype(dtype, copy=False), bias_high, 1, problem.pad_high,
+                    algorithm=algorithm)
+    y_low = None
+    if problem.low_in:
+        z = conv2d(xl, ws["w_lh"].astype(dtype, copy=False), None, 1, problem.pad_low,
+                   algorithm=algorithm)
+        _add_upsampled(y_high, z)
+    if problem.low_out:
+        c_li, c_hi = problem.c_li, problem.c_hi
+        both = np.empty(xh.shape[:-3] + (c_li + c_hi,) + problem.low_size, dtype)
+        if problem.low_in:
+            both[..., :c_li, :, :] = xl
+        avgpool2(xh, out=both[..., c_li:, :, :])
+        w_low = ws["w_hl"].astype(dtype, copy=False)
+        if problem.low_in:
+            w_low = np.concatenate([ws["w_ll"].astype(dtype, copy=False), w_low], axis=1)
+        y_low = conv2d(both, w_low, bias_low, 1, problem.pad_low, algorithm=algorithm)
+    return y_high, y_low
+
+
+OCTAVE_WEIGHTS = ("w_hh", "w_hl", "w_lh", "w_ll")
+
+
+@dataclasses.dataclass(frozen=True)
+class OctaveProblem:
+    """A validated octave convolution (see :func:`prepare_octave`).
+
+    ``size`` is the high-frequency size the convolutions see (after the 2x2
+    pooling of ``stride=2``), ``low_size`` half of it; ``pad_high`` and
+    ``pad_low`` the ``(before, after)`` pairs of each resolution's
+    convolutions, ``out_high`` and ``out_low`` their output sizes. Channel
+    counts of an absent part are 0.
+    """
+
+    batched: bool
+    n: int
+    low_in: bool
+    low_out: bool
+    stride: int
+    kernel: tuple
+    c_hi: int
+    c_li: int
+    c_ho: int
+    c_lo: int
+    size: tuple
+    low_size: tuple
+    pad_high: tuple
+    pad_low: tuple
+    out_high: tuple
+    out_low: tuple
+    dtype: np.dtype
+
+    @property
+    def high_shape(self):
+        """The shape of ``y_high``."""
+        return ((self.n,) if self.batched else ()) + (self.c_ho,) + self.out_high
+
+    @property
+    def low_shape(self):
+        """The shape of ``y_low`` (None without a low output)."""
+        if not self.low_out:
+            return None
+        return ((self.n,) if self.batched else ()) + (self.c_lo,) + self.out_low
+
+
+def prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high, bias_low, stride,
+                   padding, algorithm):
+    """Validate an :func:`octave_conv2d` call.
+
+    Returns
+    -------
+    problem : OctaveProblem
+    x_high, x_low : ndarray or None
+        The inputs as arrays (not converted).
+    weights : dict
+        ``w_hh``, ``w_hl``, ``w_lh``, ``w_ll`` as arrays (None where absent).
+    """
     check_algorithm(algorithm)
-    xh = _as_array(x_high, "x_high")
+    xh = as_array(x_high, "x_high")
     _input_channels(xh, "x_high")
-    names = ("w_hh", "w_hl", "w_lh", "w_ll")
-    ws = {nm: (None if v is None else _as_array(v, nm))
-          for nm, v in zip(names, (w_hh, w_hl, w_lh, w_ll))}
+    ws = {nm: (None if v is None else as_array(v, nm))
+          for nm, v in zip(OCTAVE_WEIGHTS, (w_hh, w_hl, w_lh, w_ll))}
     if ws["w_hh"] is None:
         raise ValueError("w_hh is required (the high-to-high path always exists)")
-    xl = None if x_low is None else _as_array(x_low, "x_low")
+    xl = None if x_low is None else as_array(x_low, "x_low")
     low_in = xl is not None
     low_out = ws["w_hl"] is not None or ws["w_ll"] is not None
+    _check_octave_weights(ws, low_in, low_out)
+    c_hi, c_ho = int(xh.shape[-3]), int(ws["w_hh"].shape[0])
+    c_li = int(xl.shape[-3]) if low_in else 0
+    c_lo = int(ws["w_hl"].shape[0]) if low_out else 0
+    _check_octave_channels(xh, xl, ws, c_hi, c_li, c_ho, c_lo)
+    for nm, b, c in (("bias_high", bias_high, c_ho), ("bias_low", bias_low, c_lo)):
+        if b is None:
+            continue
+        if not low_out and nm == "bias_low":
+            raise ValueError(f"{nm} is given, but there is no low output (w_hl is None)")
+        if np.shape(b) != (c,):
+            raise ValueError(f"{nm} must have shape ({c},), got {np.shape(b)}")
+    if not is_int(stride) or stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2 (2: 2x2 average pooling of both inputs "
+                         f"first), got {stride!r}")
+    size = _octave_size(xh, xl, stride, low_out)
+    kernel = ws["w_hh"].shape[2:]
+    low_size = (size[0] // 2, size[1] // 2)
+    pad_high, out_high = _octave_padding(padding, size, kernel)
+    pad_low = out_low = ()
+    if low_in or low_out:
+        pad_low, out_low = _octave_padding(padding, low_size, kernel)
+        if low_in and tuple(2 * v for v in out_low) != out_high:
+            raise ValueError(
+                f"padding={padding!r} does not keep the octaves aligned: the high-to-high "
+                f"output is {out_high}, the low-to-high output upsampled 2x is "
+                f"{tuple(2 * v for v in out_low)}; use 'same' or padding (k - 1) // 2 with an "
+                f"odd kernel")
+    arrays = [a for a in (xh, xl) + tuple(ws.values()) if a is not None]
+    arrays += [np.asarray(b) for b in (bias_high, bias_low) if b is not None]
+    batched = xh.ndim == 4
+    problem = OctaveProblem(
+        batched=batched, n=int(xh.shape[0]) if batched else 1, low_in=low_in,
+        low_out=low_out, stride=int(stride), kernel=kernel, c_hi=c_hi, c_li=c_li, c_ho=c_ho,
+        c_lo=c_lo, size=size, low_size=low_size, pad_high=pad_high, pad_low=pad_low,
+        out_high=out_high, out_low=out_low, dtype=compute_dtype(*arrays))
+    return problem, xh, xl, ws
+
+
+def _check_octave_weights(ws, low_in, low_out):
+    """Each weight given exactly when its path exists; 4-D; one kernel size."""
     needed = {"w_hh": True, "w_hl": low_out, "w_lh": low_in, "w_ll": low_in and low_out}
-    for nm in names:
+    for nm in OCTAVE_WEIGHTS:
         if needed[nm] and ws[nm] is None:
             why = {"w_hl": "there is a low output (w_ll is given)",
                    "w_lh": "x_low is given", "w_ll": "x_low is given and w_hl is given "
@@ -615,30 +751,31 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
         if not needed[nm] and ws[nm] is not None:
             why = {"w_lh": "x_low is None", "w_ll": "x_low is None"}.get(nm, "")
             raise ValueError(f"{nm} is given, but it has no input to convolve since {why}")
-    for nm in names:
+    for nm in OCTAVE_WEIGHTS:
         if ws[nm] is not None and ws[nm].ndim != 4:
             raise ValueError(f"{nm} must have 4 dims (C_out, C_in, kh, kw), got shape "
                              f"{ws[nm].shape}")
     kernel = ws["w_hh"].shape[2:]
-    for nm in names:
+    for nm in OCTAVE_WEIGHTS:
         if ws[nm] is not None and ws[nm].shape[2:] != kernel:
             raise ValueError(f"every weight must have the same kernel size: w_hh has "
                              f"{kernel}, {nm} has {ws[nm].shape[2:]}")
-    c_hi, c_ho = xh.shape[-3], ws["w_hh"].shape[0]
+
+
+def _check_octave_channels(xh, xl, ws, c_hi, c_li, c_ho, c_lo):
+    """The inputs batched alike, and the channel counts of the four weights."""
     checks = [("w_hh", 1, c_hi, "x_high's channels")]
-    if low_in:
+    if xl is not None:
         if xl.ndim != xh.ndim:
             raise ValueError(f"x_low must be batched like x_high: x_high has shape "
                              f"{xh.shape}, x_low {xl.shape}")
         if xh.ndim == 4 and xl.shape[0] != xh.shape[0]:
             raise ValueError(f"x_low has batch size {xl.shape[0]}, x_high {xh.shape[0]}")
-        c_li = xl.shape[-3]
         checks += [("w_lh", 0, c_ho, "w_hh's output channels"),
                    ("w_lh", 1, c_li, "x_low's channels")]
-    if low_out:
-        c_lo = ws["w_hl"].shape[0]
+    if ws["w_hl"] is not None:
         checks += [("w_hl", 1, c_hi, "x_high's channels")]
-        if low_in:
+        if xl is not None:
             checks += [("w_ll", 0, c_lo, "w_hl's output channels"),
                        ("w_ll", 1, c_li, "x_low's channels")]
     for nm, axis, want, what in checks:
@@ -647,77 +784,38 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
             label = "output" if axis == 0 else "input"
             raise ValueError(f"{nm} of shape {ws[nm].shape} has {got} {label} channels, but "
                              f"{what} make {want}")
-    for nm, b, c in (("bias_high", bias_high, c_ho),
-                     ("bias_low", bias_low, c_lo if low_out else None)):
-        if b is None:
-            continue
-        if c is None:
-            raise ValueError(f"{nm} is given, but there is no low output (w_hl is None)")
-        if np.shape(b) != (c,):
-            raise ValueError(f"{nm} must have shape ({c},), got {np.shape(b)}")
-    if not _is_int(stride) or stride not in (1, 2):
-        raise ValueError(f"stride must be 1 or 2 (2: 2x2 average pooling of both inputs "
-                         f"first), got {stride!r}")
+
+
+def _octave_size(xh, xl, stride, low_out):
+    """The high-frequency size the convolutions see; checks every size that is
+    halved (x_low's, the poolings')."""
     hw = tuple(int(v) for v in xh.shape[-2:])
-    if low_in and tuple(xl.shape[-2:]) != (hw[0] // 2, hw[1] // 2) or (low_in and any(
-            v % 2 for v in hw)):
-        raise ValueError(f"x_low must be half the size of x_high: x_high has spatial size "
-                         f"{hw}, so x_low must have {(hw[0] / 2, hw[1] / 2)}, got "
-                         f"{tuple(xl.shape[-2:])}")
+    if xl is not None:
+        low_hw = tuple(int(v) for v in xl.shape[-2:])
+        if any(v % 2 for v in hw):
+            raise ValueError(f"x_low must be half the size of x_high, so x_high's spatial "
+                             f"size {hw} must be even; got x_low of spatial size {low_hw}")
+        if low_hw != (hw[0] // 2, hw[1] // 2):
+            raise ValueError(f"x_low must be half the size of x_high: x_high has spatial size "
+                             f"{hw}, so x_low must have {(hw[0] // 2, hw[1] // 2)}, got "
+                             f"{low_hw}")
     if stride == 2:
         _even(hw, "x_high", "stride=2 average-pools it 2x2")
-        if low_in:
+        if xl is not None:
             _even(tuple(xl.shape[-2:]), "x_low", "stride=2 average-pools it 2x2")
-        hw2 = (hw[0] // 2, hw[1] // 2)
-    else:
-        hw2 = hw
+        hw = (hw[0] // 2, hw[1] // 2)
     if low_out:
-        _even(hw2, "x_high" + (" after stride 2" if stride == 2 else ""),
+        _even(hw, "x_high" + (" after stride 2" if stride == 2 else ""),
               "the high-to-low path average-pools it 2x2")
-    # The padding: one rule for every path; the sizes must line up.
-    pad_hi = explicit_padding(padding, 2, hw2, kernel, (1, 1), (1, 1))
-    out_hi = output_spatial(hw2, kernel, (1, 1), (1, 1), *pad_hi)
-    pad_hi = tuple(zip(*pad_hi))           # ((before, after) per dim) for conv2d
-    lo_size = (hw2[0] // 2, hw2[1] // 2)
-    if low_in or low_out:
-        pad_lo = explicit_padding(padding, 2, lo_size, kernel, (1, 1), (1, 1))
-        out_lo = output_spatial(lo_size, kernel, (1, 1), (1, 1), *pad_lo)
-        pad_lo = tuple(zip(*pad_lo))
-        if low_in and tuple(2 * v for v in out_lo) != out_hi:
-            raise ValueError(
-                f"padding={padding!r} does not keep the octaves aligned: the high-to-high "
-                f"output is {out_hi}, the low-to-high output upsampled 2x is "
-                f"{tuple(2 * v for v in out_lo)}; use 'same' or padding (k - 1) // 2 with an "
-                f"odd kernel")
-    arrays = [xh] + [a for a in (xl,) + tuple(ws.values()) if a is not None]
-    arrays += [np.asarray(b) for b in (bias_high, bias_low) if b is not None]
-    dtype = compute_dtype(*arrays)
+    return hw
 
-    xh = np.ascontiguousarray(xh, dtype=dtype)
-    if low_in:
-        xl = np.ascontiguousarray(xl, dtype=dtype)
-    if stride == 2:
-        xh = _avgpool2(xh)
-        if low_in:
-            xl = _avgpool2(xl)
-    y_high = conv2d(xh, ws["w_hh"].astype(dtype, copy=False), bias_high, 1, pad_hi,
-                    algorithm=algorithm)
-    y_low = None
-    if low_in:
-        z = conv2d(xl, ws["w_lh"].astype(dtype, copy=False), None, 1, pad_lo,
-                   algorithm=algorithm)
-        _add_upsampled(y_high, z)
-    if low_out:
-        c_li = xl.shape[-3] if low_in else 0
-        both = np.empty(xh.shape[:-3] + (c_li + c_hi,) + lo_size, dtype)
-        if low_in:
-            both[..., :c_li, :, :] = xl
-        _avgpool2(xh, out=both[..., c_li:, :, :])
-        w_low = ws["w_hl"].astype(dtype, copy=False)
-        if low_in:
-            w_low = np.concatenate([ws["w_ll"].astype(dtype, copy=False), w_low], axis=1)
-        y_low = conv2d(both, w_low, bias_low, 1, pad_lo, algorithm=algorithm)
-    return y_high, y_low
+
+def _octave_padding(padding, size, kernel):
+    """``((before, after) per dim)`` and the output size of a stride-1, undilated
+    2-D convolution of ``size`` (every path of an octave convolution is one)."""
+    before, after = explicit_padding(padding, 2, size, kernel, (1, 1), (1, 1))
+    out = output_spatial(size, kernel, (1, 1), (1, 1), before, after)
+    return tuple(zip(before, after)), out
 
 
 def octave_split(x, alpha):
@@ -767,7 +865,7 @@ def octave_split(x, alpha):
     ((1, 4, 4), array([[[18.5, 20.5],
             [26.5, 28.5]]]))
     """
-    xa = _as_array(x, "x")
+    xa = as_array(x, "x")
     c = _input_channels(xa, "x")
     if not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
@@ -778,7 +876,7 @@ def octave_split(x, alpha):
         return x_high, None
     _even(tuple(xa.shape[-2:]), "x", f"its {c - c_h} low-frequency channels (alpha={alpha}) "
           f"are average-pooled 2x2")
-    x_low = _avgpool2(np.ascontiguousarray(xa[..., c_h:, :, :], dtype=dtype))
+    x_low = avgpool2(np.ascontiguousarray(xa[..., c_h:, :, :], dtype=dtype))
     return x_high, x_low
 
 
@@ -827,11 +925,11 @@ def octave_merge(x_high, x_low):
            [[5., 5.],
             [5., 5.]]])
     """
-    xh = _as_array(x_high, "x_high")
+    xh = as_array(x_high, "x_high")
     _input_channels(xh, "x_high")
     if x_low is None:
         return np.array(xh, dtype=compute_dtype(xh), order="C")
-    xl = _as_array(x_low, "x_low")
+    xl = as_array(x_low, "x_low")
     if xl.ndim != xh.ndim or (xh.ndim == 4 and xl.shape[0] != xh.shape[0]):
         raise ValueError(f"x_low must be batched like x_high, with the same batch size: "
                          f"x_high has shape {xh.shape}, x_low {xl.shape}")

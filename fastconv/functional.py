@@ -6,6 +6,7 @@ the arguments into a validated problem and kernel-ready arrays,
 """
 from fastconv._args import from_channels_first, prepare_conv, to_channels_first
 from fastconv._dispatch import run_conv
+from fastconv._docstrings import SPATIAL_NAMES
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
 
@@ -52,9 +53,17 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
     padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
         What the padding holds, as in PyTorch. 'reflect' needs padding smaller
         than the input, 'circular' at most the input.
-    algorithm : {{'auto', 'direct', 'im2col'}}, default 'auto'
-        How to compute. Every algorithm accepts every combination of the
-        parameters above; 'auto' picks the one measured fastest for the shape.
+    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
+        How to compute (the docs' Algorithms page describes each). 'direct'
+        and 'im2col' accept every combination of the parameters above.
+        'winograd' (F(2, 3)) needs stride 1 and, along every spatial axis, 3
+        or 1 taps with at least one axis of 3 (any padding, dilation and
+        groups); it raises ValueError otherwise. 'auto' applies a fixed rule
+        to the shape, set from measurements on the development machine:
+        'winograd' where it applies with at least 16 input and 16 output
+        channels per group and at least 100 output tiles (40 with at least
+        192 channels per group), else 'im2col' with at least 8 output channels
+        per group and ``C_in // groups * prod(kernel) >= 16``, else 'direct'.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.
@@ -76,8 +85,10 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
     ------
     ValueError
         For inconsistent shapes, bad stride/padding/dilation/groups, an unknown
-        padding string, padding_mode or algorithm, a dilated kernel larger than
-        the padded input, or a bad ``out``.
+        padding string, padding_mode, algorithm or layout, 'reflect' or
+        'circular' padding beyond their limits, a dilated kernel larger than
+        the padded input, ``algorithm='winograd'`` on a kernel or stride it
+        does not apply to, or a bad ``out``.
     TypeError
         For complex, object, string and other non-numeric dtypes.
 
@@ -123,23 +134,25 @@ _EXAMPLES = {
 }
 
 
-def _make(nd):
-    names = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
-    spatial, kernel = names[nd]
-    out_spatial = ", ".join("out_" + s.strip() for s in spatial.split(","))
-
-    def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-             padding_mode="zeros", algorithm="auto", out=None, layout="channels_first"):
-        return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
-                     algorithm, out, layout)
-
-    conv.__name__ = conv.__qualname__ = f"conv{nd}d"
-    conv.__module__ = "fastconv"
-    conv.__doc__ = _DOC.format(nd=nd, spatial=spatial, kernel=kernel, out_spatial=out_spatial,
-                               example=_EXAMPLES[nd])
-    return conv
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           padding_mode="zeros", algorithm="auto", out=None, layout="channels_first"):
+    return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm,
+                 out, layout)
 
 
-conv1d = _make(1)
-conv2d = _make(2)
-conv3d = _make(3)
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           padding_mode="zeros", algorithm="auto", out=None, layout="channels_first"):
+    return _conv(2, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm,
+                 out, layout)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           padding_mode="zeros", algorithm="auto", out=None, layout="channels_first"):
+    return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm,
+                 out, layout)
+
+
+for _nd, _f in ((1, conv1d), (2, conv2d), (3, conv3d)):
+    _f.__module__ = "fastconv"
+    _f.__doc__ = _DOC.format(nd=_nd, example=_EXAMPLES[_nd], **SPATIAL_NAMES[_nd])
+del _nd, _f

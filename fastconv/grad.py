@@ -9,31 +9,47 @@ transposed convolutions get the same pair, with their own argument order
 How each gradient is computed, from the pieces the forward pass already has:
 
 * the input gradient of a convolution is a transposed convolution of
-  ``grad_output`` (:func:`fastconv._transposed.transpose_core`, sub-pixel
-  decomposition, no inserted zeros) onto the (padded) input; for the
-  ``reflect``/``replicate``/``circular`` padding modes the gradient of the
-  padded border is folded back onto the input cells it was copied from;
-* the input gradient of a transposed convolution is a convolution;
+  ``grad_output`` onto the (padded) input, computed by the transposed
+  convolution's core (:func:`fastconv._transposed.transpose_core`) with the
+  caller's ``algorithm``: ``'im2col'`` (and ``'auto'`` where
+  :func:`fastconv._transposed.choose_transposed_algorithm` picks it) runs
+  one GEMM per image and group and a scatter-add (col2im); ``'direct'``,
+  ``'winograd'`` and the rest of ``'auto'`` run the sub-pixel
+  decomposition (one stride-1 convolution per stride phase, no inserted
+  zeros) with that algorithm. For the ``reflect``/``replicate``/``circular``
+  padding modes the gradient of the padded border is then folded back onto
+  the input cells it was copied from;
+* the input gradient of a transposed convolution is a convolution, run with
+  the caller's ``algorithm``;
 * every weight gradient is a reduction over the batch and the output
   positions, ``grad_w (C_out x C_in/groups * prod(k)) = sum_n grad_output[n]
-  (C_out x P) @ cols[n]^T (P x C_in/groups * prod(k))``, computed by the
-  compiled kernel :func:`fastconv._kernels._grad.weight_grad` on the project's
-  packed GEMM micro-kernel: the unfolded input is packed block by block
-  (never built whole), work items own disjoint column blocks of the result
-  (no atomics) and sum in a fixed order, so the result is the same for every
-  thread count (whatever ``algorithm`` says: the reduction is always a GEMM);
+  (C_out x P) @ cols[n]^T (P x C_in/groups * prod(k))``: the im2col
+  algorithm, the only one the weight gradients have (``algorithm`` is
+  ``'auto'`` or ``'im2col'``). The compiled kernel
+  :func:`fastconv._kernels._grad.weight_grad` runs it on the project's packed
+  GEMM micro-kernel: the unfolded input is packed block by block (never built
+  whole), work items own disjoint column blocks of the result (no atomics) and
+  sum in a fixed order, so the result is the same for every thread count;
 * the bias gradient sums ``grad_output`` over the batch and spatial dims.
+
+An ``algorithm`` is accepted exactly where the forward function accepts it
+(``'winograd'`` needs stride 1 and 3 or 1 taps per axis), except by the
+weight gradients, which accept ``'auto'`` and ``'im2col'`` only.
 """
 from collections import namedtuple
 
 import numpy as np
 
-from fastconv._args import (PADDING_MODES, _as_array, _is_int, check_algorithm, compute_dtype,
-                            conv_geometry, explicit_padding, prepare_conv, stand_in)
-from fastconv._dispatch import _as_3d, isa_level, run_conv
+from fastconv._args import (as_array, check_algorithm, check_padding_mode, check_winograd,
+                            compute_dtype, conv_geometry, is_int, pad_spatial, padded_source,
+                            prepare_conv, stand_in)
+from fastconv._dispatch import as_3d, isa_level, run_conv
+from fastconv._docstrings import SPATIAL_NAMES
 from fastconv._kernels import _grad
 from fastconv._threads import get_num_threads
 from fastconv._transposed import prepare_transposed, transpose_core
+from fastconv._variants import OCTAVE_WEIGHTS, avgpool2, prepare_octave
+from fastconv.functional import conv2d
 
 __all__ = [
     "bias",
@@ -49,6 +65,10 @@ __all__ = [
     "conv_transpose3d_input", "conv_transpose3d_weight",
 ]
 
+#: The values of ``algorithm=`` the weight gradients accept: their reduction
+#: is the im2col algorithm's GEMM.
+WEIGHT_ALGORITHMS = ("auto", "im2col")
+
 
 # --------------------------------------------------------------------------
 # Validation
@@ -56,60 +76,54 @@ __all__ = [
 def _shape_tuple(shape, name):
     if isinstance(shape, np.ndarray) or not isinstance(shape, (tuple, list)):
         raise TypeError(f"{name} must be a tuple of ints (a shape), got {type(shape).__name__}")
-    if not all(_is_int(v) and v >= 0 for v in shape):
+    if not all(is_int(v) and v >= 0 for v in shape):
         raise ValueError(f"{name} must contain non-negative ints, got {shape!r}")
-    return tuple(int(v) for v in shape)
+    return tuple(map(int, shape))
 
 
-def _conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
-                   algorithm, x_name, w_name):
-    """Validate a forward conv{nd}d's geometry given only shapes."""
-    check_algorithm(algorithm)
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode={padding_mode!r} is not one of "
-                         f"{', '.join(PADDING_MODES)}")
+def _weight_algorithm(algorithm):
+    """The algorithm of a weight gradient: 'auto' or 'im2col' (the GEMM)."""
+    if algorithm not in WEIGHT_ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r}: a weight gradient is computed by the "
+                         f"im2col algorithm (a GEMM of grad_output with the unfolded input); "
+                         f"use one of {', '.join(map(repr, WEIGHT_ALGORITHMS))}")
+    return algorithm
+
+
+def _geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode, x_name,
+              w_name):
+    """The forward conv{nd}d's geometry, validated from shapes alone."""
+    check_padding_mode(padding_mode)
     return conv_geometry(nd, x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
                          x_name, w_name)
 
 
-def _grad_output(grad_output, g, nd):
-    gy = _as_array(grad_output, "grad_output")
-    expected = ((g["n"],) if g["batched"] else ()) + (g["c_out"],) + g["out_spatial"]
-    if gy.shape != expected:
+def _grad_output(grad_output, g):
+    gy = as_array(grad_output, "grad_output")
+    if gy.shape != g.out_shape:
         raise ValueError(f"grad_output has shape {gy.shape}, but the convolution's output has "
-                         f"shape {expected}")
+                         f"shape {g.out_shape}")
     return gy
 
 
 # --------------------------------------------------------------------------
 # Cores (batched, C-contiguous arrays of the computation dtype)
 # --------------------------------------------------------------------------
-def _source_index(j, size, mode):
-    """Input cell that padded cell ``j`` (in input coordinates) copies, or None."""
-    if 0 <= j < size:
-        return j
-    if mode == "replicate":
-        return 0 if j < 0 else size - 1
-    if mode == "circular":
-        return j % size
-    if mode == "reflect":
-        return -j if j < 0 else 2 * (size - 1) - j
-    return None
-
-
 def _fold_padding(gpad, in_spatial, before, mode):
-    """Add the gradient of the padded border onto the cells it was copied from."""
+    """The adjoint of padding with ``mode``: the gradient of each padded cell
+    added onto the input cell whose value it holds (dropped for zeros)."""
     cur = gpad
     for dim, (size, b) in enumerate(zip(in_spatial, before)):
         axis = 2 + dim
-        if cur.shape[axis] == size and b == 0:
+        a = cur.shape[axis] - size - b
+        if a == 0 and b == 0:
             continue
+        source = padded_source(size, b, a, mode)
         lead = (slice(None),) * axis
         folded = np.array(cur[lead + (slice(b, b + size),)])
-        for j in list(range(b)) + list(range(b + size, cur.shape[axis])):
-            src = _source_index(j - b, size, mode)
-            if src is not None:
-                folded[lead + (src,)] += cur[lead + (j,)]
+        if mode != "zeros":
+            for j in list(range(b)) + list(range(b + size, cur.shape[axis])):
+                folded[lead + (int(source[j]),)] += cur[lead + (j,)]
         cur = folded
     return cur
 
@@ -118,24 +132,24 @@ def _input_core(nd, gy, weight, g, algorithm, padding_mode):
     """Input gradient of a convolution (batched result)."""
     dtype = gy.dtype
     if padding_mode == "zeros":
-        res = np.empty((gy.shape[0], g["c_in"]) + g["in_spatial"], dtype=dtype)
+        res = np.empty((gy.shape[0], g.c_in) + g.in_spatial, dtype=dtype)
         if res.size:
-            transpose_core(nd, gy, weight, None, g["stride"], g["dilation"], g["before"],
-                           g["in_spatial"], g["groups"], algorithm, res)
+            transpose_core(nd, gy, weight, None, g.stride, g.dilation, g.pad_before,
+                           g.in_spatial, g.groups, algorithm, res)
         return res
-    padded = tuple(s + b + a for s, b, a in zip(g["in_spatial"], g["before"], g["after"]))
-    gpad = np.empty((gy.shape[0], g["c_in"]) + padded, dtype=dtype)
+    padded = tuple(s + b + a for s, b, a in zip(g.in_spatial, g.pad_before, g.pad_after))
+    gpad = np.empty((gy.shape[0], g.c_in) + padded, dtype=dtype)
     if gpad.size:
-        transpose_core(nd, gy, weight, None, g["stride"], g["dilation"], (0,) * nd, padded,
-                       g["groups"], algorithm, gpad)
-    return _fold_padding(gpad, g["in_spatial"], g["before"], padding_mode)
+        transpose_core(nd, gy, weight, None, g.stride, g.dilation, (0,) * nd, padded,
+                       g.groups, algorithm, gpad)
+    return _fold_padding(gpad, g.in_spatial, g.pad_before, padding_mode)
 
 
-def _weight_core(nd, x, gy, kernel, stride, dilation, before, after, groups, algorithm):
+def _weight_core(x, gy, kernel, stride, dilation, before, groups):
     """``gw[o, c, t] = sum_{n, p} gy[n, o, p] * xpad[n, c, p * stride + t * dilation]``.
 
-    ``x`` ``(N, C_in, *in)`` is zero-padded by ``before``/``after`` (enough
-    padding; extra rows are ignored); ``gy`` is ``(N, C_out, *out)``. Returns
+    ``x`` ``(N, C_in, *in)`` is zero-padded by ``before`` (the padding after
+    follows from the sizes); ``gy`` is ``(N, C_out, *out)``. Returns
     ``(C_out, C_in // groups, *kernel)``.
     """
     n, c_in = x.shape[:2]
@@ -146,10 +160,10 @@ def _weight_core(nd, x, gy, kernel, stride, dilation, before, after, groups, alg
     if n == 0 or 0 in out:
         return np.zeros((c_out, cig) + tuple(kernel), dtype=dtype)
     res = np.empty((c_out, cig) + tuple(kernel), dtype=dtype)
-    _grad.weight_grad(x.reshape(x.shape[:2] + _as_3d(x.shape[2:], 1)),
-                      gy.reshape(gy.shape[:2] + _as_3d(out, 1)),
-                      res.reshape(res.shape[:2] + _as_3d(kernel, 1)),
-                      _as_3d(stride, 1), _as_3d(before, 0), _as_3d(dilation, 1),
+    _grad.weight_grad(x.reshape(x.shape[:2] + as_3d(x.shape[2:], 1)),
+                      gy.reshape(gy.shape[:2] + as_3d(out, 1)),
+                      res.reshape(res.shape[:2] + as_3d(kernel, 1)),
+                      as_3d(stride, 1), as_3d(before, 0), as_3d(dilation, 1),
                       groups, get_num_threads(), isa_level())
     return res
 
@@ -160,35 +174,37 @@ def _weight_core(nd, x, gy, kernel, stride, dilation, before, after, groups, alg
 def _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation, groups,
                 padding_mode, algorithm):
     input_shape = _shape_tuple(input_shape, "input_shape")
-    w = _as_array(weight, "weight")
-    g = _conv_geometry(nd, input_shape, w.shape, stride, padding, dilation, groups,
-                       padding_mode, algorithm, "input_shape", "weight")
-    gy = _grad_output(grad_output, g, nd)
+    w = as_array(weight, "weight")
+    check_algorithm(algorithm)
+    g = _geometry(nd, input_shape, w.shape, stride, padding, dilation, groups, padding_mode,
+                  "input_shape", "weight")
+    if algorithm == "winograd":        # accepted where the forward call accepts it
+        check_winograd(g.kernel, g.stride)
+    gy = _grad_output(grad_output, g)
     dtype = compute_dtype(w, gy)
-    gyb = np.ascontiguousarray(gy if g["batched"] else gy[None], dtype=dtype)
+    gyb = np.ascontiguousarray(gy if g.batched else gy[None], dtype=dtype)
     w = np.ascontiguousarray(w, dtype=dtype)
     res = _input_core(nd, gyb, w, g, algorithm, padding_mode)
-    return res if g["batched"] else res[0]
+    return res if g.batched else res[0]
 
 
 def _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation, groups,
                  padding_mode, algorithm):
     weight_shape = _shape_tuple(weight_shape, "weight_shape")
-    x = _as_array(input, "input")
-    g = _conv_geometry(nd, x.shape, weight_shape, stride, padding, dilation, groups,
-                       padding_mode, algorithm, "input", "weight_shape")
-    gy = _grad_output(grad_output, g, nd)
+    x = as_array(input, "input")
+    _weight_algorithm(algorithm)
+    g = _geometry(nd, x.shape, weight_shape, stride, padding, dilation, groups, padding_mode,
+                  "input", "weight_shape")
+    gy = _grad_output(grad_output, g)
     dtype = compute_dtype(x, gy)
-    xb = x if g["batched"] else x[None]
-    gyb = np.ascontiguousarray(gy if g["batched"] else gy[None], dtype=dtype)
-    before, after = g["before"], g["after"]
-    if padding_mode != "zeros" and any(before + after) and xb.size:
-        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
-        xb = np.pad(xb, [(0, 0), (0, 0)] + list(zip(before, after)), mode=np_mode)
-        before = after = (0,) * nd
+    xb = x if g.batched else x[None]
+    gyb = np.ascontiguousarray(gy if g.batched else gy[None], dtype=dtype)
+    before = g.pad_before
+    if padding_mode != "zeros" and any(g.pad_before + g.pad_after) and xb.size:
+        xb = pad_spatial(xb, g.pad_before, g.pad_after, padding_mode)
+        before = (0,) * nd
     xb = np.ascontiguousarray(xb, dtype=dtype)
-    return _weight_core(nd, xb, gyb, g["kernel"], g["stride"], g["dilation"], before, after,
-                        g["groups"], algorithm)
+    return _weight_core(xb, gyb, g.kernel, g.stride, g.dilation, before, g.groups)
 
 
 def _transposed_check(nd, x_shape, w_shape, gy, stride, padding, output_padding, groups,
@@ -206,8 +222,8 @@ def _transposed_check(nd, x_shape, w_shape, gy, stride, padding, output_padding,
 def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
                           output_padding, groups, dilation, algorithm):
     input_shape = _shape_tuple(input_shape, "input_shape")
-    w = _as_array(weight, "weight")
-    gy = _as_array(grad_output, "grad_output")
+    w = as_array(weight, "weight")
+    gy = as_array(grad_output, "grad_output")
     t = _transposed_check(nd, input_shape, w.shape, gy, stride, padding, output_padding,
                           groups, dilation, algorithm, "input_shape")
     dtype = compute_dtype(w, gy)
@@ -234,20 +250,17 @@ def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
 def _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding,
                            output_padding, groups, dilation, algorithm):
     weight_shape = _shape_tuple(weight_shape, "weight_shape")
-    x = _as_array(input, "input")
-    gy = _as_array(grad_output, "grad_output")
+    x = as_array(input, "input")
+    gy = as_array(grad_output, "grad_output")
+    _weight_algorithm(algorithm)
     t = _transposed_check(nd, x.shape, weight_shape, gy, stride, padding, output_padding,
-                          groups, dilation, algorithm, "input")
+                          groups, dilation, "auto", "input")
     dtype = compute_dtype(x, gy)
     xb = np.ascontiguousarray(x if t.batched else x[None], dtype=dtype)
     gyb = np.ascontiguousarray(gy if t.batched else gy[None], dtype=dtype)
     # gw[c, o, t] = sum_{n, i} x[n, c, i] * gy[n, o, i*s - before + t*d]: the weight
     # gradient of the convolution gy -> x (weight (C_in, C_out // groups, *k)).
-    after = tuple(max((i - 1) * s + d * (k - 1) + 1 - b - length, 0) for i, s, d, k, b, length
-                  in zip(xb.shape[2:], t.stride, t.dilation, weight_shape[2:], t.before,
-                         gyb.shape[2:]))
-    return _weight_core(nd, gyb, xb, weight_shape[2:], t.stride, t.dilation, t.before, after,
-                        t.groups, algorithm)
+    return _weight_core(gyb, xb, weight_shape[2:], t.stride, t.dilation, t.before, t.groups)
 
 
 def bias(grad_output):
@@ -285,7 +298,7 @@ def bias(grad_output):
     >>> fastconv.grad.bias(np.ones((2, 3, 4, 4), dtype=np.float32))
     array([32., 32., 32.], dtype=float32)
     """
-    gy = _as_array(grad_output, "grad_output")
+    gy = as_array(grad_output, "grad_output")
     if gy.ndim < 2:
         raise ValueError(f"grad_output must be (N, C_out, *spatial), got shape {gy.shape}")
     dtype = compute_dtype(gy)
@@ -294,15 +307,14 @@ def bias(grad_output):
 
 bias.__module__ = "fastconv.grad"
 
-_NAMES = {1: ("L", "k"), 2: ("H, W", "kh, kw"), 3: ("D, H, W", "kd, kh, kw")}
-
 _INPUT_DOC = """Gradient of ``conv{nd}d`` with respect to its input.
 
     ``grad_input = d(loss)/d(x)`` given ``grad_output = d(loss)/d(y)`` for
     ``y = fastconv.conv{nd}d(x, weight, stride=..., padding=..., ...)``:
-    a transposed convolution of ``grad_output`` (sub-pixel decomposition, no
-    inserted zeros), with the padded border folded back onto the input for the
-    non-zero padding modes. The signature of ``torch.nn.grad.conv{nd}d_input``.
+    a transposed convolution of ``grad_output`` (as
+    :func:`fastconv.conv_transpose{nd}d` computes it), with the padded border
+    folded back onto the input for the non-zero padding modes. The signature
+    of ``torch.nn.grad.conv{nd}d_input``.
 
     Parameters
     ----------
@@ -311,15 +323,19 @@ _INPUT_DOC = """Gradient of ``conv{nd}d`` with respect to its input.
     weight : array_like
         ``(C_out, C_in // groups, {kernel})``.
     grad_output : array_like
-        ``(N, C_out, {out})`` (unbatched if ``input_shape`` is).
+        ``(N, C_out, {out_spatial})`` (unbatched if ``input_shape`` is).
     stride, padding, dilation, groups
         As for :func:`fastconv.conv{nd}d` (every padding form, ``'same'``
         and asymmetric pairs included).
     padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
         As for :func:`fastconv.conv{nd}d`.
     algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        Algorithm of the transposed convolution it runs ('winograd' for
-        stride 1 and 3-tap kernels only).
+        Algorithm of the transposed convolution it runs: 'im2col' one GEMM per
+        image and group and a scatter-add (col2im); 'direct' and 'winograd'
+        the sub-pixel decomposition (one stride-1 convolution per stride
+        phase) with that algorithm; 'auto' as :func:`fastconv.conv_transpose{nd}d`
+        chooses. Accepted where :func:`fastconv.conv{nd}d` accepts it:
+        'winograd' needs stride 1 and 3 or 1 taps along every axis.
 
     Returns
     -------
@@ -331,7 +347,8 @@ _INPUT_DOC = """Gradient of ``conv{nd}d`` with respect to its input.
     ------
     ValueError
         For inconsistent shapes (``grad_output`` not the forward output's
-        shape), bad stride/padding/dilation/groups/padding_mode/algorithm.
+        shape), bad stride/padding/dilation/groups/padding_mode/algorithm, or
+        ``algorithm='winograd'`` on a kernel or stride it does not apply to.
     TypeError
         For an ``input_shape`` that is not a tuple, or non-numeric dtypes.
 
@@ -372,13 +389,14 @@ _WEIGHT_DOC = """Gradient of ``conv{nd}d`` with respect to its weight.
     weight_shape : tuple of int
         ``(C_out, C_in // groups, {kernel})``.
     grad_output : array_like
-        ``(N, C_out, {out})`` (unbatched if ``input`` is).
+        ``(N, C_out, {out_spatial})`` (unbatched if ``input`` is).
     stride, padding, dilation, groups
         As for :func:`fastconv.conv{nd}d`.
     padding_mode : {{'zeros', 'reflect', 'replicate', 'circular'}}, default 'zeros'
         As for :func:`fastconv.conv{nd}d`.
-    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        Validated only: the reduction always runs on the blocked GEMM kernel.
+    algorithm : {{'auto', 'im2col'}}, default 'auto'
+        The reduction is the im2col algorithm's GEMM, the only algorithm of a
+        weight gradient; 'auto' runs it too.
 
     Returns
     -------
@@ -388,7 +406,8 @@ _WEIGHT_DOC = """Gradient of ``conv{nd}d`` with respect to its weight.
     Raises
     ------
     ValueError
-        For inconsistent shapes or bad parameters.
+        For inconsistent shapes, bad parameters, or an ``algorithm`` other
+        than 'auto' and 'im2col'.
     TypeError
         For a ``weight_shape`` that is not a tuple, or non-numeric dtypes.
 
@@ -428,7 +447,8 @@ _T_INPUT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its input.
     stride, padding, output_padding, groups, dilation
         As for :func:`fastconv.conv_transpose{nd}d` (same order).
     algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        Algorithm of the convolution it runs.
+        Algorithm of the convolution it runs, as for :func:`fastconv.conv{nd}d`
+        ('winograd' needs stride 1 and 3 or 1 taps along every axis).
 
     Returns
     -------
@@ -438,7 +458,8 @@ _T_INPUT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its input.
     Raises
     ------
     ValueError
-        For inconsistent shapes or bad parameters.
+        For inconsistent shapes, bad parameters, or ``algorithm='winograd'``
+        on a kernel or stride it does not apply to.
     TypeError
         For an ``input_shape`` that is not a tuple, or non-numeric dtypes.
 
@@ -478,8 +499,9 @@ _T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weigh
         Gradient with respect to the transposed convolution's output.
     stride, padding, output_padding, groups, dilation
         As for :func:`fastconv.conv_transpose{nd}d`.
-    algorithm : {{'auto', 'direct', 'im2col', 'winograd'}}, default 'auto'
-        Validated only: the reduction always runs on the blocked GEMM kernel.
+    algorithm : {{'auto', 'im2col'}}, default 'auto'
+        The reduction is the im2col algorithm's GEMM, the only algorithm of a
+        weight gradient; 'auto' runs it too.
 
     Returns
     -------
@@ -489,7 +511,8 @@ _T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weigh
     Raises
     ------
     ValueError
-        For inconsistent shapes or bad parameters.
+        For inconsistent shapes, bad parameters, or an ``algorithm`` other
+        than 'auto' and 'im2col'.
     TypeError
         For a ``weight_shape`` that is not a tuple, or non-numeric dtypes.
 
@@ -513,49 +536,90 @@ _T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weigh
 """
 
 
-def _make(nd):
-    spatial, kernel = _NAMES[nd]
-    out = ", ".join("out_" + s.strip() for s in spatial.split(","))
-    fmt = dict(nd=nd, spatial=spatial, kernel=kernel, out=out,
-               xshape=(2, 3) + (7,) * nd, wshape=(4, 3) + (3,) * nd,
-               twshape=(3, 2) + (3,) * nd)
-
-    def conv_input(input_shape, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
-                   padding_mode="zeros", *, algorithm="auto"):
-        return _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation,
-                           groups, padding_mode, algorithm)
-
-    def conv_weight(input, weight_shape, grad_output, stride=1, padding=0, dilation=1,
-                    groups=1, padding_mode="zeros", *, algorithm="auto"):
-        return _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation,
-                            groups, padding_mode, algorithm)
-
-    def conv_transpose_input(input_shape, weight, grad_output, stride=1, padding=0,
-                             output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
-        return _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
-                                     output_padding, groups, dilation, algorithm)
-
-    def conv_transpose_weight(input, weight_shape, grad_output, stride=1, padding=0,
-                              output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
-        return _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding,
-                                      output_padding, groups, dilation, algorithm)
-
-    made = {}
-    for fn, name, doc in ((conv_input, f"conv{nd}d_input", _INPUT_DOC),
-                          (conv_weight, f"conv{nd}d_weight", _WEIGHT_DOC),
-                          (conv_transpose_input, f"conv_transpose{nd}d_input", _T_INPUT_DOC),
-                          (conv_transpose_weight, f"conv_transpose{nd}d_weight",
-                           _T_WEIGHT_DOC)):
-        fn.__name__ = fn.__qualname__ = name
-        fn.__module__ = "fastconv.grad"
-        fn.__doc__ = doc.format(**fmt)
-        made[name] = fn
-    return made
+def conv1d_input(input_shape, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                 padding_mode="zeros", *, algorithm="auto"):
+    return _conv_input(1, input_shape, weight, grad_output, stride, padding, dilation, groups,
+                       padding_mode, algorithm)
 
 
-for _nd in (1, 2, 3):
-    globals().update(_make(_nd))
-del _nd
+def conv2d_input(input_shape, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                 padding_mode="zeros", *, algorithm="auto"):
+    return _conv_input(2, input_shape, weight, grad_output, stride, padding, dilation, groups,
+                       padding_mode, algorithm)
+
+
+def conv3d_input(input_shape, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                 padding_mode="zeros", *, algorithm="auto"):
+    return _conv_input(3, input_shape, weight, grad_output, stride, padding, dilation, groups,
+                       padding_mode, algorithm)
+
+
+def conv1d_weight(input, weight_shape, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", *, algorithm="auto"):
+    return _conv_weight(1, input, weight_shape, grad_output, stride, padding, dilation, groups,
+                        padding_mode, algorithm)
+
+
+def conv2d_weight(input, weight_shape, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", *, algorithm="auto"):
+    return _conv_weight(2, input, weight_shape, grad_output, stride, padding, dilation, groups,
+                        padding_mode, algorithm)
+
+
+def conv3d_weight(input, weight_shape, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", *, algorithm="auto"):
+    return _conv_weight(3, input, weight_shape, grad_output, stride, padding, dilation, groups,
+                        padding_mode, algorithm)
+
+
+def conv_transpose1d_input(input_shape, weight, grad_output, stride=1, padding=0,
+                           output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+    return _conv_transpose_input(1, input_shape, weight, grad_output, stride, padding,
+                                 output_padding, groups, dilation, algorithm)
+
+
+def conv_transpose2d_input(input_shape, weight, grad_output, stride=1, padding=0,
+                           output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+    return _conv_transpose_input(2, input_shape, weight, grad_output, stride, padding,
+                                 output_padding, groups, dilation, algorithm)
+
+
+def conv_transpose3d_input(input_shape, weight, grad_output, stride=1, padding=0,
+                           output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+    return _conv_transpose_input(3, input_shape, weight, grad_output, stride, padding,
+                                 output_padding, groups, dilation, algorithm)
+
+
+def conv_transpose1d_weight(input, weight_shape, grad_output, stride=1, padding=0,
+                            output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+    return _conv_transpose_weight(1, input, weight_shape, grad_output, stride, padding,
+                                  output_padding, groups, dilation, algorithm)
+
+
+def conv_transpose2d_weight(input, weight_shape, grad_output, stride=1, padding=0,
+                            output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+    return _conv_transpose_weight(2, input, weight_shape, grad_output, stride, padding,
+                                  output_padding, groups, dilation, algorithm)
+
+
+def conv_transpose3d_weight(input, weight_shape, grad_output, stride=1, padding=0,
+                            output_padding=0, groups=1, dilation=1, *, algorithm="auto"):
+    return _conv_transpose_weight(3, input, weight_shape, grad_output, stride, padding,
+                                  output_padding, groups, dilation, algorithm)
+
+
+for _nd, _fs in ((1, (conv1d_input, conv1d_weight, conv_transpose1d_input,
+                      conv_transpose1d_weight)),
+                 (2, (conv2d_input, conv2d_weight, conv_transpose2d_input,
+                      conv_transpose2d_weight)),
+                 (3, (conv3d_input, conv3d_weight, conv_transpose3d_input,
+                      conv_transpose3d_weight))):
+    _fmt = dict(SPATIAL_NAMES[_nd], nd=_nd, xshape=(2, 3) + (7,) * _nd,
+                wshape=(4, 3) + (3,) * _nd, twshape=(3, 2) + (3,) * _nd)
+    for _f, _doc in zip(_fs, (_INPUT_DOC, _WEIGHT_DOC, _T_INPUT_DOC, _T_WEIGHT_DOC)):
+        _f.__module__ = "fastconv.grad"
+        _f.__doc__ = _doc.format(**_fmt)
+del _nd, _fs, _fmt, _f, _doc
 
 
 # --------------------------------------------------------------------------
@@ -572,8 +636,8 @@ def _batched_bias(gy, batched):
 
 
 def _depthwise_groups(x, weight, name="weight"):
-    x = _as_array(x, "input")
-    w = _as_array(weight, name)
+    x = as_array(x, "input")
+    w = as_array(weight, name)
     if x.ndim not in (3, 4) or w.ndim != 4:
         raise ValueError(f"depthwise_conv2d expects an input (N, C, H, W) or (C, H, W) and a "
                          f"{name} (C * m, 1, kh, kw), got input {x.shape} and {name} {w.shape}")
@@ -600,8 +664,11 @@ def depthwise_conv2d(input, weight, grad_output, stride=1, padding=0, dilation=1
         ``(C * m, 1, kh, kw)``.
     grad_output : array_like
         Gradient with respect to the output ``(N, C * m, out_h, out_w)``.
-    stride, padding, dilation, padding_mode, algorithm
+    stride, padding, dilation, padding_mode
         As for :func:`fastconv.depthwise_conv2d`.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As for :func:`fastconv.depthwise_conv2d`: it runs the input gradient;
+        the weight gradient runs the GEMM (see :func:`conv2d_weight`).
 
     Returns
     -------
@@ -632,8 +699,7 @@ def depthwise_conv2d(input, weight, grad_output, stride=1, padding=0, dilation=1
     x, w, c = _depthwise_groups(input, weight)
     gx = conv2d_input(x.shape, w, grad_output, stride, padding, dilation, c, padding_mode,
                       algorithm=algorithm)
-    gw = conv2d_weight(x, w.shape, grad_output, stride, padding, dilation, c, padding_mode,
-                       algorithm=algorithm)
+    gw = conv2d_weight(x, w.shape, grad_output, stride, padding, dilation, c, padding_mode)
     return DepthwiseGrads(gx, gw, _batched_bias(grad_output, x.ndim == 4))
 
 
@@ -655,8 +721,12 @@ def separable_conv2d(input, depthwise_weight, pointwise_weight, grad_output, str
         ``(C_out, C * m, 1, 1)``.
     grad_output : array_like
         Gradient with respect to the output ``(N, C_out, out_h, out_w)``.
-    stride, padding, dilation, padding_mode, algorithm
+    stride, padding, dilation, padding_mode
         As for :func:`fastconv.separable_conv2d`.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As for :func:`fastconv.separable_conv2d`: it runs the depthwise stage
+        recomputed and its input gradient; the pointwise stage's gradients
+        and the weight gradients run as for 'auto'.
 
     Returns
     -------
@@ -684,15 +754,15 @@ def separable_conv2d(input, depthwise_weight, pointwise_weight, grad_output, str
     ((8, 4, 1, 1), (1, 4, 9, 9))
     """
     x, dw, c = _depthwise_groups(input, depthwise_weight, "depthwise_weight")
-    pw = _as_array(pointwise_weight, "pointwise_weight")
+    pw = as_array(pointwise_weight, "pointwise_weight")
     if pw.ndim != 4 or pw.shape[1:] != (dw.shape[0], 1, 1):
         raise ValueError(f"pointwise_weight must be (C_out, {dw.shape[0]}, 1, 1) for a "
                          f"depthwise_weight {dw.shape}, got {pw.shape}")
-    from fastconv.functional import conv2d
     z = conv2d(x, dw, None, stride, padding, dilation, c, padding_mode=padding_mode,
                algorithm=algorithm)
-    gpw = conv2d_weight(z, pw.shape, grad_output, algorithm=algorithm)
-    gz = conv2d_input(z.shape, pw, grad_output, algorithm=algorithm)
+    # The pointwise stage: the forward runs it on 'auto' (or fused), whatever the algorithm.
+    gpw = conv2d_weight(z, pw.shape, grad_output)
+    gz = conv2d_input(z.shape, pw, grad_output)
     d = depthwise_conv2d(x, dw, gz, stride, padding, dilation, padding_mode=padding_mode,
                          algorithm=algorithm)
     return SeparableGrads(d.input, d.weight, gpw, _batched_bias(grad_output, x.ndim == 4))
@@ -718,8 +788,12 @@ def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, st
         ``(C_out, C_mid // groups, 1, kw)``.
     grad_output : array_like
         Gradient with respect to the output.
-    stride, padding, dilation, groups, padding_mode, algorithm
+    stride, padding, dilation, groups, padding_mode
         As for :func:`fastconv.spatially_separable_conv2d`.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As for :func:`fastconv.spatially_separable_conv2d`: it runs the column
+        stage recomputed and both input gradients; the weight gradients run
+        the GEMM (see :func:`conv2d_weight`).
 
     Returns
     -------
@@ -746,9 +820,9 @@ def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, st
     >>> g.column_weight.shape, g.row_weight.shape, g.input.shape
     ((3, 2, 3, 1), (4, 3, 1, 3), (1, 2, 8, 8))
     """
-    x = _as_array(input, "input")
-    cw = _as_array(column_weight, "column_weight")
-    rw = _as_array(row_weight, "row_weight")
+    x = as_array(input, "input")
+    cw = as_array(column_weight, "column_weight")
+    rw = as_array(row_weight, "row_weight")
     if cw.ndim != 4 or cw.shape[3] != 1 or rw.ndim != 4 or rw.shape[2] != 1:
         raise ValueError(f"column_weight must be (C_mid, C_in // groups, kh, 1) and row_weight "
                          f"(C_out, C_mid // groups, 1, kw), got {cw.shape} and {rw.shape}")
@@ -757,25 +831,22 @@ def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, st
     batched = x.ndim == 4
     xb = x if batched else x[None]
     kernel = (cw.shape[2], rw.shape[3])
-    g = _conv_geometry(2, xb.shape, (rw.shape[0], cw.shape[1]) + kernel, stride, padding,
-                       dilation, groups, padding_mode, algorithm, "input", "weights")
-    gy = _as_array(grad_output, "grad_output")
+    check_algorithm(algorithm)
+    g = _geometry(2, xb.shape, (rw.shape[0], cw.shape[1]) + kernel, stride, padding, dilation,
+                  groups, padding_mode, "input", "weights")
+    gy = as_array(grad_output, "grad_output")
     gyb = gy if batched else gy[None]
     dtype = compute_dtype(xb, cw, rw, gyb)
-    mode = "constant" if padding_mode == "zeros" else {
-        "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
-    xpad = np.pad(np.asarray(xb, dtype=dtype),
-                  [(0, 0), (0, 0)] + list(zip(g["before"], g["after"])), mode=mode)
-    (sh, sw), (dh, dw) = g["stride"], g["dilation"]
-    from fastconv.functional import conv2d
+    xpad = pad_spatial(np.asarray(xb, dtype=dtype), g.pad_before, g.pad_after, padding_mode)
+    (sh, sw), (dh, dw) = g.stride, g.dilation
     z = conv2d(xpad, cw, None, (sh, 1), 0, (dh, 1), groups, algorithm=algorithm)
-    row = dict(stride=(1, sw), dilation=(1, dw), groups=groups, algorithm=algorithm)
-    col = dict(stride=(sh, 1), dilation=(dh, 1), groups=groups, algorithm=algorithm)
+    row = dict(stride=(1, sw), dilation=(1, dw), groups=groups)
+    col = dict(stride=(sh, 1), dilation=(dh, 1), groups=groups)
     grw = conv2d_weight(z, rw.shape, gyb, **row)
-    gz = conv2d_input(z.shape, rw, gyb, **row)
+    gz = conv2d_input(z.shape, rw, gyb, algorithm=algorithm, **row)
     gcw = conv2d_weight(xpad, cw.shape, gz, **col)
-    gxpad = conv2d_input(xpad.shape, cw, gz, **col)
-    gx = _fold_padding(gxpad, g["in_spatial"], g["before"], padding_mode)
+    gxpad = conv2d_input(xpad.shape, cw, gz, algorithm=algorithm, **col)
+    gx = _fold_padding(gxpad, g.in_spatial, g.pad_before, padding_mode)
     return SpatiallySeparableGrads(gx if batched else gx[0], gcw, grw, bias(gyb))
 
 
@@ -820,8 +891,12 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, grad_high, grad_low=Non
     grad_low : array_like or None
         Gradient with respect to ``y_low``; None exactly when there is no low
         output.
-    stride, padding, algorithm
+    stride, padding
         As for :func:`fastconv.octave_conv2d`.
+    algorithm : {'auto', 'direct', 'im2col', 'winograd'}, default 'auto'
+        As for :func:`fastconv.octave_conv2d`: it runs the input gradients of
+        the four paths; the weight gradients run the GEMM (see
+        :func:`conv2d_weight`).
 
     Returns
     -------
@@ -852,86 +927,63 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, grad_high, grad_low=Non
     >>> g.x_high.shape, g.x_low.shape, g.w_ll.shape, g.bias_low.shape
     ((1, 4, 8, 8), (1, 2, 4, 4), (5, 2, 3, 3), (5,))
     """
-    from fastconv._variants import _avgpool2
-    from fastconv._variants import octave_conv2d as forward
-
-    xh = _as_array(x_high, "x_high")
-    xl = None if x_low is None else _as_array(x_low, "x_low")
-    names = ("w_hh", "w_hl", "w_lh", "w_ll")
-    ws = {nm: (None if v is None else _as_array(v, nm))
-          for nm, v in zip(names, (w_hh, w_hl, w_lh, w_ll))}
-    batched = xh.ndim == 4
-    # The forward's own validation, on a batch of zero images (no arithmetic).
-    if xh.ndim not in (3, 4):
-        raise ValueError(f"x_high must have 4 dims (N, C, H, W) or 3 dims (C, H, W), got "
-                         f"x_high of shape {xh.shape}")
-    lead = (lambda a: a[:0]) if batched else (lambda a: a[None][:0])
-    yh0, yl0 = forward(lead(xh), None if xl is None else lead(xl), *ws.values(),
-                       stride=stride, padding=padding, algorithm=algorithm)
-    n = xh.shape[0] if batched else None
-    gh = _as_array(grad_high, "grad_high")
-    gl = None if grad_low is None else _as_array(grad_low, "grad_low")
-    for name, g, y0 in (("grad_high", gh, yh0), ("grad_low", gl, yl0)):
-        if (g is None) != (y0 is None):
+    problem, xh, xl, ws = prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, None, None,
+                                         stride, padding, algorithm)
+    gh = as_array(grad_high, "grad_high")
+    gl = None if grad_low is None else as_array(grad_low, "grad_low")
+    for name, g, want in (("grad_high", gh, problem.high_shape),
+                          ("grad_low", gl, problem.low_shape)):
+        if (g is None) != (want is None):
             raise ValueError(f"{name} is {'None' if g is None else 'given'}, but the forward "
-                             f"call has {'an' if y0 is not None else 'no'} output for it")
-        if g is not None:
-            want = ((n,) if batched else ()) + y0.shape[1:]
-            if g.shape != want:
-                raise ValueError(f"{name} must have the shape of the forward output {want}, "
-                                 f"got {g.shape}")
-    arrays = [a for a in (xh, xl, gh, gl) + tuple(ws.values()) if a is not None]
-    dtype = compute_dtype(*arrays)
+                             f"call has {'an' if want is not None else 'no'} output for it")
+        if g is not None and g.shape != want:
+            raise ValueError(f"{name} must have the shape of the forward output {want}, "
+                             f"got {g.shape}")
+    dtype = compute_dtype(*[a for a in (xh, xl, gh, gl, *ws.values()) if a is not None])
 
     def prep(a):
         a = np.ascontiguousarray(a, dtype=dtype)
-        return a if batched else a[None]
+        return a if problem.batched else a[None]
 
     xh, gh = prep(xh), prep(gh)
     xl = None if xl is None else prep(xl)
     gl = None if gl is None else prep(gl)
     ws = {nm: (None if w is None else np.ascontiguousarray(w, dtype=dtype))
           for nm, w in ws.items()}
-    if stride == 2:
-        xh_p = _avgpool2(xh)
-        xl_p = None if xl is None else _avgpool2(xl)
-    else:
-        xh_p, xl_p = xh, xl
-    kernel = ws["w_hh"].shape[2:]
-    hw = xh_p.shape[-2:]
-    pad_hi = tuple(zip(*_padding_pairs(padding, hw, kernel)))
-    pad_lo = tuple(zip(*_padding_pairs(padding, (hw[0] // 2, hw[1] // 2), kernel)))
-    kw = dict(algorithm=algorithm)
-
-    g_w = dict.fromkeys(names)
-    g_w["w_hh"] = conv2d_weight(xh_p, ws["w_hh"].shape, gh, 1, pad_hi, **kw)
-    g_xh_p = conv2d_input(xh_p.shape, ws["w_hh"], gh, 1, pad_hi, **kw)
-    g_xl_p = None
-    if xl is not None:
-        gu = _sum_pool2(gh)
-        g_w["w_lh"] = conv2d_weight(xl_p, ws["w_lh"].shape, gu, 1, pad_lo, **kw)
-        g_xl_p = conv2d_input(xl_p.shape, ws["w_lh"], gu, 1, pad_lo, **kw)
-    if gl is not None:
-        pooled = _avgpool2(xh_p)
-        g_w["w_hl"] = conv2d_weight(pooled, ws["w_hl"].shape, gl, 1, pad_lo, **kw)
-        g_xh_p += _avgpool2_adjoint(conv2d_input(pooled.shape, ws["w_hl"], gl, 1, pad_lo, **kw))
-        if xl is not None:
-            g_w["w_ll"] = conv2d_weight(xl_p, ws["w_ll"].shape, gl, 1, pad_lo, **kw)
-            g_xl_p += conv2d_input(xl_p.shape, ws["w_ll"], gl, 1, pad_lo, **kw)
-    if stride == 2:
+    g_w, g_xh_p, g_xl_p = _octave_core(problem, xh, xl, ws, gh, gl, algorithm)
+    if problem.stride == 2:
         g_xh = _avgpool2_adjoint(g_xh_p)
         g_xl = None if g_xl_p is None else _avgpool2_adjoint(g_xl_p)
     else:
         g_xh, g_xl = g_xh_p, g_xl_p
-    if not batched:
+    if not problem.batched:
         g_xh = g_xh[0]
         g_xl = None if g_xl is None else g_xl[0]
     return OctaveGrads(g_xh, g_xl, g_w["w_hh"], g_w["w_hl"], g_w["w_lh"], g_w["w_ll"],
                        gh.sum(axis=(0, 2, 3)), None if gl is None else gl.sum(axis=(0, 2, 3)))
 
 
-def _padding_pairs(padding, spatial, kernel):
-    """``(before, after)`` of a stride-1, undilated 2-D convolution's padding."""
-    return explicit_padding(padding, 2, tuple(spatial), tuple(kernel), (1, 1), (1, 1))
-
-
+def _octave_core(problem, xh, xl, ws, gh, gl, algorithm):
+    """The weight gradients and the gradients of the (pooled, when stride=2)
+    inputs of an octave convolution, path by path (batched arrays)."""
+    if problem.stride == 2:
+        xh = avgpool2(xh)
+        xl = None if xl is None else avgpool2(xl)
+    pad_hi, pad_lo = problem.pad_high, problem.pad_low
+    g_w = dict.fromkeys(OCTAVE_WEIGHTS)
+    g_w["w_hh"] = conv2d_weight(xh, ws["w_hh"].shape, gh, 1, pad_hi)
+    g_xh = conv2d_input(xh.shape, ws["w_hh"], gh, 1, pad_hi, algorithm=algorithm)
+    g_xl = None
+    if xl is not None:
+        gu = _sum_pool2(gh)
+        g_w["w_lh"] = conv2d_weight(xl, ws["w_lh"].shape, gu, 1, pad_lo)
+        g_xl = conv2d_input(xl.shape, ws["w_lh"], gu, 1, pad_lo, algorithm=algorithm)
+    if gl is not None:
+        pooled = avgpool2(xh)
+        g_w["w_hl"] = conv2d_weight(pooled, ws["w_hl"].shape, gl, 1, pad_lo)
+        g_xh += _avgpool2_adjoint(conv2d_input(pooled.shape, ws["w_hl"], gl, 1, pad_lo,
+                                               algorithm=algorithm))
+        if xl is not None:
+            g_w["w_ll"] = conv2d_weight(xl, ws["w_ll"].shape, gl, 1, pad_lo)
+            g_xl += conv2d_input(xl.shape, ws["w_ll"], gl, 1, pad_lo, algorithm=algorithm)
+    return g_w, g_xh, g_xl

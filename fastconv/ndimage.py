@@ -24,7 +24,7 @@ and picks the arithmetic by the output dtype:
   arithmetic with fused multiply-adds; separable filters run as two passes
   fused over the rows of each 2-D plane (:mod:`fastconv._kernels._lines`),
   the N-D correlation on fastconv's direct filter kernel
-  (:func:`fastconv._signal._correlate_region`). Each pass is within a few
+  (:func:`fastconv._signal.correlate_region`). Each pass is within a few
   units in the last place (ulp) of SciPy's value, measured on the magnitude
   of its terms (see the docs' "Coming from SciPy" page for the bounds).
 * every other output (float64, integers, float32 from float64 or wide
@@ -47,6 +47,7 @@ import warnings
 import numpy as np
 
 from fastconv import _complex, _signal
+from fastconv._dispatch import isa_level
 from fastconv._kernels import _lines
 from fastconv._threads import get_num_threads
 
@@ -195,12 +196,7 @@ def _axis_map(n, k, origin, boundary):
     """Input index of each of the ``n + k - 1`` extended positions of a pass
     (-1: cval); position ``p`` is element ``p - (k // 2 + origin)``."""
     off = k // 2 + origin
-    return _signal._extend_index(np.arange(n + k - 1, dtype=np.int64) - off, n, boundary), off
-
-
-def _isa():
-    from fastconv._dispatch import isa_level
-    return isa_level()
+    return _signal.extend_index(np.arange(n + k - 1, dtype=np.int64) - off, n, boundary), off
 
 
 # ---------------------------------------------------------------------------
@@ -229,7 +225,7 @@ class _Pass:
         a = self.axis
         view = (math.prod(x.shape[:a]), x.shape[a], math.prod(x.shape[a + 1:]))
         xv, ov = x.reshape(view), out.reshape(view)
-        threads, isa = get_num_threads(), _isa()
+        threads, isa = get_num_threads(), isa_level()
         if self.w is None:
             imap, off = _axis_map(x.shape[a], self.size, self.origin, self.boundary)
             _lines.uniform(xv, self.size, imap, off, float(self.cval), ov, threads, isa)
@@ -261,7 +257,7 @@ def _run_fused(x, p, q, out, flavour, combine=_lines.COMPOSE):
         mv, ov = _axis_map(h, p.size, p.origin, p.boundary)
         mh, oh = _axis_map(w, q.size, q.origin, q.boundary)
         _lines.uniform2d(x.reshape(view), p.size, mv, ov, q.size, mh, oh, float(p.cval),
-                         out.reshape(view), get_num_threads(), _isa())
+                         out.reshape(view), get_num_threads(), isa_level())
         return out
     vfirst = p.axis == x.ndim - 2
     pv, ph = (p, q) if vfirst else (q, p)
@@ -273,7 +269,7 @@ def _run_fused(x, p, q, out, flavour, combine=_lines.COMPOSE):
         # long items (two per thread) are best.
         rows = max(rows, -(-h // (2 * get_num_threads())))
     _lines.fused(x.reshape(view), first, second, out.reshape(view), vfirst, combine, flavour,
-                 get_num_threads(), _isa(), rows)
+                 get_num_threads(), isa_level(), rows)
     return out
 
 
@@ -1296,7 +1292,7 @@ def _nd_region(x, w, boundary, cval, origins, exact, out=None):
             ob[b] = _nd_sum(xb[b], wt, boundary, cval, sst, isa)
     else:
         for b in range(nb):
-            _signal._correlate_region(xb[b], wt, sst, sshape, boundary, cval, "direct",
+            _signal.correlate_region(xb[b], wt, sst, sshape, boundary, cval, "direct",
                                       out=ob[b], isa=isa)
     return np.transpose(out.reshape(xt.shape), np.argsort(order))
 
@@ -1305,7 +1301,7 @@ def _nd_sum(x, w, boundary, cval, starts, isa):
     """More than 3 filtered axes: the sum, over the first axis' taps, of 3-D
     (or smaller) correlations of the slices the boundary rule selects."""
     n0, k0 = x.shape[0], w.shape[0]
-    imap = _signal._extend_index(np.arange(n0 + k0 - 1, dtype=np.int64) - (k0 - 1 - starts[0]),
+    imap = _signal.extend_index(np.arange(n0 + k0 - 1, dtype=np.int64) - (k0 - 1 - starts[0]),
                                  n0, boundary)
     out = np.zeros(x.shape, x.dtype)
     rest = x.shape[1:]
@@ -1317,7 +1313,7 @@ def _nd_sum(x, w, boundary, cval, starts, isa):
                 out[i] += _nd_sum(np.ascontiguousarray(src), np.ascontiguousarray(w[t]),
                                   boundary, cval, starts[1:], isa)
             else:
-                out[i] += _signal._correlate_region(np.ascontiguousarray(src),
+                out[i] += _signal.correlate_region(np.ascontiguousarray(src),
                                                     np.ascontiguousarray(w[t]), starts[1:],
                                                     rest, boundary, cval, "direct", isa=isa)
     return out

@@ -10,7 +10,7 @@ shapes and raise the same exceptions, so that::
 replaces ``from scipy import signal`` for them. The values come from
 fastconv's kernels (the direct filter kernel, its two-pass form for rank-1
 2-D kernels, and the FFT) through one entry point of :mod:`fastconv._signal`
-(:func:`fastconv._signal._correlate_region`); complex arrays are composed
+(:func:`fastconv._signal.correlate_region`); complex arrays are composed
 from real computations (:mod:`fastconv._complex`). Where the results differ
 from SciPy's, and why, is listed in the docs' "Coming from SciPy" page:
 
@@ -89,7 +89,7 @@ def _swap_needed(mode, shape1, shape2, axes=None):
 
 def _region(n1, n2, mode):
     """``(start, size)`` of the part of the full result that ``mode`` keeps."""
-    return _signal._region(n1, n2, mode)
+    return _signal.region(n1, n2, mode)
 
 
 def _compute_dtype(dtype):
@@ -114,7 +114,7 @@ def _region_correlate(x, w, starts, sizes, algorithm, boundary="fill", fill=0.0)
 
     ``x``, ``w``: float arrays of one dtype and ndim. Axes where both have
     one element are dropped; 1-D to 3-D problems (and any FFT) go to
-    :func:`fastconv._signal._correlate_region`; larger direct problems are
+    :func:`fastconv._signal.correlate_region`; larger direct problems are
     sums of 3-D ones along their first axis.
     """
     drop = _squeezable(x, w)
@@ -129,12 +129,12 @@ def _region_correlate(x, w, starts, sizes, algorithm, boundary="fill", fill=0.0)
         return np.asarray(x * w)
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     if x.ndim <= 3:
-        return _signal._correlate_region(x, w, starts, sizes, boundary, fill, algorithm)
+        return _signal.correlate_region(x, w, starts, sizes, boundary, fill, algorithm)
     if algorithm == "auto":
-        costs = _signal._costs(x, w, sizes)
+        costs = _signal.algorithm_costs(x, w, sizes)
         algorithm = "fft" if costs["fft"] < costs["direct"] else "direct"
     if algorithm == "fft":
-        return _signal._correlate_region(x, w, starts, sizes, boundary, fill, "fft")
+        return _signal.correlate_region(x, w, starts, sizes, boundary, fill, "fft")
     # Direct, more than 3 dims (zero fill): a sum over the first axis' taps.
     out = np.zeros(sizes, x.dtype)
     k0, n0 = w.shape[0], x.shape[0]
@@ -636,10 +636,10 @@ def _fft_convolve(in1, in2, mode, axes, name):
         full = res.reshape([s1[d] + s2[d] - 1 if d in axes else 1 for d in range(a.ndim)])
         return _apply_mode(full, s1, s2, mode, axes)
     # Broadcast batch axes: one batched transform over the axes.
-    fft, upcast = _signal._fft_backend()
+    fft, upcast = _signal.fft_backend()
     complex_result = dtype.kind == "c"
     shape = [s1[d] + s2[d] - 1 for d in axes]
-    fshape = [_signal._next_fast_len(n) for n in shape]
+    fshape = [_signal.next_fast_len(n) for n in shape]
     work = dtype if not upcast else (np.complex128 if complex_result else np.float64)
     xa, wa = a.astype(work, copy=False), b.astype(work, copy=False)
     if complex_result:
@@ -837,5 +837,5 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     cdt = _compute_dtype(np.result_type(a, b))
     probe = np.broadcast_to(np.zeros((), _complex.REAL_OF.get(cdt, cdt)), a.shape)
     kernel = np.broadcast_to(np.zeros((), probe.dtype), b.shape)
-    costs = _signal._costs(probe, kernel, sizes)
+    costs = _signal.algorithm_costs(probe, kernel, sizes)
     return "fft" if costs["fft"] < min(v for k, v in costs.items() if k != "fft") else "direct"

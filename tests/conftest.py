@@ -111,6 +111,16 @@ def rng(request):
 
 
 @pytest.fixture
+def level_guard():
+    """Restore the SIMD level in use after the test (which may call ``isa_set``)."""
+    from fastconv._kernels import _gemm
+
+    previous = _gemm.isa_get()
+    yield
+    _gemm.isa_set(previous)
+
+
+@pytest.fixture
 def restore_threads():
     """Reset fastconv's thread setting to the default after the test."""
     yield

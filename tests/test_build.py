@@ -1,7 +1,8 @@
-"""The build script's OpenMP handling (only in a source checkout).
+"""The build script's compiler and OpenMP handling (only in a source checkout).
 
-setup.py probes OpenMP by compiling and running a small program; without it
-the build goes on serially with a loud warning, unless
+setup.py first checks that a C compiler works (without one it stops, saying
+what to install), then probes OpenMP by compiling and running a small
+program; without it the build goes on serially with a loud warning, unless
 FASTCONV_REQUIRE_OPENMP=1 makes that an error (CI sets it).
 """
 import importlib.util
@@ -38,7 +39,8 @@ def test_probe_finds_openmp_with_the_build_compiler(monkeypatch):
     # The probe and the compiled kernels agree on whether OpenMP is there.
     assert (flags is not None) == OPENMP_ENABLED
     if flags is not None:
-        assert "-fopenmp" in flags
+        compile_flags, link_flags = flags
+        assert "-fopenmp" in compile_flags
 
 
 def test_a_compiler_without_openmp_gives_a_warned_serial_build(monkeypatch):
@@ -49,6 +51,33 @@ def test_a_compiler_without_openmp_gives_a_warned_serial_build(monkeypatch):
         compile_flags, link_flags = setup.openmp_flags()
     assert compile_flags == [] and link_flags == []
     assert any("SERIALLY" in str(w.message) for w in caught)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_a_working_compiler_without_openmp_gives_a_warned_serial_build(monkeypatch, tmp_path):
+    # gcc that refuses every OpenMP flag: a real compiler, no OpenMP.
+    cc = tmp_path / "cc-without-openmp"
+    cc.write_text('#!/bin/sh\nfor a in "$@"; do case "$a" in *openmp*|-lomp|-lgomp)\n'
+                  '  echo "cc-without-openmp: $a unsupported" >&2; exit 1;; esac; done\n'
+                  'exec gcc "$@"\n')
+    cc.chmod(0o755)
+    setup = load_setup(monkeypatch, CC=str(cc), FASTCONV_REQUIRE_OPENMP="0")
+    setup.check_c_compiler()              # the compiler itself works
+    assert setup.check_openmp() is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert setup.openmp_flags() == ([], [])
+    assert any("SERIALLY" in str(w.message) for w in caught)
+
+
+def test_no_c_compiler_stops_the_build_saying_what_to_install(monkeypatch, tmp_path):
+    setup = load_setup(monkeypatch, CC=str(tmp_path / "no-such-cc"))
+    with pytest.raises(SystemExit) as info:
+        setup.extensions()
+    message = str(info.value)
+    assert "no working C compiler" in message and "no-such-cc" in message
+    assert "apt-get install gcc python3-dev" in message and "xcode-select --install" in message
+    assert "--only-binary" in message
 
 
 def test_require_openmp_makes_a_missing_openmp_fatal(monkeypatch):

@@ -6,7 +6,6 @@ and sums are exact in float32 and float64 alike (any indexing or packing
 mistake then shows as an exact mismatch), and random normal data checked
 against the rigorous rounding-error bound of a dot product.
 """
-import platform
 
 import numpy as np
 import pytest
@@ -72,30 +71,7 @@ def assert_gemm_close(actual, a, b, c0=None, err_msg=""):
 # --------------------------------------------------------------------------
 # ISA levels
 # --------------------------------------------------------------------------
-def _cpu_flags():
-    """The CPU feature flags the Linux kernel reports, or None."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return None
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
-
-
-def test_detected_levels_match_cpu_flags():
-    levels = _gemm.isa_levels()
-    assert levels[0] == "generic"
-    assert _gemm.isa_get() in levels
-    flags = _cpu_flags()
-    if flags is None:
-        pytest.skip("CPU flags are only read on x86-64 Linux")
-    has_avx2 = {"avx2", "fma"} <= flags
-    assert ("avx2" in levels) == has_avx2
-    assert ("avx512" in levels) == (has_avx2 and "avx512f" in flags)
+# The detected level against the CPU's flags: test_simd_levels.py.
 
 
 def test_isa_set_refuses_unsupported_levels():

@@ -31,13 +31,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def level_guard():
-    previous = _gemm.isa_get()
-    yield
-    _gemm.isa_set(previous)
-
-
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("algorithm", ["direct", "im2col"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -19,63 +19,11 @@ from fastconv._kernels._openmp cimport omp_get_thread_num
 # The GEMM's C functions (gemm.c is compiled into this extension too); the
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
-    fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
-    fc_gemm_packed_f32_at, fc_gemm_packed_f64_at, fc_gemm_ex_f32_at, fc_gemm_ex_f64_at,
-    fc_pack_b_f32_at, fc_pack_b_f64_at)
-
-cdef extern from "conv.h" nogil:
-    ctypedef struct fc_geom:
-        int64_t N, C, D, H, W
-        int64_t Co, groups, Cg, Cog
-        int64_t KD, KH, KW
-        int64_t OD, OH, OW
-        int64_t sd, sh, sw
-        int64_t pd, ph, pw
-        int64_t dd, dh, dw
-    int FC_DIRECT_OCB
-    void fc_direct_item_f32(int level, const fc_geom *g, const float *x, const float *w,
-                            const float *bias, float *out, const float *zrow,
-                            int64_t n, int64_t grp, int64_t oc0, int64_t nb,
-                            int64_t od, int64_t oh)
-    void fc_direct_item_f64(int level, const fc_geom *g, const double *x, const double *w,
-                            const double *bias, double *out, const double *zrow,
-                            int64_t n, int64_t grp, int64_t oc0, int64_t nb,
-                            int64_t od, int64_t oh)
-    int FC_DEPTHWISE_ROWS
-    void fc_depthwise_item_f32(int level, const fc_geom *g, const float *x, const float *w,
-                               const float *bias, float *out, const float *zrow,
-                               int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
-    void fc_depthwise_item_f64(int level, const fc_geom *g, const double *x, const double *w,
-                               const double *bias, double *out, const double *zrow,
-                               int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
-    void fc_im2col_pack_f32(const fc_geom *g, const float *x, int64_t n, int64_t grp,
-                            int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
-                            float *Bp)
-    void fc_im2col_pack_f64(const fc_geom *g, const double *x, int64_t n, int64_t grp,
-                            int64_t p0, int64_t ncols, int64_t ic0, int64_t ic1, int64_t nr,
-                            double *Bp)
-    ctypedef struct fc_wgeom:
-        int64_t N, C, D, H, W
-        int64_t Co, groups, Cg, Cog
-        int64_t OD, OH, OW
-        int64_t pd, ph, pw
-        int64_t fd, fh, fw
-        int64_t TD, TH, TW
-        int64_t P
-    void fc_wino_weights_f32(const float *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                             int64_t groups, int64_t mr, int64_t asz, int64_t q, float *ap)
-    void fc_wino_weights_f64(const double *w, int64_t Co, int64_t K, int KD, int KH, int KW,
-                             int64_t groups, int64_t mr, int64_t asz, int64_t q, double *ap)
-    void fc_wino_input_f32(int level, const fc_wgeom *g, const float *x, int64_t grp,
-                           int64_t t0, int64_t nt, int64_t nr, int64_t vstride, float *V)
-    void fc_wino_input_f64(int level, const fc_wgeom *g, const double *x, int64_t grp,
-                           int64_t t0, int64_t nt, int64_t nr, int64_t vstride, double *V)
-    void fc_wino_output_f32(int level, const fc_wgeom *g, const float *Mb, int64_t ldm,
-                            int64_t pstride, int64_t co0, int64_t mblk, int64_t t0,
-                            int64_t nt, const float *bias, float *out)
-    void fc_wino_output_f64(int level, const fc_wgeom *g, const double *Mb, int64_t ldm,
-                            int64_t pstride, int64_t co0, int64_t mblk, int64_t t0,
-                            int64_t nt, const double *bias, double *out)
+    FC_DTYPE_F32, FC_DTYPE_F64, fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at,
+    gemm_ex_at, gemm_packed_at, pack_a_at, pack_b_at)
+from fastconv._kernels.kernels cimport (
+    FC_DEPTHWISE_ROWS, FC_DIRECT_OCB, depthwise_item, direct_item, fc_geom, fc_wgeom,
+    im2col_pack, wino_input, wino_output, wino_weights)
 
 #: Bytes of unfolded input one thread packs at a time (the GEMM's B block):
 #: about half of a 512 KiB L2 cache, so a block and the weights' panels stay close.
@@ -178,10 +126,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
             nb = g.OH - oh
             if nb > rows:
                 nb = rows
-            if floating is float:
-                fc_depthwise_item_f32(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
-            else:
-                fc_depthwise_item_f64(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
+            depthwise_item(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
         return out
     if total == 0:
         return out
@@ -198,12 +143,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         nb = g.Cog - ob * ocb
         if nb > ocb:
             nb = ocb
-        if floating is float:
-            fc_direct_item_f32(isa, &g, xp, wp, bp, op, zp, n, grp,
-                               grp * g.Cog + ob * ocb, nb, od, oh)
-        else:
-            fc_direct_item_f64(isa, &g, xp, wp, bp, op, zp, n, grp,
-                               grp * g.Cog + ob * ocb, nb, od, oh)
+        direct_item(isa, &g, xp, wp, bp, op, zp, n, grp, grp * g.Cog + ob * ocb, nb, od, oh)
     return out
 
 
@@ -256,7 +196,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     """
     cdef fc_geom g = _geometry(_shape5(x.shape), _shape5(weight.shape), _shape5(out.shape),
                                stride, padding, dilation, groups)
-    cdef int dt = 0 if floating is float else 1
+    cdef int dt = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     dtype = np.float32 if floating is float else np.float64
     cdef int64_t K = g.Cg * g.KD * g.KH * g.KW
     cdef int64_t M = g.Cog
@@ -300,10 +240,7 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
 
     with nogil:
         for grp in range(g.groups * (not prepacked)):   # weights packed once per call
-            if floating is float:
-                fc_pack_a_f32_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
-            else:
-                fc_pack_a_f64_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
+            pack_a_at(isa, M, K, wp + grp * M * K, K, app + grp * asz)
     for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
         tid = omp_get_thread_num()
         r = t
@@ -323,42 +260,21 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
             nfull = ncols // nr * nr
             # One pass over all of K: blocking K was measured slower here (1x1
             # layers of 256-1024 input channels).
-            _gemm(isa, M, nfull, K, app + grp * asz, K * mr, xg, P, nr, cp, P, bias_g, 0)
+            gemm_ex_at(isa, M, nfull, K, app + grp * asz, K * mr, xg, P, nr, cp, P, bias_g, 0)
             if nfull < ncols:
-                if floating is float:
-                    fc_pack_b_f32_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
-                else:
-                    fc_pack_b_f64_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
-                _gemm(isa, M, ncols - nfull, K, app + grp * asz, K * mr, bpk, nr, K * nr,
-                      cp + nfull, P, bias_g, 0)
+                pack_b_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
+                gemm_ex_at(isa, M, ncols - nfull, K, app + grp * asz, K * mr, bpk, nr, K * nr,
+                           cp + nfull, P, bias_g, 0)
         else:
             ic0 = 0
             while ic0 < g.Cg:
                 ic1 = ic0 + cpass if ic0 + cpass < g.Cg else g.Cg
                 kc = (ic1 - ic0) * taps
-                if floating is float:
-                    fc_im2col_pack_f32(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
-                else:
-                    fc_im2col_pack_f64(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
-                _gemm(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk, nr,
-                      kc * nr, cp, P, bias_g, ic0 > 0)
+                im2col_pack(&g, xp, n, grp, p0, ncols, ic0, ic1, nr, bpk)
+                gemm_ex_at(isa, M, ncols, kc, app + grp * asz + ic0 * taps * mr, K * mr, bpk,
+                           nr, kc * nr, cp, P, bias_g, ic0 > 0)
                 ic0 = ic1
     return out
-
-
-cdef inline void _gemm(int isa, int64_t M, int64_t N, int64_t K, const floating *Ap,
-                       int64_t a_pstride, const floating *B, int64_t ldb, int64_t b_pstride,
-                       floating *C, int64_t ldc, const floating *bias,
-                       int accumulate) noexcept nogil:
-    # fc_gemm_ex (gemm.h) for either dtype: A packed (panel stride a_pstride),
-    # B packed (ldb = nr, b_pstride = K * nr) or read in place (ldb = row
-    # stride, b_pstride = nr).
-    if floating is float:
-        fc_gemm_ex_f32_at(isa, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,
-                          accumulate)
-    else:
-        fc_gemm_ex_f64_at(isa, M, N, K, Ap, a_pstride, B, ldb, b_pstride, C, ldc, bias,
-                          accumulate)
 
 
 def pack_a(const floating[:, :, ::1] a, int isa):
@@ -366,7 +282,7 @@ def pack_a(const floating[:, :, ::1] a, int isa):
 
     Returns one flat array: matrix ``i`` at offset ``i * packed_a_size(M, K)``.
     """
-    cdef int dt = 0 if floating is float else 1
+    cdef int dt = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     dtype = np.float32 if floating is float else np.float64
     cdef int64_t B = a.shape[0], M = a.shape[1], K = a.shape[2]
     cdef int64_t asz = fc_packed_a_size_at(isa, M, K, dt)
@@ -376,10 +292,7 @@ def pack_a(const floating[:, :, ::1] a, int isa):
         return np.asarray(ap)[:B * asz]
     with nogil:
         for i in range(B):
-            if floating is float:
-                fc_pack_a_f32_at(isa, M, K, &a[i, 0, 0], K, &ap[i * asz])
-            else:
-                fc_pack_a_f64_at(isa, M, K, &a[i, 0, 0], K, &ap[i * asz])
+            pack_a_at(isa, M, K, &a[i, 0, 0], K, &ap[i * asz])
     return np.asarray(ap)
 
 
@@ -420,7 +333,7 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
     g.TH = (g.OH + g.fh) // (1 + g.fh)
     g.TW = (g.OW + g.fw) // (1 + g.fw)
     g.P = 4 ** (g.fd + g.fh + g.fw)
-    cdef int dt = 0 if floating is float else 1
+    cdef int dt = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     dtype = np.float32 if floating is float else np.float64
     cdef int64_t M = g.Cog, K = g.Cg
     cdef int64_t mr = fc_gemm_mr_at(isa, dt), nr = fc_gemm_nr_at(isa, dt)
@@ -477,25 +390,12 @@ def winograd(const floating[:, :, :, :, ::1] x, packed, bias, floating[:, :, :, 
             rows = mblk
         vp = &vs[tid, 0]
         mp = &ms[tid, 0]
-        if floating is float:
-            fc_wino_input_f32(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
-        else:
-            fc_wino_input_f64(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
+        wino_input(isa, &g, xp, grp, t0, cnt, nr, vstride, vp)
         for p in range(g.P):
-            if floating is float:
-                fc_gemm_packed_f32_at(isa, rows, cnt, K,
-                                      upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
-                                      vp + p * vstride, mp + p * mstride, ntp, NULL, 0)
-            else:
-                fc_gemm_packed_f64_at(isa, rows, cnt, K,
-                                      upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
-                                      vp + p * vstride, mp + p * mstride, ntp, NULL, 0)
-        if floating is float:
-            fc_wino_output_f32(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt,
-                               bp, op)
-        else:
-            fc_wino_output_f64(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt,
-                               bp, op)
+            gemm_packed_at(isa, rows, cnt, K,
+                           upp + (p * groups + grp) * asz + (co0 // mr) * K * mr,
+                           vp + p * vstride, mp + p * mstride, ntp, NULL, 0)
+        wino_output(isa, &g, mp, ntp, mstride, grp * M + co0, rows, t0, cnt, bp, op)
     return out
 
 
@@ -510,7 +410,7 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     The row panels are shared among ``num_threads`` threads (each value is
     computed the same way whoever computes it).
     """
-    cdef int dt = 0 if floating is float else 1
+    cdef int dt = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     dtype = np.float32 if floating is float else np.float64
     cdef int64_t Co = w.shape[0], K = w.shape[1]
     cdef int KD = w.shape[2], KH = w.shape[3], KW = w.shape[4]
@@ -525,8 +425,5 @@ def winograd_weights(const floating[:, :, :, :, ::1] w, int64_t groups, int isa,
     cdef const floating *wp = &w[0, 0, 0, 0, 0]
     cdef floating *app = &ap[0]
     for q in prange(npanels, nogil=True, num_threads=num_threads, schedule="static"):
-        if floating is float:
-            fc_wino_weights_f32(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
-        else:
-            fc_wino_weights_f64(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
+        wino_weights(wp, Co, K, KD, KH, KW, groups, mr, asz, q, app)
     return np.asarray(ap)

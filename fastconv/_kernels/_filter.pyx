@@ -16,16 +16,7 @@ import numpy as np
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport omp_get_thread_num
 
-cdef extern from "filter.h" nogil:
-    ctypedef struct fc_fgeom:
-        int64_t H, W, KH, KW, OH, OW, padl, RI, CI
-    int fc_filter_level(int level)
-    void fc_filter_item_f32(int level, const fc_fgeom *g, const float *x, const float *w,
-                            float *out, const int64_t *rmap, const int64_t *cmap, float fill,
-                            int64_t item, float *buf, const float **rowp)
-    void fc_filter_item_f64(int level, const fc_fgeom *g, const double *x, const double *w,
-                            double *out, const int64_t *rmap, const int64_t *cmap, double fill,
-                            int64_t item, double *buf, const double **rowp)
+from fastconv._kernels.kernels cimport fc_fgeom, fc_filter_level, filter_item
 
 #: Output rows per work item (the item's input rows are copied at most once).
 ROWS_PER_ITEM = 16
@@ -91,9 +82,5 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
     cdef floating fv = <floating>fill
     for t in prange(nitems, nogil=True, num_threads=nthreads, schedule="static"):
         tid = omp_get_thread_num()
-        if floating is float:
-            fc_filter_item_f32(level, &g, xp, wp, op, rp, cp, fv, t, &buf[tid, 0],
-                               <const float **>&rowp[tid, 0])
-        else:
-            fc_filter_item_f64(level, &g, xp, wp, op, rp, cp, fv, t, &buf[tid, 0],
-                               <const double **>&rowp[tid, 0])
+        filter_item(level, &g, xp, wp, op, rp, cp, fv, t, &buf[tid, 0],
+                    <const floating **>&rowp[tid, 0])

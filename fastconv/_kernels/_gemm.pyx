@@ -31,61 +31,6 @@ cdef enum:
 
 
 # --------------------------------------------------------------------------
-# Exported to other Cython modules (see _gemm.pxd).
-# --------------------------------------------------------------------------
-cdef int current_level() noexcept nogil:
-    return fc_isa_get()
-
-
-cdef int gemm_mr(int level, int dtype) noexcept nogil:
-    return fc_gemm_mr_at(level, dtype)
-
-
-cdef int gemm_nr(int level, int dtype) noexcept nogil:
-    return fc_gemm_nr_at(level, dtype)
-
-
-cdef int64_t packed_a_size(int level, int64_t M, int64_t K, int dtype) noexcept nogil:
-    return fc_packed_a_size_at(level, M, K, dtype)
-
-
-cdef int64_t packed_b_size(int level, int64_t K, int64_t N, int dtype) noexcept nogil:
-    return fc_packed_b_size_at(level, K, N, dtype)
-
-
-cdef void pack_a_f32(int level, int64_t M, int64_t K, const float *A, int64_t lda,
-                     float *Ap) noexcept nogil:
-    fc_pack_a_f32_at(level, M, K, A, lda, Ap)
-
-
-cdef void pack_a_f64(int level, int64_t M, int64_t K, const double *A, int64_t lda,
-                     double *Ap) noexcept nogil:
-    fc_pack_a_f64_at(level, M, K, A, lda, Ap)
-
-
-cdef void pack_b_f32(int level, int64_t K, int64_t N, const float *B, int64_t ldb,
-                     float *Bp) noexcept nogil:
-    fc_pack_b_f32_at(level, K, N, B, ldb, Bp)
-
-
-cdef void pack_b_f64(int level, int64_t K, int64_t N, const double *B, int64_t ldb,
-                     double *Bp) noexcept nogil:
-    fc_pack_b_f64_at(level, K, N, B, ldb, Bp)
-
-
-cdef void gemm_packed_f32(int level, int64_t M, int64_t N, int64_t K, const float *Ap,
-                          const float *Bp, float *C, int64_t ldc, const float *bias,
-                          int accumulate) noexcept nogil:
-    fc_gemm_packed_f32_at(level, M, N, K, Ap, Bp, C, ldc, bias, accumulate)
-
-
-cdef void gemm_packed_f64(int level, int64_t M, int64_t N, int64_t K, const double *Ap,
-                          const double *Bp, double *C, int64_t ldc, const double *bias,
-                          int accumulate) noexcept nogil:
-    fc_gemm_packed_f64_at(level, M, N, K, Ap, Bp, C, ldc, bias, accumulate)
-
-
-# --------------------------------------------------------------------------
 # ISA levels.
 # --------------------------------------------------------------------------
 def _supported_names():
@@ -124,6 +69,47 @@ def isa_levels():
     'generic'
     """
     return _supported_names()
+
+
+def isa_compiled():
+    """Return every ISA level compiled into this build, from ``"generic"`` on.
+
+    A level runs only where the CPU has it too (`isa_levels`).
+
+    Returns
+    -------
+    tuple of str
+        ``("generic", "avx2", "avx512")`` on x86-64, ``("generic",)`` elsewhere.
+
+    Examples
+    --------
+    >>> from fastconv._kernels import _gemm
+    >>> _gemm.isa_compiled()[0]
+    'generic'
+    """
+    return ISA_LEVELS[: fc_isa_compiled() + 1]
+
+
+def isa_emulated():
+    """Return the level this build emulates, or None (every normal build).
+
+    A test build made with ``FASTCONV_EMULATE_AVX512=1`` compiles the AVX-512
+    level for AVX2 + FMA, its 64-byte vectors as pairs of 32-byte ones, and
+    runs it on any CPU with AVX2 + FMA (``fastconv/_kernels/isa.h``).
+
+    Returns
+    -------
+    str or None
+        ``"avx512"`` in such a build, else None.
+
+    Examples
+    --------
+    >>> from fastconv._kernels import _gemm
+    >>> _gemm.isa_emulated() in (None, "avx512")
+    True
+    """
+    cdef int level = fc_isa_emulated()
+    return None if level < 0 else ISA_LEVELS[level]
 
 
 def isa_get():
@@ -247,16 +233,27 @@ cdef _pack(floating[::1] dst, const floating[:, ::1] src, int level, bint is_a):
     if dst.shape[0] == 0:
         return
     with nogil:
-        if floating is float:
-            if is_a:
-                fc_pack_a_f32_at(level, rows, cols, &src[0, 0], cols, &dst[0])
-            else:
-                fc_pack_b_f32_at(level, rows, cols, &src[0, 0], cols, &dst[0])
+        if is_a:
+            pack_a_at(level, rows, cols, &src[0, 0], cols, &dst[0])
         else:
-            if is_a:
-                fc_pack_a_f64_at(level, rows, cols, &src[0, 0], cols, &dst[0])
-            else:
-                fc_pack_b_f64_at(level, rows, cols, &src[0, 0], cols, &dst[0])
+            pack_b_at(level, rows, cols, &src[0, 0], cols, &dst[0])
+
+
+def _pack_matrix(m, name, bint is_a):
+    # pack_a (is_a) or pack_b of the matrix m at the current level.
+    m = _check_matrix(name, m)
+    cdef int level = fc_isa_get()
+    code = _dtype_code(m.dtype)
+    if is_a:
+        size = fc_packed_a_size_at(level, m.shape[0], m.shape[1], code)
+    else:
+        size = fc_packed_b_size_at(level, m.shape[0], m.shape[1], code)
+    out = np.empty(size, m.dtype)
+    if m.dtype == np.float32:
+        _pack[float](out, m, level, is_a)
+    else:
+        _pack[double](out, m, level, is_a)
+    return out
 
 
 def pack_a(a):
@@ -290,15 +287,7 @@ def pack_a(a):
     >>> _gemm.pack_a(np.ones((2, 3), np.float32)).size % 3
     0
     """
-    a = _check_matrix("a", a)
-    level = fc_isa_get()
-    code = _dtype_code(a.dtype)
-    out = np.empty(fc_packed_a_size_at(level, a.shape[0], a.shape[1], code), a.dtype)
-    if a.dtype == np.float32:
-        _pack[float](out, a, level, True)
-    else:
-        _pack[double](out, a, level, True)
-    return out
+    return _pack_matrix(a, "a", True)
 
 
 def pack_b(b):
@@ -333,15 +322,7 @@ def pack_b(b):
     >>> _gemm.pack_b(np.ones((3, 1))).shape == (3 * nr,)
     True
     """
-    b = _check_matrix("b", b)
-    level = fc_isa_get()
-    code = _dtype_code(b.dtype)
-    out = np.empty(fc_packed_b_size_at(level, b.shape[0], b.shape[1], code), b.dtype)
-    if b.dtype == np.float32:
-        _pack[float](out, b, level, False)
-    else:
-        _pack[double](out, b, level, False)
-    return out
+    return _pack_matrix(b, "b", False)
 
 
 cdef _gemm_packed_run(const floating[::1] ap, const floating[::1] bp, floating[:, :] c,
@@ -356,10 +337,7 @@ cdef _gemm_packed_run(const floating[::1] ap, const floating[::1] bp, floating[:
         bias_mv = bias
         bias_ptr = &bias_mv[0]
     with nogil:
-        if floating is float:
-            fc_gemm_packed_f32_at(level, M, N, K, A, B, &c[0, 0], ldc, bias_ptr, accumulate)
-        else:
-            fc_gemm_packed_f64_at(level, M, N, K, A, B, &c[0, 0], ldc, bias_ptr, accumulate)
+        gemm_packed_at(level, M, N, K, A, B, &c[0, 0], ldc, bias_ptr, accumulate)
 
 
 def gemm_packed(ap, bp, k, out, *, bias=None, accumulate=False):
@@ -476,20 +454,13 @@ cdef void _column_block(int level, int64_t j0, int64_t nb, const floating *Ap,
         k0 = kb * KC
         kcb = K - k0 if K - k0 < KC else KC
         Bk = B + k0 * N + j0 if kcb > 0 else B
-        if floating is float:
-            fc_pack_b_f32_at(level, kcb, nb, Bk, N, Bp)
-        else:
-            fc_pack_b_f64_at(level, kcb, nb, Bk, N, Bp)
+        pack_b_at(level, kcb, nb, Bk, N, Bp)
         for ib in range(nib):
             i0 = ib * mc
             mb = M - i0 if M - i0 < mc else mc
             bias_i = bias + i0 if bias != NULL else NULL
-            if floating is float:
-                fc_gemm_packed_f32_at(level, mb, nb, kcb, Ap + kb * a_block + (i0 // mr) * kcb * mr,
-                                      Bp, C + i0 * N + j0, N, bias_i, accumulate or kb > 0)
-            else:
-                fc_gemm_packed_f64_at(level, mb, nb, kcb, Ap + kb * a_block + (i0 // mr) * kcb * mr,
-                                      Bp, C + i0 * N + j0, N, bias_i, accumulate or kb > 0)
+            gemm_packed_at(level, mb, nb, kcb, Ap + kb * a_block + (i0 // mr) * kcb * mr,
+                           Bp, C + i0 * N + j0, N, bias_i, accumulate != 0 or kb > 0)
 
 
 cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
@@ -532,10 +503,7 @@ cdef _matmul_run(const floating[:, ::1] a, const floating[:, ::1] b, floating[:,
         for kb in range(nkb):
             k0 = kb * KC
             kcb = K - k0 if K - k0 < KC else KC
-            if floating is float:
-                fc_pack_a_f32_at(level, M, kcb, A + k0, K, Ap + kb * a_block)
-            else:
-                fc_pack_a_f64_at(level, M, kcb, A + k0, K, Ap + kb * a_block)
+            pack_a_at(level, M, kcb, A + k0, K, Ap + kb * a_block)
         for jb in prange(nblocks, schedule="dynamic", num_threads=nthreads):
             _column_block(level, jb * nc, min(nc, N - jb * nc), Ap, a_block,
                           Bp + omp_get_thread_num() * b_stride, B, C, bias_ptr,

@@ -23,9 +23,10 @@ import numpy as np
 
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport omp_get_thread_num
+# The GEMM's C functions (gemm.c is compiled into this extension too).
 from fastconv._kernels._gemm cimport (
-    gemm_mr, gemm_nr, packed_a_size, packed_b_size, pack_a_f32, pack_a_f64,
-    gemm_packed_f32, gemm_packed_f64)
+    FC_DTYPE_F32, FC_DTYPE_F64, fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at,
+    fc_packed_b_size_at, gemm_packed_at, pack_a_at)
 
 cdef enum:
     # Reduction rows (output positions) per packed block.
@@ -126,7 +127,7 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
     isa : int
         The GEMM's SIMD level (``fastconv._kernels._gemm`` numbering).
     """
-    cdef int dt = 0 if floating is float else 1
+    cdef int dt = FC_DTYPE_F32 if floating is float else FC_DTYPE_F64
     dtype = np.float32 if floating is float else np.float64
     cdef int64_t N = x.shape[0], C = x.shape[1], D = x.shape[2], H = x.shape[3], W = x.shape[4]
     cdef int64_t Cout = gy.shape[1], OD = gy.shape[2], OH = gy.shape[3], OW = gy.shape[4]
@@ -137,7 +138,7 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
     cdef int64_t sd = stride[0], sh = stride[1], sw = stride[2]
     cdef int64_t pd = padding[0], ph = padding[1], pw = padding[2]
     cdef int64_t dd = dilation[0], dh = dilation[1], dw = dilation[2]
-    cdef int64_t mr = gemm_mr(isa, dt), nr = gemm_nr(isa, dt)
+    cdef int64_t mr = fc_gemm_mr_at(isa, dt), nr = fc_gemm_nr_at(isa, dt)
     cdef int64_t nb = block_columns(J, Cog, groups, nr, num_threads)
     cdef int64_t njb = (J + nb - 1) // nb
     cdef int64_t npb = (P + KC - 1) // KC
@@ -150,8 +151,8 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
         np.asarray(gw)[...] = 0
         return gw
     # A = gy, packed once: block (n, g, pb) of Cog x KC at ap[((n * groups + g) * npb + pb) * ablk].
-    cdef int64_t ablk = packed_a_size(isa, Cog, KC, dt)
-    cdef int64_t bblk = packed_b_size(isa, KC, nb, dt)
+    cdef int64_t ablk = fc_packed_a_size_at(isa, Cog, KC, dt)
+    cdef int64_t bblk = fc_packed_b_size_at(isa, KC, nb, dt)
     cdef floating[::1] ap = np.empty(N * groups * npb * ablk, dtype)
     cdef floating[:, ::1] bws = np.empty((num_threads, bblk), dtype)
     cdef const floating *xp = &x[0, 0, 0, 0, 0]
@@ -168,12 +169,7 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
             pb = a % npb
             p0 = pb * KC
             kcb = min(KC, P - p0)
-            if floating is float:
-                pack_a_f32(isa, Cog, kcb, gp + (n * Cout + grp * Cog) * P + p0, P,
-                           app + a * ablk)
-            else:
-                pack_a_f64(isa, Cog, kcb, gp + (n * Cout + grp * Cog) * P + p0, P,
-                           app + a * ablk)
+            pack_a_at(isa, Cog, kcb, gp + (n * Cout + grp * Cog) * P + p0, P, app + a * ablk)
         for it in prange(total, num_threads=num_threads, schedule="dynamic"):
             grp = it // njb
             jb = it % njb
@@ -188,14 +184,9 @@ def weight_grad(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::
                     _pack_cols_t(xp + n * C * D * H * W, C, D, H, W, OH, OW, KD, KH, KW,
                                  sd, sh, sw, pd, ph, pw, dd, dh, dw, grp * Cig, j0, ncols,
                                  p0, kcb, nr, bp)
-                    if floating is float:
-                        gemm_packed_f32(isa, Cog, ncols, kcb,
-                                        app + ((n * groups + grp) * npb + pb) * ablk, bp,
-                                        wp + grp * Cog * J + j0, J, NULL, not first)
-                    else:
-                        gemm_packed_f64(isa, Cog, ncols, kcb,
-                                        app + ((n * groups + grp) * npb + pb) * ablk, bp,
-                                        wp + grp * Cog * J + j0, J, NULL, not first)
+                    gemm_packed_at(isa, Cog, ncols, kcb,
+                                   app + ((n * groups + grp) * npb + pb) * ablk, bp,
+                                   wp + grp * Cog * J + j0, J, NULL, not first)
                     first = 0
     return gw
 

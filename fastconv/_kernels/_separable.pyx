@@ -21,27 +21,9 @@ import numpy as np
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport omp_get_thread_num
 from fastconv._kernels._gemm cimport (
-    FC_DTYPE_F32, FC_DTYPE_F64,
-    fc_packed_a_size_at, fc_packed_b_size_at, fc_pack_a_f32_at, fc_pack_a_f64_at,
-    fc_pack_b_f32_at, fc_pack_b_f64_at, fc_gemm_packed_f32_at, fc_gemm_packed_f64_at)
-
-cdef extern from "conv.h" nogil:
-    ctypedef struct fc_geom:
-        int64_t N, C, D, H, W
-        int64_t Co, groups, Cg, Cog
-        int64_t KD, KH, KW
-        int64_t OD, OH, OW
-        int64_t sd, sh, sw
-        int64_t pd, ph, pw
-        int64_t dd, dh, dw
-
-cdef extern from "separable.h" nogil:
-    void fc_separable_dw_rows_f32(int level, const fc_geom *g, const float *x, const float *w,
-                                  float *tile, const float *zrow, int64_t n, int64_t oc,
-                                  int64_t oh0, int64_t nrows)
-    void fc_separable_dw_rows_f64(int level, const fc_geom *g, const double *x,
-                                  const double *w, double *tile, const double *zrow,
-                                  int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
+    FC_DTYPE_F32, FC_DTYPE_F64, fc_packed_a_size_at, fc_packed_b_size_at, gemm_packed_at,
+    pack_a_at, pack_b_at)
+from fastconv._kernels.kernels cimport fc_geom, separable_dw_rows
 
 #: Bytes of depthwise result one band holds (its tile; the packed copy is as
 #: large): together about half of a 512 KiB L2 cache.
@@ -123,10 +105,7 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
     cdef floating *bpk
 
     with nogil:
-        if floating is float:
-            fc_pack_a_f32_at(isa, Co, Cm, &pw_weight[0, 0], Cm, app)
-        else:
-            fc_pack_a_f64_at(isa, Co, Cm, &pw_weight[0, 0], Cm, app)
+        pack_a_at(isa, Co, Cm, &pw_weight[0, 0], Cm, app)
     for t in prange(total, nogil=True, num_threads=num_threads, schedule="static"):
         tid = omp_get_thread_num()
         band = t % nband
@@ -139,18 +118,7 @@ def separable(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dw_we
         tile = &ws[tid, 0]
         bpk = tile + Cm * tcols
         for oc in range(Cm):
-            if floating is float:
-                fc_separable_dw_rows_f32(isa, &g, xp, wp, tile + oc * ncols, zp, n, oc,
-                                         oh0, nrows)
-            else:
-                fc_separable_dw_rows_f64(isa, &g, xp, wp, tile + oc * ncols, zp, n, oc,
-                                         oh0, nrows)
-        if floating is float:
-            fc_pack_b_f32_at(isa, Cm, ncols, tile, ncols, bpk)
-            fc_gemm_packed_f32_at(isa, Co, ncols, Cm, app, bpk,
-                                  op + n * Co * P + oh0 * g.OW, P, bp, 0)
-        else:
-            fc_pack_b_f64_at(isa, Cm, ncols, tile, ncols, bpk)
-            fc_gemm_packed_f64_at(isa, Co, ncols, Cm, app, bpk,
-                                  op + n * Co * P + oh0 * g.OW, P, bp, 0)
+            separable_dw_rows(isa, &g, xp, wp, tile + oc * ncols, zp, n, oc, oh0, nrows)
+        pack_b_at(isa, Cm, ncols, tile, ncols, bpk)
+        gemm_packed_at(isa, Co, ncols, Cm, app, bpk, op + n * Co * P + oh0 * g.OW, P, bp, 0)
     return out

@@ -6,6 +6,7 @@
  * dtype. */
 #include "conv.h"
 #include "gemm.h"
+#include "isa.h"
 
 #include <string.h>
 
@@ -22,15 +23,8 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#define FC_X86_LEVELS 1
-#else
-#define FC_X86_LEVELS 0
-#endif
-
-
 /* Baseline: 16-byte vectors (SSE2 on x86-64). */
-#define FC_VBYTES 16
+#define FC_VBYTES FC_GENERIC_VBYTES
 #define FC_T float
 #define FC_SFX _generic_f32
 #include "direct_impl.h"
@@ -46,9 +40,8 @@
 #undef FC_VBYTES
 
 #if FC_X86_LEVELS
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define FC_VBYTES 32
+FC_LEVEL_BEGIN_AVX2
+#define FC_VBYTES FC_AVX2_VBYTES
 #define FC_T float
 #define FC_SFX _avx2_f32
 #include "direct_impl.h"
@@ -62,11 +55,10 @@
 #undef FC_T
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
+FC_LEVEL_END
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx2,fma")
-#define FC_VBYTES 64
+FC_LEVEL_BEGIN_AVX512
+#define FC_VBYTES FC_AVX512_VBYTES
 #define FC_T float
 #define FC_SFX _avx512_f32
 #include "direct_impl.h"
@@ -80,7 +72,7 @@
 #undef FC_T
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
+FC_LEVEL_END
 #endif
 
 #define FC_T float

@@ -99,6 +99,25 @@ typedef struct {
     int64_t P;              /* transform points: 4 ** (fd + fh + fw) */
 } fc_wgeom;
 
+/* Tile t of a Winograd tiling: its image n and tile coordinates (td, th, tw).
+ * Returns how many tiles from t on lie in the same row of tiles, at most
+ * `left` and `cap` (the tiles a transform handles in one go). */
+static inline __attribute__((always_inline)) int64_t
+fc_wg_tile_run(const fc_wgeom *g, int64_t t, int64_t left, int64_t cap, int64_t *n,
+               int64_t *td, int64_t *th, int64_t *tw)
+{
+    int64_t r = t / g->TW;
+    *tw = t % g->TW;
+    *th = r % g->TH;
+    r /= g->TH;
+    *td = r % g->TD;
+    *n = r / g->TD;
+    int64_t run = g->TW - *tw;
+    if (run > left) run = left;
+    if (run > cap) run = cap;
+    return run;
+}
+
 /* Tiles of one segment: at most the widest GEMM panel. */
 #define FC_WG_SEG 32
 /* Tiles of one run of the input transform (consecutive tiles of a tile row)

@@ -5,7 +5,7 @@
  *   FC_T       the element type (float or double)
  *   FC_SFX     the function-name suffix (e.g. _avx2_f32)
  *   FC_VBYTES  the vector width in bytes the level computes with
- * defined, inside a `#pragma GCC target` region for the levels above the
+ * defined, inside an isa.h level region (FC_LEVEL_BEGIN_<LEVEL>) for the levels above the
  * baseline. No include guard on purpose.
  *
  * General kernel: one call computes nb (<= FC_DIRECT_OCB) output channels of one output row

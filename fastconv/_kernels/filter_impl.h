@@ -4,7 +4,7 @@
  *   FC_SFX     the function-name suffix (e.g. _avx2_f32)
  *   FC_VBYTES  the vector width in bytes of the level
  *   FC_FU      vectors of output columns per register block
- * defined, inside a `#pragma GCC target` region above the baseline. No include
+ * defined, inside an isa.h level region (FC_LEVEL_BEGIN_<LEVEL>) above the baseline. No include
  * guard on purpose.
  *
  * A work item is a block of RI output rows by CI output columns, reading

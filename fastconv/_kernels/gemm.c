@@ -1,14 +1,12 @@
 /* fastconv: packed GEMM, one micro-kernel source (gemm_impl.h) instantiated
  * per ISA level and dtype, chosen at run time (see gemm.h). */
 #include "gemm.h"
+#include "isa.h"
 
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#define FC_X86_LEVELS 1
+#if FC_X86_LEVELS
 #include <immintrin.h>
-#else
-#define FC_X86_LEVELS 0
 #endif
 
 #if defined(__GNUC__)
@@ -155,7 +153,7 @@ static inline fc_gv64 fc_gset64(double x) { fc_gv64 v = {x, x}; return v; }
 #if FC_X86_LEVELS
 
 #define FC_SFX _avx2_f32
-#define FC_ATTR __attribute__((target("avx2,fma")))
+#define FC_ATTR FC_AVX2_ATTR
 #define FC_T float
 #define FC_V __m256
 #define FC_VL 8
@@ -169,7 +167,7 @@ static inline fc_gv64 fc_gset64(double x) { fc_gv64 v = {x, x}; return v; }
 #include "gemm_impl.h"
 
 #define FC_SFX _avx2_f64
-#define FC_ATTR __attribute__((target("avx2,fma")))
+#define FC_ATTR FC_AVX2_ATTR
 #define FC_T double
 #define FC_V __m256d
 #define FC_VL 4
@@ -182,32 +180,77 @@ static inline fc_gv64 fc_gset64(double x) { fc_gv64 v = {x, x}; return v; }
 #define FC_VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #include "gemm_impl.h"
 
+#if FC_EMULATE_AVX512
+/* Emulated AVX-512 (isa.h): the level's 64-byte vectors as GCC vectors on
+ * AVX2, each fused multiply-add done as two 256-bit ones (the same rounding
+ * as one 512-bit FMA). */
+typedef float fc_e512f __attribute__((vector_size(64)));
+typedef double fc_e512d __attribute__((vector_size(64)));
+typedef union { fc_e512f v; __m256 h[2]; } fc_e512f_halves;
+typedef union { fc_e512d v; __m256d h[2]; } fc_e512d_halves;
+/* Statement expressions, not functions: a 64-byte vector is never passed
+ * or returned by value without AVX-512 (GCC warns that this changes the ABI). */
+#define FC_E512_LOAD(T, p) ({ T fc_l_; memcpy(&fc_l_, (p), sizeof fc_l_); fc_l_; })
+#define FC_E512_FMA(U, FMA, a, b, c)                                                         \
+    ({                                                                                       \
+        U fc_a_ = {(a)}, fc_b_ = {(b)}, fc_c_ = {(c)}, fc_r_;                                \
+        fc_r_.h[0] = FMA(fc_a_.h[0], fc_b_.h[0], fc_c_.h[0]);                                \
+        fc_r_.h[1] = FMA(fc_a_.h[1], fc_b_.h[1], fc_c_.h[1]);                                \
+        fc_r_.v;                                                                             \
+    })
+#define FC_512_V32 fc_e512f
+#define FC_512_LOAD32(p) FC_E512_LOAD(fc_e512f, p)
+#define FC_512_STORE32(p, v) do { fc_e512f fc_s_ = (v); memcpy((p), &fc_s_, sizeof fc_s_); } while (0)
+#define FC_512_SET1_32(x) ((fc_e512f){0} + (float)(x))
+#define FC_512_ZERO32() ((fc_e512f){0})
+#define FC_512_FMA32(a, b, c) FC_E512_FMA(fc_e512f_halves, _mm256_fmadd_ps, a, b, c)
+#define FC_512_V64 fc_e512d
+#define FC_512_LOAD64(p) FC_E512_LOAD(fc_e512d, p)
+#define FC_512_STORE64(p, v) do { fc_e512d fc_s_ = (v); memcpy((p), &fc_s_, sizeof fc_s_); } while (0)
+#define FC_512_SET1_64(x) ((fc_e512d){0} + (double)(x))
+#define FC_512_ZERO64() ((fc_e512d){0})
+#define FC_512_FMA64(a, b, c) FC_E512_FMA(fc_e512d_halves, _mm256_fmadd_pd, a, b, c)
+#else
+#define FC_512_V32 __m512
+#define FC_512_LOAD32(p) _mm512_loadu_ps(p)
+#define FC_512_STORE32(p, v) _mm512_storeu_ps((p), (v))
+#define FC_512_SET1_32(x) _mm512_set1_ps(x)
+#define FC_512_ZERO32() _mm512_setzero_ps()
+#define FC_512_FMA32(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define FC_512_V64 __m512d
+#define FC_512_LOAD64(p) _mm512_loadu_pd(p)
+#define FC_512_STORE64(p, v) _mm512_storeu_pd((p), (v))
+#define FC_512_SET1_64(x) _mm512_set1_pd(x)
+#define FC_512_ZERO64() _mm512_setzero_pd()
+#define FC_512_FMA64(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#endif
+
 #define FC_SFX _avx512_f32
-#define FC_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define FC_ATTR FC_AVX512_ATTR
 #define FC_T float
-#define FC_V __m512
+#define FC_V FC_512_V32
 #define FC_VL 16
 #define FC_MR FC_AVX512_MR_F32
 #define FC_NV (FC_AVX512_NR_F32 / 16)
-#define FC_VLOAD(p) _mm512_loadu_ps(p)
-#define FC_VSTORE(p, v) _mm512_storeu_ps((p), (v))
-#define FC_VSET1(x) _mm512_set1_ps(x)
-#define FC_VZERO() _mm512_setzero_ps()
-#define FC_VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define FC_VLOAD FC_512_LOAD32
+#define FC_VSTORE FC_512_STORE32
+#define FC_VSET1 FC_512_SET1_32
+#define FC_VZERO FC_512_ZERO32
+#define FC_VFMA FC_512_FMA32
 #include "gemm_impl.h"
 
 #define FC_SFX _avx512_f64
-#define FC_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define FC_ATTR FC_AVX512_ATTR
 #define FC_T double
-#define FC_V __m512d
+#define FC_V FC_512_V64
 #define FC_VL 8
 #define FC_MR FC_AVX512_MR_F64
 #define FC_NV (FC_AVX512_NR_F64 / 8)
-#define FC_VLOAD(p) _mm512_loadu_pd(p)
-#define FC_VSTORE(p, v) _mm512_storeu_pd((p), (v))
-#define FC_VSET1(x) _mm512_set1_pd(x)
-#define FC_VZERO() _mm512_setzero_pd()
-#define FC_VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define FC_VLOAD FC_512_LOAD64
+#define FC_VSTORE FC_512_STORE64
+#define FC_VSET1 FC_512_SET1_64
+#define FC_VZERO FC_512_ZERO64
+#define FC_VFMA FC_512_FMA64
 #include "gemm_impl.h"
 
 #endif /* FC_X86_LEVELS */
@@ -266,16 +309,7 @@ static int fc_level_current = -1;
 #define FC_ATOMIC_STORE(p, v) (*(volatile int *)(p) = (v))
 #endif
 
-static int fc_detect(void)
-{
-#if FC_X86_LEVELS
-    __builtin_cpu_init();
-    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx2 && __builtin_cpu_supports("avx512f")) return FC_ISA_AVX512;
-    if (avx2) return FC_ISA_AVX2;
-#endif
-    return FC_ISA_GENERIC;
-}
+static int fc_detect(void) { return fc_cpu_level(); }
 
 int fc_isa_supported(void)
 {
@@ -303,6 +337,10 @@ int fc_isa_set(int level)
     FC_ATOMIC_STORE(&fc_level_current, level);
     return level;
 }
+
+int fc_isa_compiled(void) { return FC_ISA_COMPILED_MAX; }
+
+int fc_isa_emulated(void) { return FC_X86_LEVELS && FC_EMULATE_AVX512 ? FC_ISA_AVX512 : -1; }
 
 const char *fc_isa_name(int level)
 {

@@ -15,10 +15,10 @@
  * The convolution writes unfolded input straight into the packed-B layout,
  * so that layout is part of this interface.
  *
- * ISA levels: the generic level is compiled for the baseline of the target
- * (SSE2 on x86-64, plain C elsewhere); the AVX2+FMA and AVX-512 levels are
- * compiled per function in the same translation unit and used only when the
- * CPU supports them. The first use selects the best supported level;
+ * ISA levels (isa.h): the generic level is compiled for the baseline of the
+ * target (SSE2 on x86-64, plain C elsewhere); the AVX2+FMA and AVX-512 levels
+ * are compiled per function in the same translation unit and used only when
+ * the CPU supports them. The first use selects the best supported level;
  * fc_isa_set changes it (process-wide).
  *
  * Every function without a level argument works at the current level. The
@@ -65,6 +65,11 @@ int fc_isa_get(void);
  * -1 (level unchanged) if `level` is invalid or not supported. Must not be
  * called while another thread computes through the level-less functions. */
 int fc_isa_set(int level);
+/* Highest level compiled into this build (FC_ISA_GENERIC off x86). */
+int fc_isa_compiled(void);
+/* The level this build emulates (FC_ISA_AVX512 in a FASTCONV_EMULATE_AVX512
+ * test build, see isa.h), else -1. */
+int fc_isa_emulated(void);
 /* "generic", "avx2", "avx512"; "unknown" for an invalid level. */
 const char *fc_isa_name(int level);
 

@@ -1,12 +1,13 @@
 /* fastconv: the 1-D pass kernels of lines.h, instantiated per ISA level (the
  * GEMM's numbering: 0 generic, 1 AVX2 + FMA, 2 AVX-512) and flavour.
  *
- * The exact flavour (float64, SciPy's roundings) is compiled with the
- * contraction of multiply-adds switched off, and at the AVX2 level without
- * FMA in its target, so that no compiler flag (e.g. -march=native) can fuse
- * its products and sums. */
+ * The exact flavour (float64, SciPy's roundings) and the uniform pass are
+ * compiled with the contraction of multiply-adds switched off (per function,
+ * so that no compiler flag can fuse their products and sums). The levels'
+ * targets come from isa.h. */
 #include <string.h>
 #include "lines.h"
+#include "isa.h"
 
 #define FC_LALIGN(n) ((((int64_t)(n)) + 63) & ~(int64_t)63)
 /* Bytes of a column block of the vertical passes: its row segments stay in L1. */
@@ -31,14 +32,21 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
     return lines * per_line;
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#define FC_L_X86 1
+/* The non-temporal store of a 64-byte vector: one AVX-512 instruction, or
+ * (emulated AVX-512 build, no such instruction) an ordinary store. */
+#if defined(__clang__)
+#define FC_NTSTORE512_PS(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#define FC_NTSTORE512_PD(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
+#elif FC_EMULATE_AVX512
+#define FC_NTSTORE512_PS(p, v) (*(__typeof__(v) *)(p) = (v))
+#define FC_NTSTORE512_PD(p, v) (*(__typeof__(v) *)(p) = (v))
 #else
-#define FC_L_X86 0
+#define FC_NTSTORE512_PS(p, v) __builtin_ia32_movntps512((p), (v))
+#define FC_NTSTORE512_PD(p, v) __builtin_ia32_movntpd512((p), (v))
 #endif
 
 /* ---- fast flavours: float32 and float64 ---- */
-#define FC_VBYTES 16
+#define FC_VBYTES FC_GENERIC_VBYTES
 #define FC_T float
 #if defined(__clang__)
 #define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
@@ -63,10 +71,9 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
 #undef FC_SFX
 #undef FC_VBYTES
 
-#if FC_L_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define FC_VBYTES 32
+#if FC_X86_LEVELS
+FC_LEVEL_BEGIN_AVX2
+#define FC_VBYTES FC_AVX2_VBYTES
 #define FC_T float
 #if defined(__clang__)
 #define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
@@ -90,35 +97,26 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
 #undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
+FC_LEVEL_END
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx2,fma")
-#define FC_VBYTES 64
+FC_LEVEL_BEGIN_AVX512
+#define FC_VBYTES FC_AVX512_VBYTES
 #define FC_T float
-#if defined(__clang__)
-#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
-#else
-#define FC_NTSTORE(p, v) __builtin_ia32_movntps512((p), (v))
-#endif
+#define FC_NTSTORE(p, v) FC_NTSTORE512_PS(p, v)
 #define FC_SFX _avx512_f32
 #include "lines_impl.h"
 #undef FC_T
 #undef FC_NTSTORE
 #undef FC_SFX
 #define FC_T double
-#if defined(__clang__)
-#define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
-#else
-#define FC_NTSTORE(p, v) __builtin_ia32_movntpd512((p), (v))
-#endif
+#define FC_NTSTORE(p, v) FC_NTSTORE512_PD(p, v)
 #define FC_SFX _avx512_f64
 #include "lines_impl.h"
 #undef FC_T
 #undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
+FC_LEVEL_END
 #endif
 
 /* ---- exact flavour: float64, no fused multiply-add ---- */
@@ -128,7 +126,7 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
 #endif
-#define FC_VBYTES 16
+#define FC_VBYTES FC_GENERIC_VBYTES
 #define FC_T double
 #if defined(__clang__)
 #define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
@@ -141,10 +139,9 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
 #undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
-#if FC_L_X86
-#pragma GCC push_options
-#pragma GCC target("avx2")
-#define FC_VBYTES 32
+#if FC_X86_LEVELS
+FC_LEVEL_BEGIN_AVX2
+#define FC_VBYTES FC_AVX2_VBYTES
 #define FC_T double
 #if defined(__clang__)
 #define FC_NTSTORE(p, v) __builtin_nontemporal_store((v), (__typeof__(v) *)(p))
@@ -157,7 +154,7 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
 #undef FC_NTSTORE
 #undef FC_SFX
 #undef FC_VBYTES
-#pragma GCC pop_options
+FC_LEVEL_END
 #endif
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT ON
@@ -168,7 +165,13 @@ static inline int64_t fc_lines_band_stride(int64_t n, int64_t size)
 /* ---- the uniform (box) pass: SciPy's running sum in float64 ----
  * Only sums, differences and one division per output: nothing to fuse, and
  * every lane of a vector is an independent IEEE operation, so it is bitwise
- * SciPy's at every level. */
+ * SciPy's at every level (contraction stays off, as for the exact flavour). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
 typedef double fc_u4 __attribute__((vector_size(32), aligned(8)));
 typedef float fc_uf4 __attribute__((vector_size(16), aligned(4)));
 typedef int64_t fc_ui4 __attribute__((vector_size(32)));
@@ -209,9 +212,8 @@ static inline __attribute__((always_inline)) void fc_u4_transpose(fc_u4 r[4])
 #undef FC_UT
 #undef FC_UTS
 #undef FC_USFX
-#if FC_L_X86
-#pragma GCC push_options
-#pragma GCC target("avx2")
+#if FC_X86_LEVELS
+FC_LEVEL_BEGIN_AVX2
 #define FC_UT float
 #define FC_UTS _f32
 #define FC_USFX _avx2_f32
@@ -226,23 +228,16 @@ static inline __attribute__((always_inline)) void fc_u4_transpose(fc_u4 r[4])
 #undef FC_UT
 #undef FC_UTS
 #undef FC_USFX
+FC_LEVEL_END
+#endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT ON
+#elif defined(__GNUC__)
 #pragma GCC pop_options
 #endif
 
 /* ---- dispatch ---- */
-int fc_lines_level(int level)
-{
-#if FC_L_X86
-    __builtin_cpu_init();
-    if (level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-        && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return 2;
-    if (level >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return 1;
-#endif
-    (void)level;
-    return 0;
-}
+int fc_lines_level(int level) { return fc_runnable_level(level); }
 
 static int64_t fc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -267,7 +262,7 @@ int64_t fc_lines_corr_ws(const fc_lshape *s, int64_t K, int flavour)
 }
 
 /* Call NAME##<level>_<flavour>(...) for the level and flavour of the call. */
-#if FC_L_X86
+#if FC_X86_LEVELS
 #define FC_L_DISPATCH(NAME, ...)                                                              \
     switch (flavour) {                                                                        \
     case FC_LINES_F32:                                                                        \
@@ -297,7 +292,7 @@ int64_t fc_lines_corr_ws(const fc_lshape *s, int64_t K, int flavour)
 /* Non-temporal stores are weakly ordered: fence them before the item ends. */
 static inline void fc_lines_fence(const fc_lshape *s)
 {
-#if FC_L_X86
+#if FC_X86_LEVELS
     if (s->nt)
         __builtin_ia32_sfence();
 #else
@@ -367,7 +362,7 @@ void fc_lines_uniform(int level, int f32, const fc_lshape *s, int64_t K, int64_t
                       void *ws)
 {
     char *w = (char *)FC_LALIGN((intptr_t)ws);
-#if FC_L_X86
+#if FC_X86_LEVELS
     if (level >= 1) {
         if (s->inner == 1) {
             if (f32) fc_uniform_lines_avx2_f32(s, K, off, map, cval, x, out, item, w);
@@ -401,7 +396,7 @@ void fc_lines_uniform2d(int level, int f32, const fc_lshape *s, int64_t Kv, int6
                         void *ws)
 {
     char *w = (char *)FC_LALIGN((intptr_t)ws);
-#if FC_L_X86
+#if FC_X86_LEVELS
     if (level >= 1) {
         if (f32) fc_uniform_2d_avx2_f32(s, Kv, offv, mapv, Kh, offh, maph, cval, x, out,
                                         splits, item, w);

@@ -4,7 +4,7 @@
  *   FC_SFX     the function-name suffix (e.g. _avx2_f32)
  *   FC_VBYTES  the vector width in bytes of the level
  *   FC_NTSTORE(p, v)  a non-temporal store of vector v at aligned address p
- * defined, inside a `#pragma GCC target` region above the baseline (and with
+ * defined, inside an isa.h level region above the baseline (and with
  * contraction of multiply-adds switched off for the exact flavour). No include
  * guard on purpose.
  *

@@ -125,14 +125,8 @@ static void FC_NAME(fc_wino_input)(const fc_wgeom *g, const FC_T *x, int64_t grp
         const int64_t c = grp * Cg + ci;
         int64_t l = 0;
         while (l < nt) {
-            const int64_t t = t0 + l;
-            int64_t r = t / g->TW;
-            const int64_t tw = t % g->TW, th = r % g->TH;
-            r /= g->TH;
-            const int64_t td = r % g->TD, n = r / g->TD;
-            int64_t run = g->TW - tw;
-            if (run > nt - l) run = nt - l;
-            if (run > FC_WG_RUN) run = FC_WG_RUN;
+            int64_t n, td, th, tw;
+            const int64_t run = fc_wg_tile_run(g, t0 + l, nt - l, FC_WG_RUN, &n, &td, &th, &tw);
             const int64_t len = (run - 1) * mw + aW;
             const int64_t x0 = tw * mw - g->pw;
             const int inside = x0 >= 0 && x0 + len <= g->W;
@@ -257,14 +251,8 @@ static void FC_NAME(fc_wino_output)(const fc_wgeom *g, const FC_T *Mb, int64_t l
         const FC_T b = bias ? bias[co] : (FC_T)0;
         int64_t l = 0;
         while (l < nt) {
-            const int64_t t = t0 + l;
-            int64_t r = t / g->TW;
-            const int64_t tw = t % g->TW, th = r % g->TH;
-            r /= g->TH;
-            const int64_t td = r % g->TD, n = r / g->TD;
-            int64_t seg = g->TW - tw;
-            if (seg > nt - l) seg = nt - l;
-            if (seg > FC_WG_SEG) seg = FC_WG_SEG;
+            int64_t n, td, th, tw;
+            const int64_t seg = fc_wg_tile_run(g, t0 + l, nt - l, FC_WG_SEG, &n, &td, &th, &tw);
             const int64_t len = seg * mw;
             const FC_T *base = Mb + i * ldm + l;
 
