@@ -196,13 +196,15 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, fill, out, padl, isa=None):
+def _direct(x, w, maps, fill, out, padl, isa=None, threads=None):
     """The direct algorithm into ``out`` (C-contiguous, of the output's shape).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
-    ``isa``: the SIMD level to run at (default: the level in use).
+    ``isa``, ``threads``: the SIMD level and thread count to run at (default:
+    the level and count in use; the 3-D case takes the count in use).
     """
-    threads, isa = get_num_threads(), isa_level() if isa is None else isa
+    threads = get_num_threads() if threads is None else threads
+    isa = isa_level() if isa is None else isa
     if x.ndim == 3:
         ext = np.ascontiguousarray(_extended(x, maps, fill))
         problem, xb, wb, _, _ = prepare_conv(3, ext[None, None], w[None, None], None, 1, 0, 1,
@@ -217,10 +219,11 @@ def _direct(x, w, maps, fill, out, padl, isa=None):
     return out
 
 
-def _separable(x, uv, maps, sizes, fill, out, padl, isa=None):
+def _separable(x, uv, maps, sizes, fill, out, padl, isa=None, threads=None):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
-    threads, isa = get_num_threads(), isa_level() if isa is None else isa
+    threads = get_num_threads() if threads is None else threads
+    isa = isa_level() if isa is None else isa
     rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
@@ -338,14 +341,15 @@ def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
 
 
-def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None):
+def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None,
+                     threads=None):
     """Positions ``[start, start + size)`` (per dim) of the full correlation of
     ``x`` (extended by ``boundary``) with ``w``, into ``out`` or a new array.
 
     ``x`` and ``w`` are C-contiguous arrays of one float dtype and of the same
     ndim (1-D to 3-D; any ndim for ``algorithm="fft"``); ``algorithm`` is one of
-    :data:`ALGORITHMS`; ``isa`` the SIMD level of the direct kernels (default:
-    the level in use). The entry point of :mod:`fastconv.signal` and
+    :data:`ALGORITHMS`; ``isa`` and ``threads`` the SIMD level and thread
+    count of the 1-D and 2-D direct kernels (default: those in use). The entry point of :mod:`fastconv.signal` and
     :mod:`fastconv.ndimage`, which place the region themselves.
     """
     nd = x.ndim
@@ -368,9 +372,9 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
     if algorithm == "direct":
-        _direct(x, w, maps, fill, target, padl, isa)
+        _direct(x, w, maps, fill, target, padl, isa, threads)
     elif algorithm == "separable":
-        _separable(x, uv, maps, sizes, fill, target, padl, isa)
+        _separable(x, uv, maps, sizes, fill, target, padl, isa, threads)
     elif algorithm == "fft":
         _fft(x, w, maps, sizes, fill, target)
     else:

@@ -508,8 +508,8 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     >>> from fastconv import signal
     >>> a = np.array([[1, 2, 3], [3, 4, 5]])
     >>> signal.correlate2d(a, [[1, 1]], boundary="symm", mode="same")
-    array([[3, 5, 6],
-           [7, 9, 10]])
+    array([[ 3,  5,  6],
+           [ 7,  9, 10]])
     """
     return _2d(in1, in2, mode, boundary, fillvalue, "correlate2d", False)
 
@@ -557,8 +557,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
            [10, 30, 62, 58, 38],
            [12, 31, 58, 49, 30]])
     >>> signal.convolve2d(a, [[1, 1], [1, 1]], mode="same", boundary="wrap")
-    array([[13,  9, 11],
-           [ 7,  3,  5]])
+    array([[12, 10, 14],
+           [12, 10, 14]])
     """
     return _2d(in1, in2, mode, boundary, fillvalue, "convolve2d", True)
 
