@@ -3,10 +3,12 @@
 The grid varies one or two things at a time around a base problem for each
 dimensionality (kernel sizes, strides, dilations, every padding form and
 mode, groups, channel counts that are not multiples of any blocking, batch
-sizes, bias, unbatched inputs), runs it in float32 and float64 for every
-algorithm in ``fastconv.ALGORITHMS``, and adds realistic layers large enough
-to exercise the blocked code paths, dtype-promotion cases, hypothesis-drawn
-problems, and a few direct comparisons with PyTorch.
+sizes, bias, unbatched inputs), runs it in float32 and float64 for the
+explicit algorithms ``direct`` and ``im2col`` (Winograd: tests/test_winograd.py
+on the same grids; ``auto``: it runs one of them, checked bitwise below), and
+adds realistic layers large enough to exercise the blocked code paths,
+dtype-promotion cases, hypothesis-drawn problems, and a few direct
+comparisons with PyTorch.
 """
 import dataclasses
 
@@ -19,9 +21,13 @@ from hypothesis import strategies as st
 import fastconv
 from fastconv import reference
 
-# Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
-# it on the applicable cases of these grids and checks its error on the others.
-ALGORITHMS = tuple(a for a in fastconv.ALGORITHMS if a != "winograd")
+# The explicit algorithms: 'auto' runs one of them, bit for bit (tests/test_conv.py::
+# test_auto_runs_one_of_the_algorithms, its hypothesis test, and the rule in
+# tests/test_winograd.py::test_auto_rule), so a grid of 'auto' would repeat a grid of
+# theirs. Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
+# it on the applicable cases of these grids and checks its refusal on the others.
+ALGORITHMS = ("direct", "im2col")
+assert set(ALGORITHMS) == set(fastconv.ALGORITHMS) - {"auto", "winograd"}
 CONV = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
 REF = {1: reference.conv1d, 2: reference.conv2d, 3: reference.conv3d}
 
@@ -224,15 +230,23 @@ def test_realistic_layers(case, algorithm, dtype, rng):
     assert_conv_close(y, expected, dtype, n_terms_of(w, b), err_msg=f"{case} {algorithm}")
 
 
-def test_algorithms_agree_with_each_other_on_a_layer(rng):
-    # Not bitwise (summation orders differ), but within the float32 tolerance
-    # of one another on the same data.
-    case = LAYERS[0]
+@pytest.mark.parametrize("case, chosen", [(LAYERS[0], "winograd"), (LAYERS[2], "im2col"),
+                                          (LAYERS[7], "direct")], ids=lambda c: getattr(c, "id", c))
+def test_auto_runs_one_of_the_algorithms(case, chosen, rng):
+    # 'auto' is not an algorithm of its own: on each of these layers it gives
+    # the bits of the one explicit algorithm it chooses (each explicit one is
+    # compared with the reference above, and Winograd in tests/test_winograd.py).
     x, w, b = case.arrays(rng, np.float32)
-    results = {a: CONV[2](x, w, b, algorithm=a, **case.kwargs()) for a in ALGORITHMS}
-    expected = REF[2](x, w, b, **case.kwargs())
-    for algorithm, y in results.items():
-        assert_conv_close(y, expected, np.float32, n_terms_of(w, b), err_msg=algorithm)
+    auto = CONV[case.nd](x, w, b, **case.kwargs())
+    explicit = {a: CONV[case.nd](x, w, b, algorithm=a, **case.kwargs())
+                for a in ALGORITHMS + ("winograd",)
+                if (a != "winograd" or case.kernel == (3,) * case.nd and case.stride == 1)}
+    same = [a for a, y in explicit.items() if np.array_equal(auto, y)]
+    # (direct and im2col may agree bitwise, e.g. on a depthwise layer: the
+    # same products summed in the same order)
+    assert chosen in same and not (chosen == "winograd" and len(same) > 1), same
+    terms = n_terms_of(w, b) * (16 if chosen == "winograd" else 1)
+    assert_conv_close(auto, REF[case.nd](x, w, b, **case.kwargs()), np.float32, terms)
 
 
 # --------------------------------------------------------------------------
@@ -264,11 +278,13 @@ DTYPE_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("case", DTYPE_SHAPES, ids=lambda c: c.id)
 @pytest.mark.parametrize("dtypes", DTYPE_CASES,
                          ids=lambda d: "-".join(np.dtype(t).name if t else "none" for t in d))
-def test_dtypes(dtypes, case, algorithm, rng):
+def test_dtypes(dtypes, case, rng):
+    # Every array is converted to the computation dtype before an algorithm
+    # is chosen (the kernels see float32 or float64 only, as in test_grid).
+    algorithm = "auto"
     x_dtype, w_dtype, b_dtype, expected_dtype = dtypes
     case = dataclasses.replace(case, bias=b_dtype is not None)
     x, w, b = case.arrays(rng, x_dtype, w_dtype, b_dtype)
@@ -288,11 +304,10 @@ def test_bool_with_float32_weight_is_a_float_result(algorithm, rng):
     assert_conv_close(y, expected, y.dtype, n_terms_of(w, b))
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_python_lists_are_accepted(algorithm):
+def test_python_lists_are_accepted():
     x = [[1.0, 2.0, 3.0, 4.0]]
     w = [[[1.0, -1.0]]]
-    y = fastconv.conv1d(x, w, algorithm=algorithm)
+    y = fastconv.conv1d(x, w)
     assert y.dtype == np.float64
     np.testing.assert_array_equal(y, [[-1.0, -1.0, -1.0]])
 
@@ -314,7 +329,7 @@ def test_exact_integer_valued_result(algorithm, dtype, rng):
 # --------------------------------------------------------------------------
 # Hypothesis
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", ("auto",) + ALGORITHMS)
 @settings(max_examples=60, deadline=None)
 @given(problem=conv_problems(), dtype=st.sampled_from([np.float32, np.float64]),
        seed=st.integers(0, 2**32 - 1))

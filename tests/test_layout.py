@@ -11,9 +11,13 @@ from conftest import assert_conv_close, make_array, n_terms_of
 import fastconv
 from fastconv import reference
 
-# Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
-# it on the applicable cases of these grids and checks its error on the others.
-ALGORITHMS = tuple(a for a in fastconv.ALGORITHMS if a != "winograd")
+# The explicit algorithms: 'auto' runs one of them, bit for bit (tests/test_conv.py::
+# test_auto_runs_one_of_the_algorithms, its hypothesis test, and the rule in
+# tests/test_winograd.py::test_auto_rule), so a grid of 'auto' would repeat a grid of
+# theirs. Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
+# it on the applicable cases of these grids and checks its refusal on the others.
+ALGORITHMS = ("direct", "im2col")
+assert set(ALGORITHMS) == set(fastconv.ALGORITHMS) - {"auto", "winograd"}
 CONV = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
 REF = {1: reference.conv1d, 2: reference.conv2d, 3: reference.conv3d}
 
@@ -57,9 +61,12 @@ def _layouts(a):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("problem", PROBLEMS, ids=PROBLEM_IDS)
-def test_layouts_give_the_contiguous_result(problem, algorithm, dtype, rng):
+def test_layouts_give_the_contiguous_result(problem, dtype, rng):
+    # The arguments are made C-contiguous arrays of the computation dtype
+    # before an algorithm is chosen (the kernels only see those): one
+    # algorithm, the default, stands for all.
+    algorithm = "auto"
     nd, x_shape, w_shape, kwargs = problem
     conv = CONV[nd]
     x = make_array(rng, x_shape, dtype)
@@ -95,17 +102,18 @@ def test_inputs_are_never_modified(algorithm, mode, rng):
         assert not np.shares_memory(y, a)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_read_only_inputs(algorithm, rng):
+def test_read_only_inputs(rng):
     x = make_array(rng, (2, 3, 12, 12), np.float64)
     w = make_array(rng, (4, 3, 3, 3), np.float64)
     b = make_array(rng, (4,), np.float64)
-    expected = fastconv.conv2d(x, w, b, padding=1, algorithm=algorithm)
+    expected = reference.conv2d(x, w, b, padding=1)
     for a in (x, w, b):
         a.flags.writeable = False
-    y = fastconv.conv2d(x, w, b, padding=1, algorithm=algorithm)
-    np.testing.assert_array_equal(y, expected)
-    assert y.flags.writeable
+    for algorithm in fastconv.ALGORITHMS:
+        y = fastconv.conv2d(x, w, b, padding=1, algorithm=algorithm)
+        terms = n_terms_of(w, b) * (16 if algorithm == "winograd" else 1)
+        assert_conv_close(y, expected, np.float64, terms, err_msg=algorithm)
+        assert y.flags.writeable
 
 
 def test_broadcast_views_as_inputs(rng):
@@ -143,8 +151,8 @@ def test_out_is_filled_and_returned(problem, algorithm, dtype, rng):
     np.testing.assert_array_equal(out1, expected[0])
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_out_with_mixed_dtypes(algorithm, rng):
+def test_out_with_mixed_dtypes(rng):
+    algorithm = "auto"     # the dtypes are settled before the algorithm is chosen
     x = make_array(rng, (2, 3, 10), np.float32)
     w = make_array(rng, (4, 3, 3), np.float64)
     out = np.empty((2, 4, 8), np.float64)
@@ -156,13 +164,15 @@ def test_out_with_mixed_dtypes(algorithm, rng):
     assert_conv_close(out_i, reference.conv1d(xi, w), np.float64, n_terms_of(w))
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_out_non_contiguous_is_correct_or_refused(algorithm, rng):
+def test_out_non_contiguous_is_correct_or_refused(rng):
     # A strided or Fortran ``out`` of the right shape and dtype must either be
     # filled correctly or be refused with a ValueError, never silently wrong.
+    # (An ``out`` the kernels cannot write receives a copy, whatever the algorithm.)
+    algorithm = "auto"
     x = make_array(rng, (2, 3, 9, 10), np.float64)
     w = make_array(rng, (5, 3, 3, 3), np.float64)
     expected = fastconv.conv2d(x, w, padding=1, algorithm=algorithm)
+    assert_conv_close(expected, reference.conv2d(x, w, padding=1), np.float64, n_terms_of(w))
     big = np.full((2, 5, 9, 20), np.nan)
     candidates = [big[..., ::2], np.asfortranarray(np.zeros(expected.shape))]
     for out in candidates:
@@ -185,27 +195,27 @@ OUT_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("make_out, match", [e[1:] for e in OUT_ERRORS],
                          ids=[e[0] for e in OUT_ERRORS])
-def test_out_errors(make_out, match, algorithm, rng):
+def test_out_errors(make_out, match, rng):
+    # Validation: the same for every algorithm (tests/test_errors.py checks that).
     x = make_array(rng, (2, 3, 10), np.float64)
     w = make_array(rng, (4, 3, 3), np.float64)
-    y = fastconv.conv1d(x, w, algorithm=algorithm)
+    y = fastconv.conv1d(x, w)
     out = make_out(y, x, w)
     with pytest.raises(ValueError, match="out") as info:
-        fastconv.conv1d(x, w, algorithm=algorithm, out=out)
+        fastconv.conv1d(x, w, out=out)
     assert match in str(info.value)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_out_read_only_is_refused(algorithm, rng):
+def test_out_read_only_is_refused(rng):
     x = make_array(rng, (2, 3, 10), np.float64)
     w = make_array(rng, (4, 3, 3), np.float64)
     out = np.zeros((2, 4, 8))
     out.flags.writeable = False
-    with pytest.raises(ValueError, match="out"):
-        fastconv.conv1d(x, w, algorithm=algorithm, out=out)
+    for algorithm in fastconv.ALGORITHMS:
+        with pytest.raises(ValueError, match="out"):
+            fastconv.conv1d(x, w, algorithm=algorithm, out=out)
     assert not out.any()
 
 
@@ -246,9 +256,9 @@ def test_out_overlapping_an_input_is_refused(algorithm, rng):
 # Empty batch, unbatched input, result dtype
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("problem", PROBLEMS, ids=PROBLEM_IDS)
-def test_empty_batch(problem, algorithm, dtype, rng):
+def test_empty_batch(problem, dtype, rng):
+    algorithm = "auto"     # nothing is computed for an empty batch
     nd, x_shape, w_shape, kwargs = problem
     x = np.zeros((0,) + x_shape[1:], dtype)
     w = make_array(rng, w_shape, dtype)
@@ -261,9 +271,9 @@ def test_empty_batch(problem, algorithm, dtype, rng):
     assert CONV[nd](x, w, algorithm=algorithm, out=out, **kwargs) is out
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("problem", PROBLEMS, ids=PROBLEM_IDS)
-def test_unbatched_returns_unbatched(problem, algorithm, rng):
+def test_unbatched_returns_unbatched(problem, rng):
+    algorithm = "auto"     # a batch of one is added before the algorithm is chosen
     nd, x_shape, w_shape, kwargs = problem
     x = make_array(rng, x_shape[1:], np.float32)
     w = make_array(rng, w_shape, np.float32)

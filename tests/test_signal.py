@@ -203,7 +203,7 @@ def test_out_argument(rng):
         fastconv.correlate(out, b, "same", out=out)
 
 
-def test_threads_bitwise_equal(rng, restore_threads):
+def test_threads_bitwise_equal(rng, threads):
     a = rng.standard_normal((211, 307)).astype(np.float32)
     s = rng.standard_normal(30011).astype(np.float32)
     b = rng.standard_normal((5, 7)).astype(np.float32)

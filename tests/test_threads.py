@@ -1,21 +1,26 @@
 """Threading: bitwise reproducibility across thread counts, the thread-count
 API, OMP_NUM_THREADS / threadpoolctl, and the OpenMP build itself."""
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import threadpoolctl
-from conftest import assert_conv_close, make_array, n_terms_of
+from conftest import SERIAL_BUILD, assert_conv_close, make_array, n_terms_of
 
 import fastconv
 from fastconv import reference
 
 
-# Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
-# it on the applicable cases of these grids and checks its error on the others.
-ALGORITHMS = tuple(a for a in fastconv.ALGORITHMS if a != "winograd")
+# The explicit algorithms: 'auto' runs one of them, bit for bit (tests/test_conv.py::
+# test_auto_runs_one_of_the_algorithms, its hypothesis test, and the rule in
+# tests/test_winograd.py::test_auto_rule), so a grid of 'auto' would repeat a grid of
+# theirs. Winograd applies to 3-tap stride-1 problems only: tests/test_winograd.py runs
+# it on the applicable cases of these grids and checks its refusal on the others.
+ALGORITHMS = ("direct", "im2col")
+assert set(ALGORITHMS) == set(fastconv.ALGORITHMS) - {"auto", "winograd"}
 
 
 def _openmp_enabled():
@@ -53,8 +58,7 @@ MEDIUM_IDS = ["2d", "2d-depthwise", "2d-reflect", "1d", "3d", "2d-depthwise-3x3-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("problem", MEDIUM, ids=MEDIUM_IDS)
-def test_bitwise_identical_across_thread_counts(problem, algorithm, dtype, rng,
-                                                restore_threads):
+def test_bitwise_identical_across_thread_counts(problem, algorithm, dtype, rng, threads):
     fn, x_shape, w_shape, kwargs = problem
     conv = getattr(fastconv, fn)
     x = make_array(rng, x_shape, dtype)
@@ -130,18 +134,24 @@ def _run_python(code, **env):
 
 def test_omp_num_threads_is_respected():
     if not _openmp_enabled():
-        pytest.skip("serial build")
+        pytest.skip(SERIAL_BUILD)
     code = "import fastconv; print(fastconv.get_num_threads())"
     assert _run_python(code, OMP_NUM_THREADS="1").strip() == "1"
     assert _run_python(code, OMP_NUM_THREADS="2").strip() == "2"
 
 
 def test_show_config_reports_openmp(capsys):
-    result = fastconv.show_config()
-    printed = capsys.readouterr().out
-    text = printed + ("" if result is None else str(result))
-    assert "openmp" in text.lower()
-    assert "thread" in text.lower()
+    # What the build really has, as the compiled flag, the build record and
+    # show_config all say it: "on", or "OFF (serial build)".
+    from fastconv._build_info import BUILD_INFO
+
+    assert fastconv.get_config()["openmp"] == _openmp_enabled() == BUILD_INFO["openmp"]
+    fastconv.show_config()
+    text = capsys.readouterr().out
+    openmp = re.findall(r"^  openmp +(.*)$", text, re.MULTILINE)   # not the pools' lines
+    assert openmp == ["on" if _openmp_enabled() else "OFF (serial build)"]
+    threads = re.findall(r"^  threads +(\d+) ", text, re.MULTILINE)
+    assert threads == [str(fastconv.get_num_threads())]
 
 
 @pytest.mark.skipif(os.environ.get("FASTCONV_REQUIRE_OPENMP", "0") != "1",
@@ -159,7 +169,7 @@ def test_build_has_openmp():
 
 def test_threadpoolctl_sees_openmp():
     if not _openmp_enabled():
-        pytest.skip("serial build")
+        pytest.skip(SERIAL_BUILD)
     # After a call, the OpenMP runtime the kernels use is visible to threadpoolctl.
     fastconv.conv1d(np.ones((1, 1, 8)), np.ones((1, 1, 3)))
     info = threadpoolctl.threadpool_info()

@@ -38,12 +38,7 @@ def test_matches_reference_on_grid(rng, nd, s, p, op, g, d, k):
     x = rng.standard_normal((2, 4) + spatial)
     w = rng.standard_normal((4, 3) + (k,) * nd)
     b = rng.standard_normal(3 * g)
-    try:
-        ref = reference.conv_transpose_nd(x, w, b, s, padding, op, g, d)
-    except ValueError:
-        with pytest.raises(ValueError):
-            FUNCS[nd](x, w, b, s, padding, op, g, d)
-        return
+    ref = reference.conv_transpose_nd(x, w, b, s, padding, op, g, d)
     for algorithm in ALGOS:
         for dtype in FLOAT_DTYPES:
             y = FUNCS[nd](x.astype(dtype), w.astype(dtype), b.astype(dtype), s, padding, op, g,
@@ -118,7 +113,7 @@ def test_channels_last(rng, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGOS)
-def test_threads_bitwise_equal(rng, algorithm, restore_threads):
+def test_threads_bitwise_equal(rng, algorithm, threads):
     x = rng.standard_normal((2, 16, 13, 11)).astype(np.float32)
     w = rng.standard_normal((16, 24, 4, 4)).astype(np.float32)
     results = []

@@ -17,27 +17,36 @@ ALGOS = [a for a in fastconv.ALGORITHMS]
 DTYPES = (np.float32, np.float64)
 
 
-def skip_inapplicable(algorithm, kernel, stride):
-    """Skip a Winograd case where F(2, 3) cannot apply (the error is tested elsewhere)."""
-    if algorithm != "winograd":
-        return
+def with_algorithms(cases, kernels):
+    """``(algorithm, *case)`` for every algorithm that can compute the case:
+    Winograd only where F(2, 3) applies to every kernel of the variant at the
+    case's stride (the first entry of each case; its refusal is tested in
+    tests/test_errors.py)."""
+    out = []
+    for case in cases:
+        stride = case[0]
+        for algorithm in ALGOS:
+            if algorithm == "winograd" and not all(_winograd_applies(k, stride) for k in kernels):
+                continue
+            out.append((algorithm,) + tuple(case))
+    return out
+
+
+def _winograd_applies(kernel, stride):
     stride = (stride,) * len(kernel) if isinstance(stride, int) else tuple(stride)
-    if any(k not in (1, 3) for k in kernel) or 3 not in kernel or any(s != 1 for s in stride):
-        pytest.skip(f"winograd does not apply to kernel {kernel}, stride {stride}")
+    return all(k in (1, 3) for k in kernel) and 3 in kernel and all(s == 1 for s in stride)
 
 
 # --------------------------------------------------------------------------
 # depthwise
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("algorithm", ALGOS)
-@pytest.mark.parametrize("m, stride, padding, dilation, mode", [
+@pytest.mark.parametrize("algorithm, stride, m, padding, dilation, mode", with_algorithms([
     (1, 1, 1, 1, "zeros"),
     (2, 2, "same", 1, "reflect"),
-    (3, (1, 2), ((2, 0), (1, 3)), (2, 1), "circular"),
-])
+    ((1, 2), 3, ((2, 0), (1, 3)), (2, 1), "circular"),
+], [(3, 3)]))
 def test_depthwise_matches_reference(rng, dtype, algorithm, m, stride, padding, dilation, mode):
-    skip_inapplicable(algorithm, (3, 3), stride)
     x = make_array(rng, (2, 3, 23, 19), dtype)
     w = make_array(rng, (3 * m, 1, 3, 3), dtype)
     b = make_array(rng, (3 * m,), dtype)
@@ -89,16 +98,14 @@ def _separable_case(rng, dtype, n=2, c=5, m=2, c_out=7, hw=(37, 41), k=(3, 3)):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("algorithm", ALGOS)
-@pytest.mark.parametrize("stride, padding, dilation, mode", [
+@pytest.mark.parametrize("algorithm, stride, padding, dilation, mode", with_algorithms([
     (1, 1, 1, "zeros"),
     (2, "same", 1, "replicate"),
     ((1, 3), ((3, 0), (2, 4)), (2, 1), "zeros"),
     (1, "valid", 3, "zeros"),
     (2, 2, 1, "reflect"),
-])
+], [(3, 3)]))
 def test_separable_matches_reference(rng, dtype, algorithm, stride, padding, dilation, mode):
-    skip_inapplicable(algorithm, (3, 3), stride)
     x, dw, pw, b = _separable_case(rng, dtype)
     y = fastconv.separable_conv2d(x, dw, pw, b, stride, padding, dilation, padding_mode=mode,
                                   algorithm=algorithm)
@@ -133,7 +140,7 @@ def test_fused_separable_odd_geometries(rng, hw, k, stride, padding, dilation):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_separable_threads_bitwise(rng, dtype, restore_threads):
+def test_separable_threads_bitwise(rng, dtype, threads):
     x, dw, pw, b = _separable_case(rng, dtype, n=3, c=24, m=2, c_out=20, hw=(61, 53))
     fastconv.set_num_threads(1)
     one = fastconv.separable_conv2d(x, dw, pw, b, 1, 1, 2)
@@ -194,18 +201,15 @@ def test_separable_peak_memory_below_two_calls(rng):
 # spatially separable
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("algorithm", ALGOS)
-@pytest.mark.parametrize("groups, stride, padding, dilation, mode", [
+@pytest.mark.parametrize("algorithm, stride, groups, padding, dilation, mode", with_algorithms([
     (1, 1, 1, 1, "zeros"),
-    (2, (2, 1), "same", (1, 2), "reflect"),
-    (3, (1, 3), ((2, 1), (0, 3)), 2, "circular"),
-    (1, 2, "valid", 1, "replicate"),
-])
+    ((2, 1), 2, "same", (1, 2), "reflect"),
+    ((1, 3), 3, ((2, 1), (0, 3)), 2, "circular"),
+    (2, 1, "valid", 1, "replicate"),
+], [(3, 1), (1, 3)]))
 def test_spatially_separable_matches_reference(rng, dtype, algorithm, groups, stride, padding,
                                                dilation, mode):
     kw = 3 if algorithm == "winograd" else 5
-    skip_inapplicable(algorithm, (3, 1), stride)
-    skip_inapplicable(algorithm, (1, kw), stride)
     c_in, c_mid, c_out = 2 * groups, 4 * groups, 3 * groups
     x = make_array(rng, (2, c_in, 29, 31), dtype)
     cw = make_array(rng, (c_mid, c_in // groups, 3, 1), dtype)
@@ -325,7 +329,7 @@ def test_octave_matches_reference(rng, dtype, algorithm, c_li, c_lo, stride, pad
         assert yl is None and el is None
 
 
-def test_octave_unbatched_ints_and_threads(rng, restore_threads):
+def test_octave_unbatched_ints_and_threads(rng, threads):
     xh = rng.integers(-3, 4, (4, 10, 14))
     xl = rng.integers(-3, 4, (2, 5, 7))
     ws = _octave_weights(rng, np.float64, 4, 2, 3, 3)

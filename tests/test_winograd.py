@@ -38,22 +38,25 @@ def applies(case):
     return winograd_reason(case.kernel, _stride(case)) is None
 
 
-def check_case(case, dtype, rng):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [c for c in GRID + LAYERS if applies(c)], ids=lambda c: c.id)
+def test_grid(case, dtype, rng):
     x, w, b = case.arrays(rng, dtype)
-    if not applies(case):
-        with pytest.raises(ValueError, match="winograd") as info:
-            CONV[case.nd](x, w, b, algorithm="winograd", **case.kwargs())
-        assert winograd_reason(case.kernel, _stride(case)) in str(info.value)
-        return
     y = CONV[case.nd](x, w, b, algorithm="winograd", **case.kwargs())
     expected = REF[case.nd](x, w, b, **case.kwargs())
     assert_conv_close(y, expected, dtype, WINOGRAD_TERMS * n_terms_of(w, b), err_msg=str(case))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", GRID + LAYERS, ids=lambda c: c.id)
-def test_grid(case, dtype, rng):
-    check_case(case, dtype, rng)
+def test_grid_where_it_cannot_apply_says_why(rng):
+    # The refusal depends on the kernel and the stride only (no dtype, no
+    # computation): every inapplicable case of the grids, once.
+    refused = [c for c in GRID + LAYERS if not applies(c)]
+    assert len(refused) >= 40
+    for case in refused:
+        x, w, b = case.arrays(rng, np.float32)
+        with pytest.raises(ValueError, match="winograd") as info:
+            CONV[case.nd](x, w, b, algorithm="winograd", **case.kwargs())
+        assert winograd_reason(case.kernel, _stride(case)) in str(info.value), case.id
 
 
 def test_grid_has_enough_applicable_cases():
@@ -206,7 +209,7 @@ def test_non_finite_values_propagate(rng):
                                    ((1, 16, 9, 60), (16, 4, 3, 3), {"groups": 4}),
                                    ((1, 300, 14, 14), (300, 300, 3, 3), {})],
                          ids=["2d", "grouped", "few-tiles"])
-def test_bitwise_identical_across_thread_counts(shape, dtype, rng, restore_threads):
+def test_bitwise_identical_across_thread_counts(shape, dtype, rng, threads):
     x_shape, w_shape, kwargs = shape
     x, w = make_array(rng, x_shape, dtype), make_array(rng, w_shape, dtype)
     results = []
@@ -298,8 +301,12 @@ def test_plan_equals_plain_call(case, algorithm, rng):
         y = plan(x)
         np.testing.assert_array_equal(x, x_copy)
         assert y.shape == plan.output_shape and y.dtype == np.float32
-        # The same algorithm on the same data: the same bits as a plain call.
+        # The same algorithm on the same data: the same bits as a plain call,
+        # and within the algorithm's tolerance of the reference.
         np.testing.assert_array_equal(y, conv(x, w, b, algorithm=plan.algorithm, **kwargs))
+        terms = (WINOGRAD_TERMS if plan.algorithm == "winograd" else 1) * n_terms_of(w, b)
+        assert_conv_close(y, getattr(reference, conv.__name__)(x, w, b, **kwargs), np.float32,
+                          terms, err_msg=plan.algorithm)
 
 
 def test_plan_other_batch_sizes_and_out(rng):

@@ -1,4 +1,32 @@
-"""The reference convolution: ``conv1d``/``conv2d``/``conv3d`` and their helpers."""
+"""Slow, obviously-correct reference convolutions in float64.
+
+The functions here follow the definition of a (cross-correlation) convolution
+literally and compute everything in ``float64``.  They are the ground truth the
+test suite compares the compiled kernels with, so they deliberately share
+nothing with the compiled package, not even a helper: the padded input is
+built from slices of the input as PyTorch's padding modes describe it
+(:func:`pad`; not :func:`numpy.pad`, which the fast path uses), and the sum
+over the taps of the kernel is written as one ``tensordot`` over the input
+channels per tap::
+
+    y[n, o, p] = b[o] + sum_{c in group(o)} sum_t w[o, c, t] * xpad[n, c, p*stride + t*dilation]
+
+where ``p`` and ``t`` are multi-indices over the spatial dimensions and ``c``
+runs over the input channels of output channel ``o``'s group.
+
+The semantics match :func:`fastconv.conv1d` and friends (which follow
+``torch.nn.functional.conv{1,2,3}d``): channels-first layout, optional batch
+dimension, ``groups``, asymmetric padding, ``"valid"`` and ``"same"`` padding
+(TensorFlow's rule, valid for every stride) and the padding modes ``"zeros"``,
+``"reflect"``, ``"replicate"`` and ``"circular"``.  Only minimal validation is
+done; the public functions of the package perform the user-facing checks.
+
+:func:`conv_nd_loops` is a second, independent definition with one Python
+loop per index: it parses its arguments, derives ``"same"`` padding and the
+output size, and finds the input cell a padded position reads, each its own
+way (by search and by walking from the position to the input), so that the
+two definitions check each other. It is only usable on tiny problems.
+"""
 import itertools
 import numbers
 
@@ -11,18 +39,11 @@ __all__ = [
     "conv_nd",
     "conv_nd_loops",
     "output_shape",
+    "pad",
     "resolve_padding",
 ]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-# numpy.pad modes equivalent to PyTorch's padding modes.
-_NP_PAD_MODE = {
-    "zeros": "constant",
-    "reflect": "reflect",
-    "replicate": "edge",
-    "circular": "wrap",
-}
 
 
 def _as_float64(a, name):
@@ -234,21 +255,74 @@ def _check_padding_mode(padding_mode, pads, spatial):
             raise ValueError("replicate padding of an empty dimension")
 
 
-def _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode):
-    """The checks and explicit geometry that both definitions start from."""
-    x = _as_float64(x, "x")
-    weight = _as_float64(weight, "weight")
-    bias = None if bias is None else _as_float64(bias, "bias")
-    x, nd, batched = _check_shapes(x, weight, bias, groups)
-    spatial = x.shape[2:]
-    kernel = weight.shape[2:]
-    stride = _int_tuple(stride, nd, "stride")
-    dilation = _int_tuple(dilation, nd, "dilation")
-    pads = resolve_padding(padding, spatial, kernel, stride, dilation)
-    _check_padding_mode(padding_mode, pads, spatial)
-    out_shape = output_shape(x.shape, weight.shape, stride, pads, dilation)
-    return (x, weight, bias, nd, batched, int(groups), spatial, kernel, stride, dilation, pads,
-            out_shape)
+def _pad_axis(a, axis, before, after, padding_mode):
+    """``a`` with ``before`` and ``after`` cells added along ``axis``, each
+    side built from the cells of ``a`` that PyTorch's mode puts there."""
+    n = a.shape[axis]
+    if padding_mode == "zeros":
+        shape = list(a.shape)
+        shape[axis] = before
+        left = np.zeros(shape)
+        shape[axis] = after
+        right = np.zeros(shape)
+    elif padding_mode == "replicate":          # a a | a b c d | d d
+        left = np.take(a, [0] * before, axis=axis)
+        right = np.take(a, [n - 1] * after, axis=axis)
+    elif padding_mode == "circular":           # c d | a b c d | a b
+        left = np.take(a, list(range(n - before, n)), axis=axis)
+        right = np.take(a, list(range(after)), axis=axis)
+    elif padding_mode == "reflect":            # c b | a b c d | c b (the edge not repeated)
+        left = np.take(a, list(range(before, 0, -1)), axis=axis)
+        right = np.take(a, list(range(n - 2, n - 2 - after, -1)), axis=axis)
+    else:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+    return np.concatenate([left, a, right], axis=axis)
+
+
+def pad(x, pads, padding_mode="zeros"):
+    """Pad the trailing ``len(pads)`` axes of ``x`` as a convolution does, in float64.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(..., *spatial)``.
+    pads : sequence of (int, int)
+        ``(before, after)`` per trailing axis.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}, optional
+        PyTorch's meaning: zeros; the input mirrored about its edge cell
+        (``c b | a b c d | c b``, padding smaller than the size); the edge
+        cell repeated; the input repeated periodically (padding at most the
+        size).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, each trailing axis longer by ``before + after``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``padding_mode`` or a padding the mode cannot fill.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastconv.reference import pad
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> pad(x, [(2, 1)], "reflect")
+    array([3., 2., 1., 2., 3., 4., 3.])
+    >>> pad(x, [(2, 1)], "circular")
+    array([3., 4., 1., 2., 3., 4., 1.])
+    """
+    out = _as_float64(x, "x")
+    first = out.ndim - len(pads)
+    if first < 0:
+        raise ValueError(f"{len(pads)} padding pairs for an array of {out.ndim} dimensions")
+    _check_padding_mode(padding_mode, pads, out.shape[first:])
+    for axis, (before, after) in enumerate(pads, start=first):
+        if before or after:
+            out = _pad_axis(out, axis, int(before), int(after), padding_mode)
+    return out
 
 
 def conv_nd(
@@ -309,16 +383,19 @@ def conv_nd(
     >>> conv_nd(x[0], w, padding=1, padding_mode="replicate")
     array([[-1., -2., -2., -2., -1.]])
     """
-    (x, weight, bias, nd, batched, groups, spatial, kernel, stride, dilation, pads,
-     out_shape) = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    out_spatial = out_shape[2:]
-
-    if any(before or after for before, after in pads) and x.size > 0:
-        xpad = np.pad(x, [(0, 0), (0, 0)] + list(pads), mode=_NP_PAD_MODE[padding_mode])
-    else:
-        xpad = np.zeros(x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(spatial, pads)))
-        if x.size > 0:
-            xpad[...] = x
+    x = _as_float64(x, "x")
+    weight = _as_float64(weight, "weight")
+    bias = None if bias is None else _as_float64(bias, "bias")
+    x, nd, batched = _check_shapes(x, weight, bias, groups)
+    groups = int(groups)
+    kernel = weight.shape[2:]
+    stride = _int_tuple(stride, nd, "stride")
+    dilation = _int_tuple(dilation, nd, "dilation")
+    pads = resolve_padding(padding, x.shape[2:], kernel, stride, dilation)
+    _check_padding_mode(padding_mode, pads, x.shape[2:])
+    out_spatial = output_shape(x.shape, weight.shape, stride, pads, dilation)[2:]
+    xpad = pad(x, pads, padding_mode) if x.shape[0] else np.zeros(
+        x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads)))
 
     n_batch, c_in = x.shape[:2]
     c_out = weight.shape[0]
@@ -344,18 +421,72 @@ def conv_nd(
     return y if batched else y[0]
 
 
-def _source_index(i, n, padding_mode):
-    """Index into the unpadded input for padded coordinate ``i`` (None: zero)."""
-    if 0 <= i < n:
-        return i
+# --------------------------------------------------------------------------
+# The loop definition's own helpers: argument parsing, "same" padding found by
+# search, the output size by counting positions, and the cell a padded
+# position reads found by walking into the input.
+# --------------------------------------------------------------------------
+def _loop_ints(value, nd, name):
+    values = [value] * nd if np.ndim(value) == 0 else list(value)
+    if len(values) != nd or any(int(v) != v or v < 1 for v in values):
+        raise ValueError(f"{name} must be one int >= 1 or {nd} of them, got {value!r}")
+    return [int(v) for v in values]
+
+
+def _loop_pads(padding, spatial, kernel, stride, dilation):
+    """(before, after) per dim; "same" by search for the smallest total padding
+    that gives ceil(size / stride) outputs, the odd cell after."""
+    nd = len(spatial)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * nd
+        if padding != "same":
+            raise ValueError(f"padding must be 'valid' or 'same' when a string, got {padding!r}")
+        pads = []
+        for n, k, s, d in zip(spatial, kernel, stride, dilation):
+            wanted = 0
+            while wanted * s < n:                      # ceil(n / s) outputs
+                wanted += 1
+            total = 0
+            while _loop_count(n + total, k, s, d) < wanted:
+                total += 1
+            pads.append((total // 2, total - total // 2))
+        return pads
+    entries = [padding] * nd if np.ndim(padding) == 0 else list(padding)
+    if len(entries) != nd:
+        raise ValueError(f"padding must have {nd} entries, got {padding!r}")
+    pads = [(e, e) if np.ndim(e) == 0 else tuple(e) for e in entries]
+    if any(len(p) != 2 or min(p) < 0 for p in pads):
+        raise ValueError(f"padding must be >= 0 ints or (before, after) pairs, got {padding!r}")
+    return [(int(b), int(a)) for b, a in pads]
+
+
+def _loop_count(padded, k, s, d):
+    """How many output positions p have their last tap p*s + (k-1)*d inside ``padded`` cells."""
+    count = 0
+    while count * s + (k - 1) * d < padded:
+        count += 1
+    return count
+
+
+def _walk_to_input(j, n, padding_mode):
+    """The input cell that padded position ``j`` (input coordinates) holds, or
+    None for a zero: walk from ``j`` into the input as the mode says."""
+    if 0 <= j < n:
+        return j
     if padding_mode == "zeros":
         return None
-    if padding_mode == "replicate":
-        return 0 if i < 0 else n - 1
-    if padding_mode == "circular":
-        return i % n
-    # reflect (about the edge element, without repeating it)
-    return -i if i < 0 else 2 * (n - 1) - i
+    step = 1 if j < 0 else -1
+    if padding_mode == "replicate":            # to the nearest edge cell
+        while not 0 <= j < n:
+            j += step
+        return j
+    if padding_mode == "circular":             # by whole periods
+        while not 0 <= j < n:
+            j += step * n
+        return j
+    edge = 0 if j < 0 else n - 1               # reflect: as far inside as outside
+    return edge + step * abs(j - edge)
 
 
 def conv_nd_loops(
@@ -407,28 +538,49 @@ def conv_nd_loops(
     >>> conv_nd_loops(x, w, padding=((1, 0),), padding_mode="circular")
     array([[ 4.,  2.,  5.,  8., 11.]])
     """
-    (x, weight, bias, nd, batched, groups, spatial, kernel, stride, dilation, pads,
-     out_shape) = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    x = _as_float64(x, "x")
+    weight = _as_float64(weight, "weight")
+    bias = None if bias is None else _as_float64(bias, "bias")
+    nd = weight.ndim - 2
+    batched = x.ndim == nd + 2
+    if nd < 1 or x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"input of shape {x.shape} does not fit a weight of shape {weight.shape}")
+    if not batched:
+        x = x[None]
+    c_in, spatial = x.shape[1], x.shape[2:]
+    c_out, cin_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
+    if int(groups) != groups or groups < 1 or c_out % groups or cin_g * groups != c_in:
+        raise ValueError(f"groups={groups!r} does not fit C_in={c_in}, weight {weight.shape}")
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(f"bias must have shape ({c_out},), got {bias.shape}")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+    stride = _loop_ints(stride, nd, "stride")
+    dilation = _loop_ints(dilation, nd, "dilation")
+    pads = _loop_pads(padding, spatial, kernel, stride, dilation)
+    for n, (before, after) in zip(spatial, pads):
+        if (padding_mode == "reflect" and max(before, after) >= n
+                or padding_mode == "circular" and max(before, after) > n
+                or padding_mode == "replicate" and n == 0 and before + after):
+            raise ValueError(f"{padding_mode} padding ({before}, {after}) does not fit size {n}")
+    out_spatial = tuple(_loop_count(n + b + a, k, s, d)
+                        for n, (b, a), k, s, d in zip(spatial, pads, kernel, stride, dilation))
+    if min(out_spatial, default=1) < 1:
+        raise ValueError(f"the dilated kernel is larger than the padded input {spatial}, {pads}")
 
-    c_in = x.shape[1]
-    c_out = weight.shape[0]
-    cin_g = c_in // groups
     cout_g = c_out // groups
-    y = np.zeros(out_shape, dtype=np.float64)
-    for index in np.ndindex(*out_shape):
-        n, o = index[0], index[1]
-        p = index[2:]
+    y = np.zeros((x.shape[0], c_out) + out_spatial)
+    for index in np.ndindex(*y.shape):
+        n, o, p = index[0], index[1], index[2:]
         g = o // cout_g
         acc = 0.0 if bias is None else float(bias[o])
         for c in range(cin_g):
             for t in np.ndindex(*kernel):
-                src = []
-                for dim in range(nd):
-                    i = p[dim] * stride[dim] + t[dim] * dilation[dim] - pads[dim][0]
-                    src.append(_source_index(i, spatial[dim], padding_mode))
-                if any(s is None for s in src):
-                    continue
-                acc += float(weight[(o, c) + t]) * float(x[(n, g * cin_g + c) + tuple(src)])
+                src = [_walk_to_input(p[dim] * stride[dim] + t[dim] * dilation[dim]
+                                      - pads[dim][0], spatial[dim], padding_mode)
+                       for dim in range(nd)]
+                if None not in src:
+                    acc += float(weight[(o, c) + t]) * float(x[(n, g * cin_g + c) + tuple(src)])
         y[index] = acc
     return y if batched else y[0]
 

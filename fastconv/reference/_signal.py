@@ -18,36 +18,70 @@ import numpy as np
 __all__ = ["correlate", "convolve", "extend_index"]
 
 
+def _walk(j, n, boundary):
+    """The cell of ``in1`` (size ``n``) that position ``j`` reads, or -1 for the
+    fill value: walk into ``in1`` one reflection or one period at a time."""
+    if 0 <= j < n:
+        return j
+    if boundary == "fill":
+        return -1
+    if boundary == "nearest":
+        return 0 if j < 0 else n - 1
+    if n == 1 and boundary == "mirror":
+        return 0
+    while not 0 <= j < n:
+        if boundary == "wrap":
+            j += n if j < 0 else -n
+        elif boundary in ("reflect", "symmetric"):    # about the outer edge of the end cell
+            j = -1 - j if j < 0 else 2 * n - 1 - j
+        elif boundary == "mirror":                    # about the centre of the end cell
+            j = -j if j < 0 else 2 * (n - 1) - j
+        else:
+            raise ValueError(f"unknown boundary {boundary!r}")
+    return j
+
+
 def extend_index(idx, n, boundary):
     """The index of ``in1`` (size ``n``) that position ``idx`` reads, or -1 for the fill value.
 
     ``reflect``/``symmetric``: d c b a | a b c d | d c b a; ``mirror``:
     d c b | a b c d | c b a; ``nearest``: a a | a b c d | d d; ``wrap``:
-    c d | a b c d | a b.
+    c d | a b c d | a b. Positions further out than one length of ``in1``
+    are reflected (or wrapped) again, as often as it takes.
+
+    Parameters
+    ----------
+    idx : array_like of int
+        Positions of the extended signal (``in1``'s own at ``0 .. n - 1``).
+    n : int
+        Length of ``in1`` along the axis.
+    boundary : {"fill", "reflect", "symmetric", "mirror", "nearest", "wrap"}
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices into ``in1``, -1 where the fill value goes.
+
+    Examples
+    --------
+    >>> from fastconv.reference import extend_index
+    >>> extend_index(range(-3, 7), 4, "mirror")
+    array([3, 2, 1, 0, 1, 2, 3, 2, 1, 0])
     """
     idx = np.asarray(idx, dtype=np.int64)
-    if boundary == "fill":
-        return np.where((idx >= 0) & (idx < n), idx, -1)
-    if boundary in ("reflect", "symmetric"):
-        m = np.mod(idx, 2 * n)
-        return np.where(m < n, m, 2 * n - 1 - m)
-    if boundary == "mirror":
-        if n == 1:
-            return np.zeros_like(idx)
-        m = np.mod(idx, 2 * n - 2)
-        return np.where(m < n, m, 2 * n - 2 - m)
-    if boundary == "nearest":
-        return np.clip(idx, 0, n - 1)
-    if boundary == "wrap":
-        return np.mod(idx, n)
-    raise ValueError(f"unknown boundary {boundary!r}")
+    return np.array([_walk(int(j), int(n), boundary) for j in idx.ravel()],
+                    dtype=np.int64).reshape(idx.shape)
 
 
-def _region(n1, n2, mode):
-    """(start, size) of the kept part of the full correlation in one dim."""
-    full = n1 + n2 - 1
-    size = {"full": full, "same": n1, "valid": abs(n1 - n2) + 1}[mode]
-    return (full - size) // 2, size
+def _kept(n1, n2, mode):
+    """First index and length of the part of the full correlation ``mode`` keeps."""
+    if mode == "full":
+        return 0, n1 + n2 - 1
+    if mode == "same":       # in1's size, centred: (n2 - 1) // 2 dropped at the start
+        return (n2 - 1) // 2, n1
+    if mode == "valid":      # where one of the two lies wholly inside the other
+        return min(n1, n2) - 1, abs(n1 - n2) + 1
+    raise ValueError(f"mode must be 'full', 'same' or 'valid', got {mode!r}")
 
 
 def _correlate_one(a, b, mode, boundary, fillvalue):
@@ -55,7 +89,7 @@ def _correlate_one(a, b, mode, boundary, fillvalue):
         boundary, fillvalue = "fill", 0.0
     maps, sizes = [], []
     for n1, n2 in zip(a.shape, b.shape):
-        start, size = _region(n1, n2, mode)
+        start, size = _kept(n1, n2, mode)
         maps.append(extend_index(start - (n2 - 1) + np.arange(size + n2 - 1), n1, boundary))
         sizes.append(size)
     ext = a[np.ix_(*[np.where(m < 0, 0, m) for m in maps])].copy()

@@ -7,8 +7,9 @@ Straight from the math, in float64, with NumPy only. For a convolution ::
 and an upstream gradient ``gy = dL/dy``:
 
 * ``dL/dxpad[n, c, p*stride + t*dilation] += w[o, c, t] * gy[n, o, p]`` (scatter), then
-  the padded border is folded back onto the input cells it was copied from
-  (zeros: dropped; reflect/replicate/circular: added to its source cell);
+  ``dL/dx`` is ``dL/dxpad`` times the padding's matrix transposed, one axis at a
+  time: padding is linear, and its matrix is :func:`fastconv.reference.pad` of
+  the identity (so the padded border adds onto the cells it was copied from);
 * ``dL/dw[o, c, t] = sum_{n, p} gy[n, o, p] * xpad[n, c, p*stride + t*dilation]``;
 * ``dL/db[o] = sum_{n, p} gy[n, o, p]``.
 
@@ -19,8 +20,7 @@ import itertools
 
 import numpy as np
 
-from fastconv.reference._conv import (_NP_PAD_MODE, _as_float64, _int_tuple, _source_index,
-                                      resolve_padding)
+from fastconv.reference._conv import PADDING_MODES, _as_float64, _int_tuple, pad, resolve_padding
 from fastconv.reference._transposed import _pairs
 
 __all__ = [
@@ -44,9 +44,8 @@ def _geometry(input_shape, weight_shape, stride, padding, dilation, padding_mode
     stride = _int_tuple(stride, nd, "stride")
     dilation = _int_tuple(dilation, nd, "dilation")
     pads = resolve_padding(padding, spatial, kernel, stride, dilation)
-    if padding_mode not in _NP_PAD_MODE:
-        raise ValueError(f"padding_mode must be one of {tuple(_NP_PAD_MODE)}, "
-                         f"got {padding_mode!r}")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
     out = tuple((n + b + a - d * (k - 1) - 1) // s + 1
                 for n, (b, a), k, s, d in zip(spatial, pads, kernel, stride, dilation))
     return nd, spatial, kernel, stride, dilation, pads, out
@@ -111,18 +110,12 @@ def conv_nd_input(input_shape, weight, grad_output, stride=1, padding=0, dilatio
             contrib = np.tensordot(wg[(slice(None), slice(None)) + tap], gg, axes=([0], [1]))
             gpad[(slice(None), slice(g * cig, (g + 1) * cig))
                  + _windows(tap, dilation, stride, out)] += np.moveaxis(contrib, 0, 1)
-    # Fold the padded border back onto the cells it was read from, one dim at a time.
+    # The adjoint of the padding, one axis at a time: its matrix P (padded x
+    # input cells) is the padding of the identity, and dL/dx = P^T dL/dxpad.
     cur = gpad
-    for dim, (size, (before, _)) in enumerate(zip(spatial, pads)):
-        axis = 2 + dim
-        folded = np.zeros(cur.shape[:axis] + (size,) + cur.shape[axis + 1:])
-        for j in range(cur.shape[axis]):
-            src = _source_index(j - before, size, padding_mode)
-            if src is not None:
-                idx_dst = (slice(None),) * axis + (src,)
-                idx_src = (slice(None),) * axis + (j,)
-                folded[idx_dst] += cur[idx_src]
-        cur = folded
+    for dim, (size, cell_pads) in enumerate(zip(spatial, pads)):
+        matrix = pad(np.eye(size), [cell_pads], padding_mode).T
+        cur = np.moveaxis(np.tensordot(matrix, cur, axes=([0], [2 + dim])), 0, 2 + dim)
     return cur if batched else cur[0]
 
 
@@ -171,13 +164,8 @@ def conv_nd_weight(input, weight_shape, grad_output, stride=1, padding=0, dilati
     if gyb.shape != (xb.shape[0], c_out) + out:
         raise ValueError(f"grad_output has shape {gy.shape}, expected "
                          f"{(xb.shape[0], c_out) + out}")
-    if xb.size and any(b or a for b, a in pads):
-        xpad = np.pad(xb, [(0, 0), (0, 0)] + list(pads), mode=_NP_PAD_MODE[padding_mode])
-    else:
-        xpad = np.zeros(xb.shape[:2] + tuple(s + b + a for s, (b, a) in zip(spatial, pads)))
-        if xb.size:
-            xpad[(slice(None), slice(None)) + tuple(slice(b, b + s) for s, (b, _)
-                                                    in zip(spatial, pads))] = xb
+    xpad = pad(xb, pads, padding_mode) if xb.shape[0] else np.zeros(
+        xb.shape[:2] + tuple(s + b + a for s, (b, a) in zip(spatial, pads)))
     gw = np.zeros(weight_shape)
     red = [0] + list(range(2, 2 + nd))
     for g in range(groups):
