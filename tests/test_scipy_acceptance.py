@@ -15,8 +15,16 @@ in:
 
 Each collected test passes, or is listed in :data:`KNOWN` with the reason it
 cannot; a listed test is a strict xfail (it must fail; a pass is reported as
-an error, so the list cannot go stale). ``TestOAConvolve`` (about 10 800
-parametrised cases, three minutes) runs with ``FASTCONV_SCIPY_ALL=1`` only.
+an error, so the list cannot go stale).
+
+By default (the CI budget) the module runs the tests that call fastconv's
+functions and are cheap: every convolution/correlation class of
+test_signaltools but ``TestFFTConvolve`` and ``TestOAConvolve`` and
+``TestConvolve2d::test_large_array``, and the tests of test_filters whose
+names name one of fastconv.ndimage's filters (:data:`NDIMAGE_NAMES`; the
+others exercise SciPy's own functions through the fallback).
+``FASTCONV_SCIPY_ALL=1`` runs everything (about 14 000 cases, several
+minutes, ``test_large_array`` needing 6 GiB).
 """
 import contextlib
 import importlib.util
@@ -157,6 +165,13 @@ KNOWN = {
         "extended precision (longdouble, clongdouble): fastconv computes in float32 and "
         "float64 and raises TypeError"),
 }
+#: Without FASTCONV_SCIPY_ALL=1: the tests (name prefixes) left out, and the
+#: words one of which a test_filters test's name must contain to run.
+HEAVY = ("TestSignalFFTConvolve", "TestSignalConvolve2d::test_large_array")
+NDIMAGE_NAMES = ("correlate", "convolve", "gauss", "uniform", "sobel", "prewitt", "laplace",
+                 "gradient_magnitude", "origin", "modes", "gh_")
+OPT_IN = "SciPy's full test modules run with FASTCONV_SCIPY_ALL=1 (CI runs the cheap subset)"
+
 #: Tests that need more memory than the tests may take (FASTCONV_SKIP_BIGMEM),
 #: with the bytes they need.
 BIGMEM = {
@@ -181,6 +196,12 @@ def num_parallel_threads():
 def _known(request):
     """Apply :data:`KNOWN` (strict xfail) and :data:`BIGMEM` (skip) to each test."""
     nodeid = request.node.nodeid.split("::", 1)[-1]
+    if not _ALL:
+        ndimage_test = "Ndimage" in nodeid.split("::")[0] or nodeid.split("[")[0].endswith(
+            "_ndimage")
+        if (any(nodeid.startswith(p) for p in HEAVY)
+                or (ndimage_test and not any(w in request.node.name for w in NDIMAGE_NAMES))):
+            pytest.skip(OPT_IN)
     for prefix, need in BIGMEM.items():
         if nodeid.startswith(prefix):
             avail = _mem_available()
