@@ -1132,7 +1132,7 @@ def resolve_options(args, parser):
 #: record with ``passed`` False fails the run); ``extra`` is a dict merged
 #: into the JSON metadata. This module runs the layer suite; the modules are
 #: imported only when their suite is asked for.
-SUITE_MODULES = ("fastconv._bench", "fastconv._bench_ndimage")
+SUITE_MODULES = ("fastconv._bench", "fastconv._bench_dask", "fastconv._bench_ndimage")
 #: The suites this module runs.
 SUITES = ("layers",)
 DEFAULT_SUITE = "layers"

@@ -23,14 +23,18 @@ Algorithms
     factors of :func:`fastconv.separate`).
 ``fft``
     The convolution theorem with real FFTs (``scipy.fft`` when SciPy is
-    installed, else ``numpy.fft``, see :func:`fft_backend`); a long 1-D
-    signal with a much shorter kernel is cut into blocks (overlap-save) so
-    that each FFT stays short.
+    installed, else ``numpy.fft``, see :func:`fft_backend`); along an axis
+    much longer than the kernel the output is cut into blocks (overlap-save,
+    :func:`fft_blocks`) so that each FFT stays short. The blocks are defined
+    from the first output on, by the kernel alone: a region made of whole
+    blocks has the same bits computed alone as in the whole result (what
+    ``fastconv.dask`` relies on).
 ``auto``
-    The cheapest of these by the cost model :func:`_choose` (constants
+    The cheapest of these by the cost model :func:`choose_correlate_algorithm` (constants
     measured on the development machine, see ``_COST``).
 """
 import functools
+import itertools
 import math
 import numbers
 
@@ -62,11 +66,12 @@ BOUNDARIES = ("fill", "reflect", "symmetric", "mirror", "nearest", "wrap")
 #:   (three transforms and a product), plus ``FFT_PER_OUTPUT`` per output;
 #:   the overlap-save blocks of a long 1-D signal (small transforms that stay
 #:   in cache) cost ``FFT_BLOCK_PER_POINT`` instead (10^6 samples, 501 taps:
-#:   14.6 ms, against 18.6 ms direct).
+#:   14.6 ms, against 18.6 ms direct); the blocks of a 2-D or 3-D array cost
+#:   ``FFT_PER_POINT`` for all their points.
 _COST = dict(DIRECT_PER_MAC=0.055, DIRECT_PER_OUTPUT=0.2, FFT_PER_POINT=0.9,
              FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0)
-#: A 1-D signal longer than this many times the kernel is cut into blocks for
-#: the FFT (overlap-save), each transform of about ``_BLOCK_FACTOR * taps``.
+#: The FFT's blocks (overlap-save) are transforms of about ``_BLOCK_FACTOR``
+#: times the kernel's taps along each axis (see :func:`fft_threshold`).
 _BLOCK_FACTOR = 8
 
 
@@ -234,46 +239,107 @@ def _separable(x, uv, maps, sizes, fill, out, padl, isa=None, threads=None):
     return out
 
 
+def fft_threshold(k, nd):
+    """``(transform length, longest extended axis transformed whole)`` of the
+    FFT's blocks along an axis of a ``k``-tap kernel in an ``nd``-D problem.
+
+    The block transform has the power-of-two length >= ``_BLOCK_FACTOR * k``.
+    A 1-D signal is cut into blocks beyond ``2 * _BLOCK_FACTOR * k`` samples
+    (10^6 samples, 501 taps: 14.6 ms against 18.6 ms direct); an axis of a 2-D
+    or 3-D array beyond ``_BLOCK_FACTOR`` blocks, where blocks were measured
+    no slower than the whole transform (0.53x on a 4096 x 4096 image with a
+    31 x 31 kernel, 0.83x on 8192 x 256 with 9 x 9, 0.88x on 160 x 600 x 600
+    with 5 x 5 x 5; 1.2-3.2x slower with 2 to 4 blocks per axis).
+    """
+    n = 1 << (_BLOCK_FACTOR * k - 1).bit_length()
+    return n, (_BLOCK_FACTOR * 2 * k if nd == 1 else _BLOCK_FACTOR * n)
+
+
+def fft_blocks(ext_shape, kernel):
+    """The FFT's blocks, per axis: ``(segment, transform length, outputs per block)``.
+
+    An axis whose extended input is longer than :func:`fft_threshold`'s
+    limit is cut into overlap-save blocks whose transform length depends on
+    the kernel alone; a shorter one is one block, transformed whole. The
+    blocks start at the first output, so an output's bits do not depend on
+    how far the array reaches beyond its block: a region of whole blocks,
+    computed from its own extended input, is computed exactly as in the
+    whole array.
+    """
+    plan = []
+    for e, k in zip(ext_shape, kernel):
+        n, limit = fft_threshold(k, len(kernel))
+        if e > limit:
+            plan.append((n, n, n - k + 1))
+        else:
+            plan.append((e, next_fast_len(e), e - k + 1))
+    return plan
+
+
+#: Transform points of the blocks multiplied at once (their spectra's memory).
+_FFT_BATCH_POINTS = 1 << 22
+
+
 def _fft(x, w, maps, sizes, fill, out):
-    """The FFT algorithm: valid correlation of the extended input with ``w``."""
+    """The FFT algorithm: valid correlation of the extended input with ``w``.
+
+    Overlap-save in blocks (see :func:`fft_blocks`): each block's segment of
+    the extended input is transformed, multiplied by the kernel's spectrum
+    and transformed back; its valid part is the block's outputs. The blocks'
+    segments are a strided view of the input (no gathered copy), transformed
+    a batch at a time.
+    """
     ext = _extended(x, maps, fill)
     wf = w[(slice(None, None, -1),) * w.ndim]          # correlation = convolution with w flipped
     fft, upcast = fft_backend()
     upcast = upcast and x.dtype == np.float32
-    if x.ndim == 1 and ext.size > _BLOCK_FACTOR * 2 * w.size:
-        # Overlap-save: output blocks of B samples, each from B + taps - 1 inputs.
-        taps = w.size
-        n_fft = 1 << (_BLOCK_FACTOR * taps - 1).bit_length()
-        block = n_fft - taps + 1
-        nblocks = -(-sizes[0] // block)
-        padded = np.zeros(nblocks * block + taps - 1, np.float64 if upcast else x.dtype)
-        padded[:ext.size] = ext
-        # The blocks' inputs overlap: a strided view of padded (no copy);
-        # padded holds exactly (nblocks - 1) * block + n_fft samples.
-        segments = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::block]
-        if upcast:
-            wf = wf.astype(np.float64)
-        spec = fft.rfft(segments, n_fft, axis=-1)
-        spec *= fft.rfft(wf, n_fft)
-        res = fft.irfft(spec, n_fft, axis=-1)[:, taps - 1:taps - 1 + block]
-        # Whole blocks straight into out, then the last block's head.
-        q, rem = divmod(sizes[0], block)
-        if out.flags.c_contiguous:
-            out[:q * block].reshape(q, block)[...] = res[:q]
-        else:
-            for i in range(q):
-                out[i * block:(i + 1) * block] = res[i]
-        if rem:
-            out[q * block:] = res[q, :rem]
-        return out
-    shape = [next_fast_len(n) for n in ext.shape]
-    axes = tuple(range(ext.ndim))
-    if upcast:
-        ext, wf = ext.astype(np.float64), wf.astype(np.float64)
-    spec = fft.rfftn(ext, shape, axes) * fft.rfftn(wf, shape, axes)
-    res = fft.irfftn(spec, shape, axes)
-    out[...] = res[tuple(slice(k - 1, k - 1 + s) for k, s in zip(w.shape, sizes))]
+    nd = ext.ndim
+    seg, n_fft, block = zip(*fft_blocks(ext.shape, w.shape))
+    nblocks = [-(-size // b) for size, b in zip(sizes, block)]
+    need = tuple(nb * b + k - 1 for nb, b, k in zip(nblocks, block, w.shape))
+    dtype = np.float64 if upcast else x.dtype
+    if need == ext.shape and ext.dtype == dtype:
+        padded = ext
+    else:       # the last blocks' segments reach past the input: zeros
+        padded = np.zeros(need, dtype)
+        padded[tuple(slice(0, e) for e in ext.shape)] = ext
+    segments = np.lib.stride_tricks.sliding_window_view(padded, seg)[
+        tuple(slice(None, None, b) for b in block)]
+    axes = tuple(range(nd, 2 * nd))
+    spec_w = fft.rfftn(wf.astype(dtype, copy=False), n_fft, axes=tuple(range(nd)))
+    keep = (Ellipsis,) + tuple(slice(k - 1, k - 1 + b) for k, b in zip(w.shape, block))
+    # Batches of whole rows of blocks along the first axis.
+    per_row = math.prod(nblocks[1:]) * math.prod(n_fft)
+    rows = max(1, _FFT_BATCH_POINTS // max(per_row, 1))
+    for r0 in range(0, nblocks[0], rows):
+        r1 = min(nblocks[0], r0 + rows)
+        spec = fft.rfftn(segments[r0:r1], n_fft, axes=axes)
+        spec *= spec_w
+        res = fft.irfftn(spec, n_fft, axes=axes)[keep]
+        _put_blocks(out[r0 * block[0]:min(sizes[0], r1 * block[0])], res, block)
     return out
+
+
+def _put_blocks(out, res, block):
+    """Write blocks ``res`` (blocks along each axis, then each block's
+    outputs) into ``out``, cropped to its shape: whole blocks with one
+    strided copy, then the partial last block of each axis."""
+    nd = out.ndim
+    full = [s // b for s, b in zip(out.shape, block)]
+    order = [a for d in range(nd) for a in (d, nd + d)]
+    # Per axis: the whole blocks, and the partial last one if there is one.
+    parts = [[(slice(0, f), f * b, b)] + ([(slice(f, f + 1), s - f * b, s - f * b)]
+                                          if s > f * b else [])
+             for s, f, b in zip(out.shape, full, block)]
+    for combo in itertools.product(*parts):
+        counts = [p[0].stop - p[0].start for p in combo]
+        if 0 in counts:
+            continue
+        dst = out[tuple(slice(p[0].start * b, p[0].start * b + p[1])
+                        for p, b in zip(combo, block))]
+        src = res[tuple(p[0] for p in combo) + tuple(slice(0, p[2]) for p in combo)]
+        dst.reshape([v for c, p in zip(counts, combo) for v in (c, p[2])])[...] = \
+            src.transpose(order)
 
 
 def _winograd(x, w, maps, fill, out):
@@ -300,22 +366,20 @@ def algorithm_costs(x, w, sizes):
                                                        + c["DIRECT_PER_OUTPUT"])
                                     + outputs * (c["DIRECT_PER_MAC"] * w.shape[0]
                                                  + c["DIRECT_PER_OUTPUT"]))
-    ext = [s + k - 1 for s, k in zip(sizes, w.shape)]
-    if x.ndim == 1 and ext[0] > _BLOCK_FACTOR * 2 * w.size:
-        n_fft = 1 << (_BLOCK_FACTOR * w.size - 1).bit_length()
-        nblocks = -(-sizes[0] // (n_fft - w.size + 1))
-        length = nblocks * n_fft
-        log = math.log2(n_fft)
-        per_point = c["FFT_BLOCK_PER_POINT"]
-    else:
-        length = math.prod(next_fast_len(n) for n in ext)
-        log = math.log2(max(length, 2))
-        per_point = c["FFT_PER_POINT"]
+    plan = fft_blocks([s + k - 1 for s, k in zip(sizes, w.shape)], w.shape)
+    points = math.prod(n for _, n, _ in plan)
+    length = points * math.prod(-(-s // b) for s, (_, _, b) in zip(sizes, plan))
+    log = math.log2(max(points, 2))
+    blocked = any(b < s for s, (_, _, b) in zip(sizes, plan))
+    # 2-D and 3-D blocks are priced per point as the whole transform (they
+    # took 0.57-0.89 of its time per point on 2048 x 2048 and 4096 x 4096
+    # images with a 31 x 31 kernel, the small 1-D blocks 0.4).
+    per_point = c["FFT_BLOCK_PER_POINT"] if blocked and x.ndim == 1 else c["FFT_PER_POINT"]
     costs["fft"] = per_point * length * log * 3 + c["FFT_PER_OUTPUT"] * outputs
     return costs
 
 
-def _choose(x, w, sizes):
+def choose_correlate_algorithm(x, w, sizes):
     """The algorithm ``auto`` runs, and the rank-1 factors when it is ``separable``."""
     costs = algorithm_costs(x, w, sizes)
     best = min(costs, key=costs.get)
@@ -335,7 +399,7 @@ def region(n1, n2, mode):
     return (full - size) // 2, size
 
 
-def _correlate_channel(x, w, mode, boundary, fill, algorithm, out):
+def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
     """One channel: the kept part of the full correlation of x (extended) with w."""
     starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
     return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
@@ -349,8 +413,9 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     ``x`` and ``w`` are C-contiguous arrays of one float dtype and of the same
     ndim (1-D to 3-D; any ndim for ``algorithm="fft"``); ``algorithm`` is one of
     :data:`ALGORITHMS`; ``isa`` and ``threads`` the SIMD level and thread
-    count of the 1-D and 2-D direct kernels (default: those in use). The entry point of :mod:`fastconv.signal` and
-    :mod:`fastconv.ndimage`, which place the region themselves.
+    count of the 1-D and 2-D direct kernels (default: those in use). The entry
+    point of :mod:`fastconv.signal` and :mod:`fastconv.ndimage`, which place
+    the region themselves.
     """
     nd = x.ndim
     starts, sizes = tuple(starts), tuple(sizes)
@@ -367,7 +432,9 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     padl = w.shape[-1] - 1 - starts[-1]
     uv = None
     if algorithm == "auto":
-        algorithm, uv = _choose(x, w, sizes)
+        algorithm, uv = choose_correlate_algorithm(x, w, sizes)
+    elif algorithm == "separable":      # chosen by choose_correlate_algorithm for a larger problem
+        uv = _rank1(w)
     target = out
     if flip or target is None or not target.flags.c_contiguous:
         target = np.empty(sizes, x.dtype)
@@ -387,11 +454,13 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     return target
 
 
-def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
-    name = "convolve" if convolve else "correlate"
-    a_in, b_in = in1, in2
-    a = as_array(in1, "in1")
-    b = as_array(in2, "in2")
+def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
+    """Validate a correlate/convolve call from its arrays' shapes and dtypes.
+
+    Returns ``(boundary, fillvalue, dtype, sizes, channels)``: 'valid'
+    ignores the boundary, ``sizes`` are the result's spatial sizes and
+    ``channels`` its trailing channel axis (an empty tuple or one size).
+    """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
     if boundary not in BOUNDARIES:
@@ -421,7 +490,17 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
         boundary, fillvalue = "fill", 0.0
     dtype = compute_dtype(a, b)
     sizes = tuple(region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
-    channels = a.shape[nd:]
+    return boundary, fillvalue, dtype, sizes, a.shape[nd:]
+
+
+def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
+    name = "convolve" if convolve else "correlate"
+    a_in, b_in = in1, in2
+    a = as_array(in1, "in1")
+    b = as_array(in2, "in2")
+    boundary, fillvalue, dtype, sizes, channels = check_correlate(a, b, mode, boundary, fillvalue,
+                                                         algorithm, name)
+    nd = b.ndim
     shape = sizes + channels
     if out is not None:
         check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])
@@ -432,11 +511,11 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     fill = float(fillvalue)
     if not channels:
         x = np.ascontiguousarray(a, dtype=dtype)
-        return _correlate_channel(x, w, mode, boundary, fill, algorithm, out)
+        return correlate_channel(x, w, mode, boundary, fill, algorithm, out)
     result = out if out is not None else np.empty(shape, dtype)
     for c in range(channels[0]):
         x = np.ascontiguousarray(a[..., c], dtype=dtype)
-        result[..., c] = _correlate_channel(x, w, mode, boundary, fill, algorithm, None)
+        result[..., c] = correlate_channel(x, w, mode, boundary, fill, algorithm, None)
     return result
 
 
@@ -471,7 +550,7 @@ _DOC = """{title}
         The value beyond the edges for ``boundary='fill'``.
     algorithm : {{'auto', 'direct', 'fft', 'winograd'}}, default 'auto'
         'direct' sums the products; 'fft' uses real FFTs (overlap-save blocks
-        for a long 1-D signal and a short kernel); 'winograd' (F(2, 3))
+        along axes much longer than the kernel); 'winograd' (F(2, 3))
         applies to 2-D arrays only, with a kernel of 3 x 3, 3 x 1 or 1 x 3
         taps, and raises ValueError otherwise (the kernel is ``in2``; with
         zero fill and an ``in2`` at least as large as ``in1`` in every dim,

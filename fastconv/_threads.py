@@ -29,7 +29,7 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def _validate(n):
+def check_num_threads(n):
     if n is None:
         return None
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -56,7 +56,7 @@ def effective_n_threads(n=None):
     int
         Always 1 in a build without OpenMP.
     """
-    n = _validate(n)
+    n = check_num_threads(n)
     if not OPENMP_ENABLED:
         return 1
     if n is None:
@@ -92,7 +92,7 @@ def set_num_threads(n):
     >>> fastconv.set_num_threads(None)   # back to the default
     """
     global _user_threads
-    _user_threads = _validate(n)
+    _user_threads = check_num_threads(n)
 
 
 def get_num_threads():

@@ -200,7 +200,7 @@ def conv_weight_of(weight, groups):
     return w.reshape((groups * cog, cig) + weight.shape[2:])
 
 
-def _phase_plan(r, size_out, size_in, k, s, d, before):
+def phase_plan(r, size_out, size_in, k, s, d, before):
     """One dim of one stride phase.
 
     Returns None when the phase has no output positions, ``"zero"`` when no
@@ -263,7 +263,13 @@ def gemm_col2im_core(nd, x, weight, bias, stride, dilation, before, out_spatial,
         a_1x1 = a_all.reshape(groups * cog * kk, cig, 1, 1, 1)
         cols_all = np.empty((1, groups * cog * kk, 1, 1, p_in), x.dtype)
         isa = isa_level()
-    for r0 in range(0, in_spatial[0], rows_per_block):
+    # The blocks run last to first: an output element receives the taps that
+    # reach it from later input rows (smaller taps along the blocked axis)
+    # first, and each block adds its taps in (kd, kh, kw) order, so every
+    # element sums bias, then its taps in (kd, kh, kw) order, whatever the
+    # blocking, and a region of the output gets the same bits from the slice
+    # of the input that reaches it as from the whole.
+    for r0 in reversed(range(0, in_spatial[0], rows_per_block)):
         r1 = min(in_spatial[0], r0 + rows_per_block)
         block_in = as_3d((r1 - r0,) + in_spatial[1:], 1)
         start = tuple(r0 if dim == lead else 0 for dim in range(3))
@@ -322,7 +328,7 @@ def transpose_core(nd, x, weight, bias, stride, dilation, before, out_spatial, g
     in_spatial = x.shape[2:]
     wc = conv_weight_of(weight, groups)
     for phase in itertools.product(*(range(s) for s in stride)):
-        plans = [_phase_plan(r, o, i, k, s, d, b) for r, o, i, k, s, d, b in
+        plans = [phase_plan(r, o, i, k, s, d, b) for r, o, i, k, s, d, b in
                  zip(phase, out_spatial, in_spatial, kernel, stride, dilation, before)]
         if any(p is None for p in plans):
             continue

@@ -34,7 +34,7 @@ __all__ = ["depthwise_conv2d", "separable_conv2d", "spatially_separable_conv2d",
            "octave_conv2d", "octave_split", "octave_merge"]
 
 
-def _input_channels(x, name="input"):
+def input_channels(x, name="input"):
     """Validate a 4-D (batched) or 3-D (unbatched) channels-first input; return C."""
     if x.ndim not in (3, 4):
         raise ValueError(f"{name} must have 4 dims (N, C, H, W) or 3 dims (C, H, W), got "
@@ -42,7 +42,7 @@ def _input_channels(x, name="input"):
     return int(x.shape[-3])
 
 
-def _check_depthwise_weight(weight, c_in, name):
+def check_depthwise_weight(weight, c_in, name):
     if (weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[0] == 0
             or c_in == 0 or weight.shape[0] % c_in):
         raise ValueError(
@@ -112,8 +112,8 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
     """
     xa = as_array(x, "input")
     wa = as_array(weight, "weight")
-    c_in = _input_channels(xa)
-    _check_depthwise_weight(wa, c_in, "weight")
+    c_in = input_channels(xa)
+    check_depthwise_weight(wa, c_in, "weight")
     return conv2d(x, weight, bias, stride, padding, dilation, c_in,
                   padding_mode=padding_mode, algorithm=algorithm, out=out)
 
@@ -121,6 +121,35 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
 # --------------------------------------------------------------------------
 # depthwise-separable
 # --------------------------------------------------------------------------
+def check_separable(xa, depthwise_weight, pwa, ba, stride, padding, dilation, padding_mode,
+                    algorithm, convert_input=True):
+    """Validate a separable_conv2d call (``xa``, ``pwa``, ``ba``: arrays).
+
+    Returns ``(problem, x, depthwise_weight, dtype)``: the depthwise stage's
+    problem and arrays from :func:`fastconv._args.prepare_conv` (``x`` as
+    given with ``convert_input=False``) and the dtype of the whole call.
+    """
+    dwa = as_array(depthwise_weight, "depthwise_weight")
+    check_algorithm(algorithm)
+    c_in = input_channels(xa)
+    m = check_depthwise_weight(dwa, c_in, "depthwise_weight")
+    cm = c_in * m
+    if pwa.ndim != 4 or pwa.shape[1:] != (cm, 1, 1) or pwa.shape[0] == 0:
+        raise ValueError(
+            f"pointwise_weight must have shape (C_out, C * m, 1, 1) = (C_out, {cm}, 1, 1) "
+            f"for depthwise_weight of shape {dwa.shape} (C = {c_in}, m = {m}), got "
+            f"pointwise_weight of shape {pwa.shape}")
+    c_out = int(pwa.shape[0])
+    if ba is not None and ba.shape != (c_out,):
+        raise ValueError(f"bias must have shape ({c_out},) (one value per output channel of "
+                         f"pointwise_weight), got {ba.shape}")
+    dtype = compute_dtype(*[a for a in (xa, dwa, pwa, ba) if a is not None])
+    problem, xb, wd, _, _ = prepare_conv(2, xa, dwa, None, stride, padding, dilation, c_in,
+                                         padding_mode, algorithm, None,
+                                         convert_input=convert_input)
+    return problem, xb, wd, dtype
+
+
 def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1, padding=0,
                      dilation=1, *, padding_mode="zeros", algorithm="auto", out=None):
     """Depthwise-separable 2-D convolution (Xception, MobileNet), fused.
@@ -194,25 +223,11 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     True
     """
     xa = as_array(x, "input")
-    dwa = as_array(depthwise_weight, "depthwise_weight")
     pwa = as_array(pointwise_weight, "pointwise_weight")
     ba = None if bias is None else as_array(bias, "bias")
-    check_algorithm(algorithm)
-    c_in = _input_channels(xa)
-    m = _check_depthwise_weight(dwa, c_in, "depthwise_weight")
-    cm = c_in * m
-    if pwa.ndim != 4 or pwa.shape[1:] != (cm, 1, 1) or pwa.shape[0] == 0:
-        raise ValueError(
-            f"pointwise_weight must have shape (C_out, C * m, 1, 1) = (C_out, {cm}, 1, 1) "
-            f"for depthwise_weight of shape {dwa.shape} (C = {c_in}, m = {m}), got "
-            f"pointwise_weight of shape {pwa.shape}")
-    c_out = int(pwa.shape[0])
-    if ba is not None and ba.shape != (c_out,):
-        raise ValueError(f"bias must have shape ({c_out},) (one value per output channel of "
-                         f"pointwise_weight), got {ba.shape}")
-    dtype = compute_dtype(*[a for a in (xa, dwa, pwa, ba) if a is not None])
-    problem, xb, wd, _, _ = prepare_conv(2, xa, dwa, None, stride, padding, dilation, c_in,
-                                         padding_mode, algorithm, None)
+    problem, xb, wd, dtype = check_separable(xa, depthwise_weight, pwa, ba, stride, padding,
+                                             dilation, padding_mode, algorithm)
+    c_out, cm = int(pwa.shape[0]), int(pwa.shape[1])
     if xb.dtype != dtype:        # a float64 pointwise weight or bias promotes the whole call
         xb = xb.astype(dtype)
         wd = wd.astype(dtype)
@@ -327,7 +342,7 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
     xa = as_array(x, "input")
     cw = as_array(column_weight, "column_weight")
     rw = as_array(row_weight, "row_weight")
-    _input_channels(xa)
+    input_channels(xa)
     if not is_int(groups) or groups <= 0:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     if cw.ndim != 4 or cw.shape[3] != 1:
@@ -692,7 +707,7 @@ def prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high, bias_low, s
     """
     check_algorithm(algorithm)
     xh = as_array(x_high, "x_high")
-    _input_channels(xh, "x_high")
+    input_channels(xh, "x_high")
     ws = {nm: (None if v is None else as_array(v, nm))
           for nm, v in zip(OCTAVE_WEIGHTS, (w_hh, w_hl, w_lh, w_ll))}
     if ws["w_hh"] is None:
@@ -866,7 +881,7 @@ def octave_split(x, alpha):
             [26.5, 28.5]]]))
     """
     xa = as_array(x, "x")
-    c = _input_channels(xa, "x")
+    c = input_channels(xa, "x")
     if not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
     c_h = int(round((1 - alpha) * c))
@@ -926,7 +941,7 @@ def octave_merge(x_high, x_low):
             [5., 5.]]])
     """
     xh = as_array(x_high, "x_high")
-    _input_channels(xh, "x_high")
+    input_channels(xh, "x_high")
     if x_low is None:
         return np.array(xh, dtype=compute_dtype(xh), order="C")
     xl = as_array(x_low, "x_low")

@@ -102,6 +102,22 @@ def test_fft_error_long_signal(rng, dtype):
         assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_fft_error_blocked_image(rng, dtype):
+    """A 2-D FFT cut into blocks along one axis (and whole along the other),
+    and along both, within the error target, with a partial last block."""
+    k = rng.standard_normal((5, 3)).astype(dtype)
+    for shape in [(700, 37), (330, 333)]:
+        plan = _signal.fft_blocks([s + 4 for s in shape], k.shape)
+        assert any(b < s for s, (_, _, b) in zip(shape, plan))
+        img = rng.standard_normal(shape).astype(dtype)
+        for mode in MODES:
+            got = fastconv.correlate(img, k, mode, algorithm="fft")
+            want = ref.correlate(img.astype(np.float64), k.astype(np.float64), mode)
+            assert got.shape == want.shape and got.dtype == dtype
+            assert np.max(np.abs(got - want)) <= FFT_REL[np.dtype(dtype)] * np.max(np.abs(want))
+
+
 @pytest.mark.parametrize("backend", ["numpy", "scipy"])
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_fft_backends(rng, dtype, backend, monkeypatch):
@@ -144,14 +160,14 @@ def test_rank1_kernels_run_as_two_passes(rng, dtype, monkeypatch):
     kernel = np.outer(g, g).astype(dtype)
     assert _signal._rank1(kernel) is not None
     assert _signal._rank1(rng.standard_normal((5, 5))) is None
-    assert _signal._choose(np.zeros((512, 512), dtype), kernel, (512, 512))[0] == "separable"
+    assert _signal.choose_correlate_algorithm(np.zeros((512, 512), dtype), kernel, (512, 512))[0] == "separable"
     a = rng.standard_normal((67, 71)).astype(dtype)
     for boundary in ("fill", "reflect", "wrap"):
         got = fastconv.correlate(a, kernel, "same", boundary=boundary, fillvalue=0.5)
         assert_conv_close(got, ref.correlate(a, kernel, "same", boundary, 0.5), dtype,
                           kernel.size)
     # Forcing the separable path on a small problem gives the same result.
-    monkeypatch.setattr(_signal, "_choose",
+    monkeypatch.setattr(_signal, "choose_correlate_algorithm",
                         lambda x, w, sizes: ("separable", _signal._rank1(w)))
     got = fastconv.correlate(a, kernel, "full")
     assert_conv_close(got, ref.correlate(a, kernel, "full"), dtype, kernel.size)

@@ -17,10 +17,16 @@
  * broadcast once and every accumulator takes one FMA whose input vector is
  * read from memory, so the loop has no branch and no more loads than FMAs.
  * Rows left over (fewer than FC_FR) use one-row blocks of 2 FC_FU vectors (a
- * 1-D signal is all such rows), columns left over (fewer than a
- * vector) a scalar loop. Every output element sums its products in the order
- * (p, q), whatever block computes it, so the result does not depend on the
- * split into items or threads.
+ * 1-D signal is all such rows). Columns left over (fewer than a vector) are
+ * computed by vector arithmetic too: the run's last full vector again when the
+ * run is at least a vector wide (its other lanes rewrite columns with the bits
+ * they already hold), else vectors gathered lane by lane (fc_filter_narrow).
+ * Every output element sums its products in the order (p, q) with the same
+ * vector operations, whatever block computes it, so the result depends
+ * neither on the split into items or threads nor on where the element sits in
+ * its row: a slice of the input gives the bits of the same region of the
+ * whole (a scalar tail would round differently where the vector body fuses
+ * its multiply-adds).
  */
 #define FC_CAT_(a, b) a##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
@@ -64,6 +70,40 @@ FC_FN(fc_filter_block)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T
             *(FC_FVEC *)(out + (i0 + i) * ostride + j + u * FC_FL) = acc[i][u];
 }
 
+/* Columns [j0, j1) of a run narrower than a vector (j1 - j0 < FC_FL) of rows
+ * i0 .. i0 + NR - 1: for each tap the run's input values are gathered into
+ * the low lanes of a vector (zeros above), which takes the same multiply-add
+ * as in fc_filter_block, so each column gets the bits a full vector gives it.
+ * Reads only the run's own input columns [j0 + joff, j1 + joff + KW - 1). */
+static inline __attribute__((always_inline)) void
+FC_FN(fc_filter_narrow)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T *out,
+                        int64_t ostride, int64_t i0, int64_t j0, int64_t j1, int64_t joff,
+                        const int NR)
+{
+    const int64_t n = j1 - j0, KH = g->KH, KW = g->KW;
+    FC_FVEC acc[FC_FR];
+    FC_T lanes[FC_FL];
+    for (int i = 0; i < NR; i++)
+        acc[i] = (FC_FVEC){0};
+    for (int l = 0; l < FC_FL; l++)
+        lanes[l] = 0;
+    for (int64_t p = 0; p < KH; p++) {
+        const FC_T *wp = w + p * KW;
+        for (int64_t q = 0; q < KW; q++) {
+            const FC_T wv = wp[q];
+            for (int i = 0; i < NR; i++) {
+                const FC_T *src = rowp[i0 + i + p] + (j0 + joff) + q;
+                for (int64_t l = 0; l < n; l++)
+                    lanes[l] = src[l];
+                acc[i] += *(const FC_FVEC *)lanes * wv;
+            }
+        }
+    }
+    for (int i = 0; i < NR; i++)
+        for (int64_t l = 0; l < n; l++)
+            out[(i0 + i) * ostride + j0 + l] = acc[i][l];
+}
+
 /* Columns [j, j1) of output rows i0 .. i0 + nr - 1 (nr <= FC_FR). */
 static inline __attribute__((always_inline)) void
 FC_FN(fc_filter_rows_k)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_T *out,
@@ -75,16 +115,11 @@ FC_FN(fc_filter_rows_k)(const fc_fgeom *g, const FC_T *w, const FC_T **rowp, FC_
         FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j, joff, NR, NU);
     for (; j + FC_FL <= j1; j += FC_FL)
         FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j, joff, NR, 1);
-    for (; j < j1; j++) {
-        for (int i = 0; i < NR; i++) {
-            FC_T s = 0;
-            for (int64_t p = 0; p < g->KH; p++) {
-                const FC_T *src = rowp[i0 + i + p] + (j + joff);
-                for (int64_t q = 0; q < g->KW; q++)
-                    s += src[q] * w[p * g->KW + q];
-            }
-            out[(i0 + i) * ostride + j] = s;
-        }
+    if (j < j1) {
+        if (j1 - j0 >= FC_FL)   /* the run's last vector, overlapping computed columns */
+            FC_FN(fc_filter_block)(g, w, rowp, out, ostride, i0, j1 - FC_FL, joff, NR, 1);
+        else
+            FC_FN(fc_filter_narrow)(g, w, rowp, out, ostride, i0, j, j1, joff, NR);
     }
 }
 
