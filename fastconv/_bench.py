@@ -282,7 +282,7 @@ LAYERS = (
 # Optional libraries
 # --------------------------------------------------------------------------
 
-def _import_optional(name):
+def import_optional(name):
     try:
         return __import__(name, fromlist=["_"])
     except Exception:  # an installed but broken package counts as absent
@@ -526,7 +526,7 @@ def _reference_signal(d):
     """The full 1-D convolution in float64 (SciPy's FFT convolution, else NumPy's)."""
     sig = np.asarray(d["x"], dtype=np.float64).ravel()
     ker = np.asarray(d["w"], dtype=np.float64).ravel()
-    signal = _import_optional("scipy.signal")
+    signal = import_optional("scipy.signal")
     if signal is not None:
         return signal.fftconvolve(sig, ker, mode="full")
     return np.convolve(sig, ker, mode="full")
@@ -814,7 +814,7 @@ def peer_candidates(layer, data, threads, quick=False):
     """The other libraries' rows of a layer (those installed)."""
     d = data
     peers = []
-    torch = _import_optional("torch")
+    torch = import_optional("torch")
     if torch is not None:
         torch.set_num_threads(threads)   # run() restores the previous count
         cand = _torch_peer(layer, d, torch)
@@ -825,17 +825,17 @@ def peer_candidates(layer, data, threads, quick=False):
         # the zero padding of the layer (odd kernel, centred anchor), so the
         # whole output is comparable with the reference.
         image, kernel = d["x"][0, 0], d["w"][0, 0]
-        ndimage = _import_optional("scipy.ndimage")
+        ndimage = import_optional("scipy.ndimage")
         if ndimage is not None:
             peers.append(Candidate(
                 "scipy.ndimage", "scipy", None, to_numpy=_image_output,
                 call=lambda: ndimage.correlate(image, kernel, mode="constant", cval=0.0)))
-        signal = _import_optional("scipy.signal")
+        signal = import_optional("scipy.signal")
         if signal is not None:
             peers.append(Candidate(
                 "scipy.signal", "scipy", None, to_numpy=_image_output,
                 call=lambda: signal.correlate(image, kernel, mode="same")))
-        cv2 = _import_optional("cv2")
+        cv2 = import_optional("cv2")
         if cv2 is not None:
             cv2.setNumThreads(threads)  # run() restores the previous count
             peers.append(Candidate(
@@ -843,7 +843,7 @@ def peer_candidates(layer, data, threads, quick=False):
                 call=lambda: cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_CONSTANT)))
     if layer.op == "convolve1d":
         sig, ker = d["x"][0, 0], d["w"][0, 0]
-        signal = _import_optional("scipy.signal")
+        signal = import_optional("scipy.signal")
         if signal is not None:
             peers.append(Candidate("scipy.oaconvolve", "scipy", None,
                                    call=lambda: signal.oaconvolve(sig, ker, mode="full")))
@@ -1003,7 +1003,7 @@ def run_gemm(options, size=1024):
     b = rng.standard_normal((size, size), dtype=np.float32)
     flops = 2.0 * size ** 3
     record = {"m": size, "n": size, "k": size, "dtype": "float32", "flops": flops}
-    threadpoolctl = _import_optional("threadpoolctl")
+    threadpoolctl = import_optional("threadpoolctl")
     try:
         own = time_call(lambda: gemm.matmul(a, b), options.repeat, options.min_timing)
     except Exception as exc:
@@ -1211,7 +1211,7 @@ layer_call = _layer_call
 #: into the JSON metadata. This module runs the layer suite; the modules are
 #: imported only when their suite is asked for.
 SUITE_MODULES = ("fastconv._bench", "fastconv._bench_tiny", "fastconv._bench_networks",
-                 "fastconv._bench_dask")
+                 "fastconv._bench_dask", "fastconv._bench_ndimage")
 #: The suites this module runs.
 SUITES = ("layers",)
 DEFAULT_SUITE = "layers"
@@ -1284,9 +1284,9 @@ def run(args, stream=None):
         return 0
 
     previous = getattr(getattr(fastconv, "_threads", None), "_user_threads", None)
-    torch = _import_optional("torch") if args.peers else None
+    torch = import_optional("torch") if args.peers else None
     torch_threads = torch.get_num_threads() if torch is not None else None
-    cv2 = _import_optional("cv2") if args.peers else None
+    cv2 = import_optional("cv2") if args.peers else None
     cv2_threads = cv2.getNumThreads() if cv2 is not None else None
     records = []
     meta = {}

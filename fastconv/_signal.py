@@ -23,7 +23,7 @@ Algorithms
     factors of :func:`fastconv.separate`).
 ``fft``
     The convolution theorem with real FFTs (``scipy.fft`` when SciPy is
-    installed, else ``numpy.fft``, see :func:`_fft_backend`); along an axis
+    installed, else ``numpy.fft``, see :func:`fft_backend`); along an axis
     much longer than the kernel the output is cut into blocks (overlap-save,
     :func:`fft_blocks`) so that each FFT stays short. The blocks are defined
     from the first output on, by the kernel alone: a region made of whole
@@ -40,12 +40,13 @@ import numbers
 
 import numpy as np
 
-from fastconv._args import as_array, check_out, check_winograd, compute_dtype, direct_out
-from fastconv._dispatch import isa_level, note_choice
+from fastconv._args import (as_array, check_out, check_winograd, compute_dtype, direct_out,
+                            prepare_conv)
+from fastconv._dispatch import isa_level, note_choice, run_conv
 from fastconv._kernels import _filter
 from fastconv._threads import get_num_threads
 from fastconv._variants import separate
-from fastconv.functional import conv2d, conv3d
+from fastconv.functional import conv2d
 
 __all__ = ["correlate", "convolve"]
 
@@ -76,7 +77,7 @@ _BLOCK_FACTOR = 8
 
 
 @functools.lru_cache(maxsize=None)
-def _fft_backend():
+def fft_backend():
     """The FFT module and whether float32 data is transformed in float64.
 
     ``scipy.fft`` when SciPy is installed: on the development machine its
@@ -93,7 +94,7 @@ def _fft_backend():
 
 
 @functools.lru_cache(maxsize=256)
-def _next_fast_len(n):
+def next_fast_len(n):
     """The smallest 2^a 3^b 5^c 7^d >= n (lengths numpy.fft transforms fast)."""
     best = 1 << max(int(n - 1).bit_length(), 0)
     p7 = 1
@@ -222,15 +223,20 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, fill, out, padl):
+def _direct(x, w, maps, fill, out, padl, isa=None, threads=None):
     """The direct algorithm into ``out`` (C-contiguous, of the output's shape).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
+    ``isa``, ``threads``: the SIMD level and thread count to run at (default:
+    the level and count in use; the 3-D case takes the count in use).
     """
-    threads, isa = get_num_threads(), isa_level()
+    threads = get_num_threads() if threads is None else threads
+    isa = isa_level() if isa is None else isa
     if x.ndim == 3:
         ext = np.ascontiguousarray(_extended(x, maps, fill))
-        conv3d(ext[None, None], w[None, None], algorithm="direct", out=out[None, None])
+        problem, xb, wb, _, _ = prepare_conv(3, ext[None, None], w[None, None], None, 1, 0, 1,
+                                             1, "zeros", "direct", None)
+        run_conv(problem, xb, wb, None, out[None, None], algorithm="direct", isa=isa)
         return out
     x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
     w2 = w.reshape((1,) * (2 - w.ndim) + w.shape)
@@ -240,10 +246,11 @@ def _direct(x, w, maps, fill, out, padl):
     return out
 
 
-def _separable(x, uv, maps, sizes, fill, out, padl):
+def _separable(x, uv, maps, sizes, fill, out, padl, isa=None, threads=None):
     """A rank-1 2-D kernel ``outer(u, v)`` as two 1-D passes (rows first)."""
     u, v = uv
-    threads, isa = get_num_threads(), isa_level()
+    threads = get_num_threads() if threads is None else threads
+    isa = isa_level() if isa is None else isa
     rmap, cmap = maps[0][0], maps[1][0]
     tmp = np.empty((rmap.size, sizes[1]), x.dtype)
     _filter.filter2d(x, np.ascontiguousarray(v[None, :]), tmp, rmap, cmap, padl, fill,
@@ -287,7 +294,7 @@ def fft_blocks(ext_shape, kernel):
         if e > limit:
             plan.append((n, n, n - k + 1))
         else:
-            plan.append((e, _next_fast_len(e), e - k + 1))
+            plan.append((e, next_fast_len(e), e - k + 1))
     return plan
 
 
@@ -306,7 +313,7 @@ def _fft(x, w, maps, sizes, fill, out):
     """
     ext = _extended(x, maps, fill)
     wf = w[(slice(None, None, -1),) * w.ndim]          # correlation = convolution with w flipped
-    fft, upcast = _fft_backend()
+    fft, upcast = fft_backend()
     upcast = upcast and x.dtype == np.float32
     nd = ext.ndim
     seg, n_fft, block = zip(*fft_blocks(ext.shape, w.shape))
@@ -368,7 +375,7 @@ def _winograd(x, w, maps, fill, out):
     return out
 
 
-def _costs(x, w, sizes):
+def algorithm_costs(x, w, sizes):
     """Estimated nanoseconds of each algorithm (see ``_COST``); ``separable`` is
     priced for any 2-D kernel, as if it had rank 1."""
     c = _COST
@@ -396,8 +403,8 @@ def _costs(x, w, sizes):
 
 def choose_correlate_algorithm(x, w, sizes, costs=None):
     """The algorithm ``auto`` runs, and the rank-1 factors when it is
-    ``separable`` (``costs``: those of :func:`_costs`, if known)."""
-    costs = dict(_costs(x, w, sizes) if costs is None else costs)
+    ``separable`` (``costs``: those of :func:`algorithm_costs`, if known)."""
+    costs = dict(algorithm_costs(x, w, sizes) if costs is None else costs)
     best = min(costs, key=costs.get)
     if best == "separable":
         # Only now is the kernel factorised (an SVD): it could be worth it.
@@ -415,18 +422,23 @@ def region(n1, n2, mode):
     return (full - size) // 2, size
 
 
-#: What a channel's correlation needs that depends only on the shapes, the
-#: dtype, the mode and the boundary (:func:`_channel_setup`), for repeated
+def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
+    """One channel: the kept part of the full correlation of x (extended) with w."""
+    starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
+    return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
+
+
+#: What a region's correlation needs that depends only on the shapes, the
+#: dtype, the region and the boundary (:func:`_region_setup`), for repeated
 #: calls of the same shapes (bounded; cleared when full).
 SETUP_CACHE_SIZE = 256
 _setups = {}
 
 
-def _channel_setup(x, w, mode, boundary, fill):
-    """``(sizes, flip, maps, padl, costs)`` of one channel: the output sizes,
-    whether the arrays swap roles, the read-only index maps, the kernel's
-    left padding and the cost model's estimates."""
-    starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(x.shape, w.shape)))
+def _region_setup(x, w, starts, sizes, boundary, fill):
+    """``(flip, maps, padl, costs)`` of one region: whether the arrays swap
+    roles, the read-only index maps, the kernel's left padding and the cost
+    model's estimates."""
     flip = False
     if (boundary == "fill" and fill == 0 and all(k >= n for k, n in zip(w.shape, x.shape))
             and w.shape != x.shape):
@@ -440,20 +452,31 @@ def _channel_setup(x, w, mode, boundary, fill):
     for m, _, _ in maps:
         m.setflags(write=False)         # shared by the calls of these shapes
     padl = w.shape[-1] - 1 - starts[-1]
-    return sizes, flip, maps, padl, _costs(x, w, sizes)
+    return flip, maps, padl, algorithm_costs(x, w, sizes)
 
 
-def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
-    """One channel: the kept part of the full correlation of x (extended) with w."""
+def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None,
+                     threads=None):
+    """Positions ``[start, start + size)`` (per dim) of the full correlation of
+    ``x`` (extended by ``boundary``) with ``w``, into ``out`` or a new array.
+
+    ``x`` and ``w`` are C-contiguous arrays of one float dtype and of the same
+    ndim (1-D to 3-D; any ndim for ``algorithm="fft"``); ``algorithm`` is one of
+    :data:`ALGORITHMS`; ``isa`` and ``threads`` the SIMD level and thread
+    count of the 1-D and 2-D direct kernels (default: those in use). The entry
+    point of :mod:`fastconv.signal` and :mod:`fastconv.ndimage`, which place
+    the region themselves.
+    """
     nd = x.ndim
-    key = (x.shape, w.shape, x.dtype, mode, boundary, fill == 0)
+    starts, sizes = tuple(starts), tuple(sizes)
+    key = (x.shape, w.shape, x.dtype, starts, sizes, boundary, fill == 0)
     setup = _setups.get(key)
     if setup is None:
-        setup = _channel_setup(x, w, mode, boundary, fill)
+        setup = _region_setup(x, w, starts, sizes, boundary, fill)
         if len(_setups) >= SETUP_CACHE_SIZE:
             _setups.clear()
         _setups[key] = setup
-    sizes, flip, maps, padl, costs = setup
+    flip, maps, padl, costs = setup
     if flip:
         x, w = w, x
     uv = None
@@ -466,9 +489,9 @@ def correlate_channel(x, w, mode, boundary, fill, algorithm, out):
         target = np.empty(sizes, x.dtype)
     note_choice(algorithm)
     if algorithm == "direct":
-        _direct(x, w, maps, fill, target, padl)
+        _direct(x, w, maps, fill, target, padl, isa, threads)
     elif algorithm == "separable":
-        _separable(x, uv, maps, sizes, fill, target, padl)
+        _separable(x, uv, maps, sizes, fill, target, padl, isa, threads)
     elif algorithm == "fft":
         _fft(x, w, maps, sizes, fill, target)
     else:

@@ -231,3 +231,15 @@ def conv_problems(draw, max_size=12, max_size_3d=6, max_per_group=4, max_groups=
                 kernel=kernel, bias=draw(st.booleans()),
                 kwargs=dict(stride=stride, padding=padding, dilation=dilation,
                             groups=groups, padding_mode=padding_mode))
+
+
+def pytest_configure(config):
+    """Register the markers of SciPy's test modules that test_scipy_acceptance runs."""
+    for marker in ("slow", "xslow", "xfail_on_32bit(reason)", "array_api_backends",
+                   "skip_xp_backends(backend=None, reason=None, np_only=False, cpu_only=False,"
+                   " eager_only=False, exceptions=None)",
+                   "xfail_xp_backends(backend=None, reason=None, np_only=False, cpu_only=False,"
+                   " eager_only=False, exceptions=None)",
+                   "fail_slow(duration)", "thread_unsafe", "parallel_threads_limit(n)",
+                   "iterations(n)", "timeout(seconds)"):
+        config.addinivalue_line("markers", f"{marker}: used by SciPy's own test modules")

@@ -129,7 +129,7 @@ def test_correlate_repeated(rng, boundary, shapes):
             got = getattr(fastconv, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
             ref = getattr(reference, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
             np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
-    for sizes, flip, maps, padl, costs in _signal._setups.values():
+    for flip, maps, padl, costs in _signal._setups.values():
         assert all(not m.flags.writeable for m, _, _ in maps)
 
 

@@ -124,7 +124,7 @@ def test_fft_backends(rng, dtype, backend, monkeypatch):
     """Both FFT backends (scipy.fft when installed, numpy.fft otherwise), on the
     blocked 1-D path (with a non-contiguous output) and the n-D path."""
     if backend == "numpy":
-        monkeypatch.setattr(_signal, "_fft_backend", lambda: (np.fft, True))
+        monkeypatch.setattr(_signal, "fft_backend", lambda: (np.fft, True))
     else:
         pytest.importorskip("scipy.fft")
     a = rng.standard_normal(9001).astype(dtype)
