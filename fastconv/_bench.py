@@ -289,10 +289,6 @@ def import_optional(name):
         return None
 
 
-#: The same, for the suite modules (``SUITE_MODULES``).
-import_optional = _import_optional
-
-
 # --------------------------------------------------------------------------
 # Machine description
 # --------------------------------------------------------------------------
@@ -1196,7 +1192,6 @@ def resolve_options(args, parser):
 
 #: The helpers this module shares with the other suite modules.
 image_output = _image_output
-import_optional = _import_optional
 fmt_row = _fmt_row
 COLUMNS = _COLUMNS
 layer_call = _layer_call

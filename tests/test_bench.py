@@ -248,9 +248,9 @@ def test_tiny_suite(tmp_path):
     assert records["tiny_signal64_k5", "fastconv/convolve"]["status"] == "ok"
     assert records["tiny_signal64_k5", "np.correlate"]["status"] == "ok"
     assert records["tiny_img32_3x3", "scipy.signal.corr"]["status"] == "ok"
-    if _bench._import_optional("cv2") is not None:
+    if _bench.import_optional("cv2") is not None:
         assert records["tiny_img32_3x3", "cv2.filter2D"]["status"] == "ok"
         assert records["tiny_signal64_k5", "cv2.filter2D"]["status"] == "ok"
-    if _bench._import_optional("torch") is not None:
+    if _bench.import_optional("torch") is not None:
         assert records["tiny_conv2d", "torch+numpy"]["status"] == "ok"
     assert records["tiny_conv2d", "fastconv/plan+tune"]["status"] == "ok"
