@@ -24,9 +24,13 @@ import fastconv
 from fastconv._kernels import _gemm, _openmp
 
 CHILD = """
-import os, time
+import os, signal, time
 import numpy as np
 import fastconv
+# Python installs its KeyboardInterrupt handler only when SIGINT is not
+# ignored at startup; a parent started in the background (a CI job, nohup)
+# passes SIGINT ignored down, so install it here.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from fastconv._kernels import _openmp
 
 fastconv.set_num_threads(2)
