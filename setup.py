@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext as _build_ext
 
 KERNELS = os.path.join("fastconv", "_kernels")
 
@@ -242,10 +243,27 @@ def extensions():
     )
 
 
+class build_ext(_build_ext):
+    """build_ext that compiles the extensions in parallel unless told
+    otherwise: one job per usable core (pip's builds pass no ``-j``);
+    ``--parallel N`` / ``-j N`` or ``FASTCONV_BUILD_JOBS=N`` set the count."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            jobs = os.environ.get("FASTCONV_BUILD_JOBS", "")
+            if jobs:
+                self.parallel = int(jobs)
+            elif hasattr(os, "sched_getaffinity"):
+                self.parallel = len(os.sched_getaffinity(0))
+            else:
+                self.parallel = os.cpu_count() or 1
+
+
 # Commands that only collect sources and metadata: no compiler, no Cython run
 # (MANIFEST.in lists the kernels' sources for the sdist).
 SOURCE_COMMANDS = ("sdist", "egg_info")
 
 if __name__ == "__main__":   # setuptools runs this file as __main__; tests import it
     source_only = len(sys.argv) > 1 and sys.argv[1] in SOURCE_COMMANDS
-    setup(ext_modules=[] if source_only else extensions())
+    setup(ext_modules=[] if source_only else extensions(), cmdclass={"build_ext": build_ext})
