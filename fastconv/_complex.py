@@ -205,7 +205,7 @@ def compose(real, x, w, *, convention, names=("input", "weight"), bias=None,
     """
     xa, wa = as_any_array(x, names[0]), as_any_array(w, names[1])
     ba = None if bias is None else as_any_array(bias, "bias")
-    if not isinstance(fill, numbers.Number) or isinstance(fill, bool):
+    if not isinstance(fill, (numbers.Number, np.bool_)):
         raise TypeError(f"the fill value must be a number, got {fill!r}")
     dtype = result_dtype(xa, wa, ba)
     rdt = REAL_OF[dtype]

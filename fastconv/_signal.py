@@ -509,7 +509,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     if _complex.is_complex(in1, in2):
         # SciPy's semantics: correlate conjugates in2, convolve does not; a
         # complex fillvalue extends the real and imaginary parts of in1.
-        if not isinstance(fillvalue, numbers.Number) or isinstance(fillvalue, bool):
+        if not isinstance(fillvalue, (numbers.Number, np.bool_)):
             raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
 
         def real(xr, wr, fill):
