@@ -435,3 +435,22 @@ def test_errors_name_the_argument_and_dtype(rng):
         fastconv.octave_conv2d(x, None, w, None, None, None)
     with pytest.raises(TypeError, match="fillvalue must be a number"):
         fastconv.correlate(x[0, 0], w[0, 0], fillvalue="1j")
+
+
+def test_results_do_not_depend_on_the_thread_count(rng):
+    x, w = crandn(rng, (2, 5, 13, 17), np.complex64), crandn(rng, (7, 5, 3, 3), np.complex64)
+    a, v = crandn(rng, (101, 97)), crandn(rng, (5, 7))
+    before = fastconv.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2):
+            fastconv.set_num_threads(n)
+            results.append([fastconv.conv2d(x, w, padding=1, algorithm=alg)
+                            for alg in ("direct", "im2col", "winograd")]
+                           + [fastconv.correlate(a, v, algorithm=alg) for alg in ("direct", "fft")]
+                           + [grad.conv2d_weight(x, w.shape, np.ones((2, 7, 13, 17),
+                                                                     np.complex64), padding=1)])
+    finally:
+        fastconv.set_num_threads(before)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
