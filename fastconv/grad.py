@@ -278,8 +278,11 @@ def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
     for size, length, k, s, d, b in zip(in_spatial, gyb.shape[2:], kernel, t.stride,
                                         t.dilation, t.before):
         need = (size - 1) * s + d * (k - 1) + 1 - b    # rows of gy read (from 0)
-        sl.append(slice(0, min(length, need)))
-        pads.append((b, max(need - length, 0)))
+        # The padded gy spans rows [-b, need); when need < 0 (every row read
+        # lies in the cropped padding) no row of gy is read and the zeros
+        # before it are b + need, not b.
+        sl.append(slice(0, max(min(length, need), 0)))
+        pads.append((b + min(need, 0), max(need - length, 0)))
     gys = gyb[(slice(None), slice(None)) + tuple(sl)]
     problem, xs, ws, _, _ = prepare_conv(nd, gys.astype(dtype, copy=False), w.astype(dtype),
                                          None, t.stride, tuple(pads), t.dilation, t.groups,
