@@ -71,7 +71,12 @@ REAL_OF = {np.dtype(np.complex64): np.dtype(np.float32),
 def is_complex(*arrays):
     """Whether any of ``arrays`` (array_like, or None for an absent one) is complex."""
     for a in arrays:
-        if a is not None and np.iscomplexobj(a):
+        if a is None:
+            continue
+        if type(a) is np.ndarray:      # the common case, checked without a call
+            if a.dtype.kind == "c":
+                return True
+        elif np.iscomplexobj(a):
             return True
     return False
 
