@@ -23,6 +23,12 @@ page.
   reads the input in place; 1 thread, 64 input channels to 1, 2, 3 and 5
   output channels on 97x97 to 388x388 maps: im2col took 0.12-0.7x the direct
   kernel's time).
+* 1x1 layers (stride 1, no padding) over few pixels, ``N * prod(spatial)
+  <= POINTWISE_GEMV_MAX_PIXELS`` (squeeze-and-excitation layers on their
+  pooled 1x1 map, late layers on 2x2 and 3x3 maps), whatever the channels:
+  im2col, whose GEMM runs as a matrix times a few vectors (``_pointwise``),
+  the weights read once in place; the GEMM's 16-column panel would carry
+  at most a few useful columns. Measured in the docs' Algorithms page.
 * direct wins on the rest: depthwise and small groups (few output channels per
   group), and single-channel images, where a GEMM's M dimension is tiny.
 
@@ -44,12 +50,15 @@ import numpy as np
 
 from fastconv import _tuning
 from fastconv._args import direct_out, kernel_padding, winograd_reason
-from fastconv._kernels import _conv, _dwconv, _gemm
+from fastconv._kernels import _conv, _dwconv, _gemm, _pointwise
 from fastconv._threads import get_num_threads
 
 IM2COL_MIN_CHANNELS_PER_GROUP = 8
 IM2COL_MIN_REDUCTION = 16
 IM2COL_MIN_POINTWISE_CHANNELS = 32
+#: Pixels (N times the spatial size) up to which a 1x1 layer runs as a
+#: matrix times vectors (:func:`pointwise_kernel`).
+POINTWISE_GEMV_MAX_PIXELS = 16
 WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MIN_TILES = 100
 WINOGRAD_FEW_TILES = 40
@@ -128,6 +137,8 @@ def rule(problem, planned=False):
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and (planned or _winograd_amortised(winograd_tiles(problem), cig, cog))):
         return "winograd"
+    if pointwise_kernel(problem):
+        return "im2col"
     reduction = cig * math.prod(problem.kernel)
     if cog >= IM2COL_MIN_CHANNELS_PER_GROUP and reduction >= IM2COL_MIN_REDUCTION:
         return "im2col"
@@ -145,6 +156,15 @@ def depthwise_kernel(problem):
             and problem.kernel[0] == problem.kernel[1] and problem.stride[0] == problem.stride[1]
             and problem.dilation == (1, 1)
             and _dwconv.supported(problem.kernel[0], problem.stride[0]))
+
+
+def pointwise_kernel(problem):
+    """Whether the im2col algorithm runs ``problem`` as a matrix times a few
+    vectors (``_pointwise``): 1x1 taps, stride 1, no padding, at most
+    ``POINTWISE_GEMV_MAX_PIXELS`` output pixels over the whole batch."""
+    return (all(k == 1 for k in problem.kernel) and all(s == 1 for s in problem.stride)
+            and not any(problem.pad_before) and not any(problem.pad_after)
+            and problem.n * math.prod(problem.out_spatial) <= POINTWISE_GEMV_MAX_PIXELS)
 
 
 def winograd_weights(weight5, groups, isa):
@@ -294,6 +314,10 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
         if algorithm == "winograd":
             run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
                          problem.groups, threads, isa, variant.get("block_bytes", 0))
+        elif algorithm == "im2col" and pointwise_kernel(problem):
+            _pointwise.pointwise(x.reshape(x.shape[:2] + (-1,)), weight.reshape(shapes.w5[:2]),
+                                 bias, result.reshape(result.shape[:2] + (-1,)),
+                                 problem.groups, threads, isa)
         elif algorithm == "im2col":
             _conv.im2col(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
                          problem.groups, threads, isa, packed,

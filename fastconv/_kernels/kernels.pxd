@@ -1,4 +1,4 @@
-# The C kernels of conv.h, separable.h, dwconv.h and filter.h, declared once for every
+# The C kernels of conv.h, separable.h, dwconv.h, pointwise.h and filter.h, declared once for every
 # Cython module that calls them (see the headers for the full contracts).
 #
 # Each C kernel exists as an ``_f32`` and an ``_f64`` function; the ``cdef
@@ -88,6 +88,17 @@ cdef extern from "dwconv.h" nogil:
                         const double *bias, double *out, double *buf, const double *zrow,
                         int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
 
+cdef extern from "pointwise.h" nogil:
+    ctypedef struct fc_pwgeom:
+        int64_t N, C, Co, P, groups
+    int64_t FC_PW_OCB
+    void fc_pw_item_f32(int level, const fc_pwgeom *g, const float *xt, const float *w,
+                        const float *bias, float *out, int64_t n, int64_t grp, int64_t oc0,
+                        int64_t nb)
+    void fc_pw_item_f64(int level, const fc_pwgeom *g, const double *xt, const double *w,
+                        const double *bias, double *out, int64_t n, int64_t grp, int64_t oc0,
+                        int64_t nb)
+
 cdef extern from "filter.h" nogil:
     ctypedef struct fc_fgeom:
         int64_t H, W, KH, KW, OH, OW, padl, RI, CI
@@ -174,6 +185,15 @@ cdef inline void dw_item(int level, const fc_dwgeom *g, const floating *x, const
         fc_dw_item_f32(level, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
     else:
         fc_dw_item_f64(level, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
+
+
+cdef inline void pw_item(int level, const fc_pwgeom *g, const floating *xt,
+                         const floating *w, const floating *bias, floating *out, int64_t n,
+                         int64_t grp, int64_t oc0, int64_t nb) noexcept nogil:
+    if floating is float:
+        fc_pw_item_f32(level, g, xt, w, bias, out, n, grp, oc0, nb)
+    else:
+        fc_pw_item_f64(level, g, xt, w, bias, out, n, grp, oc0, nb)
 
 
 cdef inline void filter_item(int level, const fc_fgeom *g, const floating *x,
