@@ -38,7 +38,8 @@ def problem_of(x, w, groups=1):
 # that do not divide the vectors or the 8/4/2/1-row tiles, groups.
 CHANNELS = [(1, 1, 1), (3, 5, 1), (5, 3, 1), (97, 5, 1), (5, 97, 1), (1153, 3, 1),
             (3, 1153, 1), (96, 4, 1), (4, 96, 1), (6, 9, 3), (97 * 2, 10, 2), (12, 12, 12)]
-# (N, H, W): 1 to 20 pixels over the batch (above 16 the GEMM runs).
+# (N, H, W): 1 to 20 pixels over the batch (above POINTWISE_GEMV_MAX_PIXELS
+# the GEMM runs: the same results through the other path).
 MAPS = [(1, 1, 1), (2, 1, 1), (1, 1, 3), (3, 1, 1), (1, 2, 2), (1, 1, 5), (1, 3, 3),
         (2, 2, 3), (1, 4, 4), (5, 2, 2), (1, 1, 17), (4, 1, 5)]
 
@@ -54,21 +55,28 @@ def test_matches_reference(rng, dtype, c_in, c_out, groups):
         assert_conv_close(got, expected, dtype, n_terms_of(w, b), f"map {(n, h, w_)}")
         for a, c in zip((x, w, b), copies):
             np.testing.assert_array_equal(a, c)
-        assert _dispatch.pointwise_kernel(problem_of(x, w, groups)) == (n * h * w_ <= 16)
+        small = n * h * w_ <= _dispatch.POINTWISE_GEMV_MAX_PIXELS
+        assert _dispatch.pointwise_kernel(problem_of(x, w, groups)) == small
 
 
 @pytest.mark.usefixtures("level_guard")
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_level(rng, level, dtype):
+    """The kernel itself at every level, beyond the rule's pixel counts too
+    (its tiles of 2 pixels and the 1-pixel tail)."""
     _gemm.isa_set(level)
     for c_in, c_out, groups in [(1153, 97, 1), (97, 1153, 1), (10, 6, 2), (3, 5, 1)]:
         for pixels in (1, 2, 3, 7, 16):
             x, w, b = data(rng, 1, c_in, c_out, (pixels,), groups, dtype)
-            assert _dispatch.rule(problem_of(x, w, groups)) == "im2col"
-            assert_conv_close(fastconv.conv1d(x, w, b, groups=groups),
-                              reference.conv1d(x, w, b, groups=groups), dtype,
-                              n_terms_of(w, b), f"level {level}, {pixels} pixels")
+            out = np.full((1, c_out, pixels), np.nan, dtype)
+            _pointwise.pointwise(x, w[:, :, 0], b, out, groups, 1, _dispatch.isa_level())
+            expected = reference.conv1d(x, w, b, groups=groups)
+            assert_conv_close(out, expected, dtype, n_terms_of(w, b),
+                              f"level {level}, {pixels} pixels")
+            if pixels <= _dispatch.POINTWISE_GEMV_MAX_PIXELS:
+                assert _dispatch.rule(problem_of(x, w, groups)) == "im2col"
+                np.testing.assert_array_equal(fastconv.conv1d(x, w, b, groups=groups), out)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -83,17 +91,19 @@ def test_no_bias_3d_and_1d(rng, dtype):
 @pytest.mark.usefixtures("threads")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_threads_bitwise(rng, dtype):
-    for pixels in (1, 3, 16):
+    for pixels in (1, 3, 4, 16):
         x, w, b = data(rng, 1, 1153, 97 * 3, (pixels,), 1, dtype)
-        xs, ws, outs = x.reshape(1, 1153, pixels), w.reshape(97 * 3, 1153), []
+        kernel, public = [], []
         for t in (1, 2):
             out = np.full((1, 97 * 3, pixels), np.nan, dtype)
-            _pointwise.pointwise(xs, ws, b, out, 1, t, _dispatch.isa_level())
-            outs.append(out)
+            _pointwise.pointwise(x, w[:, :, 0], b, out, 1, t, _dispatch.isa_level())
+            kernel.append(out)
             fastconv.set_num_threads(t)
-            outs.append(fastconv.conv1d(x, w, b).reshape(out.shape))
-        for o in outs[1:]:
-            np.testing.assert_array_equal(o, outs[0])
+            public.append(fastconv.conv1d(x, w, b))
+        np.testing.assert_array_equal(kernel[1], kernel[0])
+        np.testing.assert_array_equal(public[1], public[0])
+        if pixels <= _dispatch.POINTWISE_GEMV_MAX_PIXELS:
+            np.testing.assert_array_equal(public[0], kernel[0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
