@@ -10,6 +10,10 @@
   call without a plan) against the same layer through a plan (weights packed
   once), on the small-map 1x1 and 3x3 layers where the weights are the large
   operand (7x7 and 14x14 maps).
+* ``PointwiseFewPixels``: 1 x 1 layers over at most 4 pixels (the
+  ``pw1x1gemv`` matrix-times-vectors kernel, chosen by ``"auto"`` and
+  ``"im2col"``): EfficientNet-B0's squeeze-and-excitation pairs on the
+  pooled 1 x 1 map and a layer on a 2 x 2 map.
 
 Every case runs on 1 and 2 threads (one thread in the quick profile).
 """
@@ -92,3 +96,39 @@ class GemmWeightsInPlace:
 
     def time_im2col(self, layer, form, dtype, threads):
         self.call()
+
+
+#: name -> (C_in, C_out, map size) of the network layer.
+FEW_PIXEL_LAYERS = {
+    "se_96_4_1": (96, 4, 1),
+    "se_4_96_1": (4, 96, 1),
+    "se_1152_48_1": (common.pick(1152, 288), common.pick(48, 12), 1),
+    "se_48_1152_1": (common.pick(48, 12), common.pick(1152, 288), 1),
+    "pw1x1_1280_320_2": (common.pick(1280, 320), common.pick(320, 80), 2),
+}
+
+
+class PointwiseFewPixels:
+    """``conv2d`` with a 1 x 1 kernel on maps of 1 and 4 pixels (``auto``)."""
+
+    params = (tuple(FEW_PIXEL_LAYERS), common.DTYPES, common.THREADS)
+    param_names = ("layer", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, layer, dtype, threads):
+        common.set_threads(threads)
+        cin, cout, hw = FEW_PIXEL_LAYERS[layer]
+        self.x = common.random_array((1, cin, hw, hw), dtype, seed=0)
+        self.w = common.random_array((cout, cin, 1, 1), dtype, seed=1)
+        self.b = common.random_array((cout,), dtype, seed=2)
+        common.check_call(self._run, "auto")
+
+    def teardown(self, layer, dtype, threads):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, self.b)
+
+    def time_pointwise(self, layer, dtype, threads):
+        self._run()
