@@ -161,10 +161,12 @@ def depthwise_kernel(problem):
             and _dwconv.supported(problem.kernel[0], problem.stride[0]))
 
 
+@functools.lru_cache(maxsize=256)
 def pointwise_kernel(problem):
     """Whether the im2col algorithm runs ``problem`` as a matrix times a few
     vectors (``_pointwise``): 1x1 taps, stride 1, no padding, at most
-    ``POINTWISE_GEMV_MAX_PIXELS`` output pixels over the whole batch."""
+    ``POINTWISE_GEMV_MAX_PIXELS`` output pixels over the whole batch.
+    (Cached by problem, like :func:`_call_shapes`: it is asked on every call.)"""
     return (all(k == 1 for k in problem.kernel) and all(s == 1 for s in problem.stride)
             and not any(problem.pad_before) and not any(problem.pad_after)
             and problem.n * math.prod(problem.out_spatial) <= POINTWISE_GEMV_MAX_PIXELS)
@@ -318,9 +320,9 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
             run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
                          problem.groups, threads, isa, variant.get("block_bytes", 0))
         elif algorithm == "im2col" and pointwise_kernel(problem):
-            _pointwise.pointwise(x.reshape(x.shape[:2] + (-1,)), weight.reshape(shapes.w5[:2]),
-                                 bias, result.reshape(result.shape[:2] + (-1,)),
-                                 problem.groups, threads, isa)
+            _pointwise.pointwise(x5.reshape(x5.shape[:2] + (-1,)), weight.reshape(shapes.w5[:2]),
+                                 bias, o5.reshape(shapes.o5[:2] + (-1,)), problem.groups,
+                                 threads, isa)
         elif algorithm == "im2col":
             _conv.im2col(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
                          problem.groups, threads, isa, packed,

@@ -86,6 +86,9 @@ def test_no_bias_3d_and_1d(rng, dtype):
         conv = getattr(fastconv, f"conv{len(spatial)}d")
         ref = getattr(reference, f"conv{len(spatial)}d")
         assert_conv_close(conv(x, w), ref(x, w), dtype, n_terms_of(w), f"{spatial}")
+        # Unbatched input (C_in, *spatial): the result has no batch dim either.
+        assert_conv_close(conv(x[1], w), ref(x[1:], w)[0], dtype, n_terms_of(w),
+                          f"unbatched {spatial}")
 
 
 @pytest.mark.usefixtures("threads")
