@@ -28,7 +28,9 @@ page.
   pooled 1x1 map, late layers on 2x2 and 3x3 maps), whatever the channels:
   im2col, whose GEMM runs as a matrix times a few vectors (``_pointwise``),
   the weights read once in place; the GEMM's 16-column panel would carry
-  at most a few useful columns. Measured against the GEMM path (1 thread,
+  at most a few useful columns. Only ``auto`` takes this path: an explicit
+  ``algorithm="im2col"`` (as a chunked run pins it for its blocks) keeps the
+  GEMM, whose bits do not depend on the number of pixels. Measured against the GEMM path (1 thread,
   float32 and float64, 64 -> 64 up to 1280 -> 320 and 320 -> 1280
   channels): 0.26-0.97x its time at 1 to 4 pixels (one 1.06), 0.36-1.85x at
   6, 0.79-1.21x at 9; the table is in the docs' Algorithms page.
@@ -278,7 +280,7 @@ def _call_shapes(problem):
 
 
 def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=None,
-             variant=None, layout="channels_first"):
+             variant=None, layout="channels_first", few_pixels=True):
     """Compute ``problem`` into ``out`` (or a new array); return the result.
 
     ``x``, ``weight``, ``bias`` come from :func:`fastconv._args.prepare_conv`.
@@ -286,7 +288,10 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
     level ``isa`` it packed for and the ``packed`` weights of
     :func:`prepare_weights`; a plain call chooses (:func:`choose`, which
     reads wisdom for the caller's ``layout``) and prepares here, or, inside
-    :func:`tuning`, measures its candidates first.
+    :func:`tuning`, measures its candidates first. ``few_pixels=False``
+    keeps auto's im2col on the GEMM for 1x1 layers of few pixels (the
+    transposed decomposition's phases, whose pixel counts depend on the
+    chunk a Dask block holds while their sums must not).
     """
     result = out
     if result is None or not direct_out(result):
@@ -319,7 +324,11 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
         if algorithm == "winograd":
             run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
                          problem.groups, threads, isa, variant.get("block_bytes", 0))
-        elif algorithm == "im2col" and pointwise_kernel(problem):
+        elif (algorithm == "im2col" and problem.algorithm == "auto" and not variant
+              and few_pixels and pointwise_kernel(problem)):
+            # Only auto's own choice: an explicit or pinned im2col (a chunk of a
+            # larger array, a tuned variant) keeps the GEMM's order of summation,
+            # so a region of few pixels gives the bits of the same region of the whole.
             _pointwise.pointwise(x5.reshape(x5.shape[:2] + (-1,)), weight.reshape(shapes.w5[:2]),
                                  bias, o5.reshape(shapes.o5[:2] + (-1,)), problem.groups,
                                  threads, isa)

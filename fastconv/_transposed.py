@@ -348,10 +348,11 @@ def transpose_core(nd, x, weight, bias, stride, dilation, before, out_spatial, g
         problem, xs, ws, bs, _ = prepare_conv(
             nd, x_sub, w_sub, bias, 1, tuple((p[4], p[5]) for p in plans),
             tuple(p[1] for p in plans), groups, "zeros", algorithm, None)
+        # (few_pixels=False: a phase's size follows the chunk a block holds.)
         if all(s == 1 for s in stride):
-            run_conv(problem, xs, ws, bs, result)
+            run_conv(problem, xs, ws, bs, result, few_pixels=False)
         else:
-            result[dst] = run_conv(problem, xs, ws, bs, None)
+            result[dst] = run_conv(problem, xs, ws, bs, None, few_pixels=False)
     return result
 
 

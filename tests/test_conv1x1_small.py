@@ -1,13 +1,14 @@
 """1x1 convolutions over few pixels: the matrix-times-vectors kernel.
 
-``auto`` (and ``algorithm="im2col"``) runs a 1x1 layer with stride 1 and no
+``auto`` runs a 1x1 layer with stride 1 and no
 padding whose batch holds at most ``POINTWISE_GEMV_MAX_PIXELS`` output pixels
 on ``fastconv._kernels._pointwise`` (each output a dot product of a weight
 row and a pixel's channels). Checked against the float64 reference at every
 SIMD level of this machine, with channel counts that do not divide the
 vectors or the register tiles (1, 3, 5, 97, 1153), 1 to 20 pixels over the
 batch, groups, both dtypes, channels-last, ``out=``; 1 and 2 threads bit for
-bit; inputs never modified.
+bit; inputs never modified; an explicit ``algorithm="im2col"`` keeps the
+GEMM, so regions of few pixels give the bits of the whole (chunked runs).
 """
 import numpy as np
 import pytest
@@ -145,3 +146,31 @@ def test_kernel_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="bias has 3 values for 4 output channels"):
         _pointwise.pointwise(x, np.zeros((4, 6), np.float32), np.zeros(3, np.float32),
                              np.zeros((1, 4, 2), np.float32), 1, 1, 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_explicit_im2col_regions_bitwise(rng, dtype):
+    """A region of 4 or fewer pixels with algorithm="im2col" (what a chunked run
+    pins for its blocks) gives the bits of the same region of the whole map."""
+    x, w, b = data(rng, 1, 97, 5, (6, 7), 1, dtype)
+    whole = fastconv.conv2d(x, w, b, algorithm="im2col")
+    for rows, cols in [(slice(0, 1), slice(0, 1)), (slice(2, 4), slice(3, 5)),
+                       (slice(5, 6), slice(4, 7))]:
+        part = fastconv.conv2d(np.ascontiguousarray(x[:, :, rows, cols]), w, b,
+                               algorithm="im2col")
+        np.testing.assert_array_equal(part, whole[:, :, rows, cols])
+
+
+def test_dask_blocks_bitwise(rng):
+    """A chunked run of a layer of few pixels gives the in-memory bits (its
+    blocks take the same matrix-times-vectors form), and so does one of a
+    larger map whose blocks hold few pixels (they keep the GEMM)."""
+    da = pytest.importorskip("dask.array")
+    import dask
+    from fastconv import dask as fd
+    for n, h, w_ in [(1, 1, 1), (1, 2, 2), (2, 1, 2), (1, 6, 7)]:
+        x, w, b = data(rng, n, 97, 6, (h, w_), 1, np.float32)
+        lazy = fd.conv2d(da.from_array(x, chunks=(1, 97, 1, 2)), w, b, channel_chunks=4)
+        with dask.config.set(scheduler="sync"):
+            got = lazy.compute()
+        np.testing.assert_array_equal(got, fastconv.conv2d(x, w, b), err_msg=f"{(n, h, w_)}")

@@ -11,9 +11,9 @@
   once), on the small-map 1x1 and 3x3 layers where the weights are the large
   operand (7x7 and 14x14 maps).
 * ``PointwiseFewPixels``: 1 x 1 layers over at most 4 pixels (the
-  ``pw1x1gemv`` matrix-times-vectors kernel, chosen by ``"auto"`` and
-  ``"im2col"``): EfficientNet-B0's squeeze-and-excitation pairs on the
-  pooled 1 x 1 map and a layer on a 2 x 2 map.
+  ``pw1x1gemv`` matrix-times-vectors kernel, chosen by ``"auto"``):
+  EfficientNet-B0's squeeze-and-excitation pairs on the pooled 1 x 1 map and
+  a layer on a 2 x 2 map.
 
 Every case runs on 1 and 2 threads (one thread in the quick profile).
 """

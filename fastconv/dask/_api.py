@@ -19,7 +19,7 @@ import fastconv
 from fastconv import _signal
 from fastconv._args import (check_layout, check_winograd, from_channels_first, prepare_conv,
                             stand_in, to_channels_first)
-from fastconv._dispatch import choose_algorithm
+from fastconv._dispatch import choose_algorithm, pointwise_kernel
 from fastconv._threads import check_num_threads
 from fastconv._transposed import (phase_plan, choose_transposed_algorithm, conv_weight_of,
                                   prepare_transposed)
@@ -114,6 +114,10 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
                                        groups, padding_mode, algorithm, None,
                                        convert_input=False)
     pinned = choose_algorithm(problem)
+    if problem.algorithm == "auto" and pinned == "im2col" and pointwise_kernel(problem):
+        # A 1x1 layer of few pixels: auto's matrix-times-vectors form, which
+        # every block (fewer pixels still) takes too; an explicit im2col would not.
+        pinned = "auto"
     batch, channel, spatial = _roles(nd, x.ndim, layout)
     cig, cog = problem.c_in // problem.groups, problem.c_out // problem.groups
     plans = [None] * x.ndim
