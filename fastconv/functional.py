@@ -13,8 +13,11 @@ __all__ = ["conv1d", "conv2d", "conv3d"]
 
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm, out,
           layout):
-    x = to_channels_first(x, layout, nd)
-    out_cf = to_channels_first(out, layout, nd, "out")
+    if layout == "channels_first":      # (the common case, without the views)
+        out_cf = out
+    else:
+        x = to_channels_first(x, layout, nd)
+        out_cf = to_channels_first(out, layout, nd, "out")
     problem, x, weight, bias, out_cf = prepare_conv(nd, x, weight, bias, stride, padding,
                                                     dilation, groups, padding_mode, algorithm,
                                                     out_cf)

@@ -12,6 +12,7 @@ the output, and every output element is summed in an order fixed by the
 problem alone: results are bitwise identical for any thread count.
 """
 from libc.stdint cimport int64_t
+from libc.string cimport memset
 from cython.parallel cimport prange
 
 import numpy as np
@@ -52,6 +53,10 @@ IM2COL_POINTWISE_PACK_BELOW = 16
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
+#: Elements of the zero row the direct kernel keeps on the stack (a longer
+#: row is allocated).
+cdef enum:
+    ZROW_STACK = 256
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -72,6 +77,14 @@ cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding
 
 cdef tuple _shape5(Py_ssize_t *shape):
     return (shape[0], shape[1], shape[2], shape[3], shape[4])
+
+
+cdef inline const floating* _first5(const floating[:, :, :, :, ::1] a) noexcept nogil:
+    # Address of a C-contiguous 5-D array's first element, NULL when it is empty.
+    if a.shape[0] == 0 or a.shape[1] == 0 or a.shape[2] == 0 or a.shape[3] == 0 \
+            or a.shape[4] == 0:
+        return NULL
+    return &a[0, 0, 0, 0, 0]
 
 
 cdef inline const floating* _ptr(const floating[::1] a) noexcept nogil:
@@ -110,25 +123,33 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef fc_geom g = _geometry(_shape5(x.shape), _shape5(weight.shape), _shape5(out.shape),
                                stride, padding, dilation, groups)
     dtype = np.float32 if floating is float else np.float64
-    cdef const floating[::1] xf = np.asarray(x).reshape(-1)
-    cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
-    cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
-                                   else np.ascontiguousarray(bias, dtype))
-    cdef const floating[::1] zrow = np.zeros(max(g.W, 1), dtype)
-    cdef floating[::1] of = np.asarray(out).reshape(-1)
+    cdef const floating[::1] bf
+    cdef const floating *bp = NULL
+    if bias is not None:
+        bf = np.ascontiguousarray(bias, dtype)
+        bp = _ptr(bf)
     cdef int64_t ocb = FC_DIRECT_OCB
     cdef int64_t nob = (g.Cog + ocb - 1) // ocb
     cdef int64_t total = g.N * g.groups * nob * g.OD * g.OH
     cdef int64_t t, r, n, grp, ob, od, oh, nb
-    cdef const floating *xp = _ptr(xf)
-    cdef const floating *wp = _ptr(wf)
-    cdef const floating *bp = _ptr(bf)
-    cdef const floating *zp = &zrow[0]
-    cdef floating *op = &of[0] if of.shape[0] else NULL
+    # The arrays are C-contiguous (the memoryviews' ``::1`` says so for
+    # every dim): the kernels index them from their first element.
+    cdef const floating *xp = _first5(x)
+    cdef const floating *wp = _first5(weight)
+    cdef floating *op = <floating *>_first5(out)
     cdef int64_t rows = FC_DEPTHWISE_ROWS
     cdef int64_t nrb = (g.OH + rows - 1) // rows
     cdef double macs = (<double>g.N * g.Co * g.OD * g.OH * g.OW) * g.Cg * g.KD * g.KH * g.KW
     cdef fc_team team
+    # A row of zeros the kernels read for padded rows, on the stack when it is short.
+    cdef floating zbuf[ZROW_STACK]
+    cdef const floating[::1] zrow
+    cdef const floating *zp = zbuf
+    if g.W <= ZROW_STACK:
+        memset(zbuf, 0, sizeof(zbuf))
+    else:
+        zrow = np.zeros(g.W, dtype)
+        zp = &zrow[0]
     if g.Cg == 1:
         total = g.N * g.Co * g.OD * nrb
         team_begin(&team, num_threads, macs, total, 0)
