@@ -517,7 +517,7 @@ def _conv_problem(nd, x, weight, b_arr, stride, padding, dilation, groups, paddi
     return problem
 
 
-def _array_in(value, name):
+def input_array(value, name):
     """:func:`as_array` for the hot path: an aligned ndarray as it is (its
     dtype is checked with the problem it keys, on a cache miss)."""
     if type(value) is np.ndarray and value.flags.aligned:
@@ -548,9 +548,9 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     every time.
     """
     x_in, w_in = x, weight
-    x = _array_in(x, "input")
-    weight = _array_in(weight, "weight")
-    b_arr = None if bias is None else _array_in(bias, "bias")
+    x = input_array(x, "input")
+    weight = input_array(weight, "weight")
+    b_arr = None if bias is None else input_array(bias, "bias")
     key = _problem_key(nd, x, weight, b_arr, stride, padding, dilation, groups, padding_mode,
                        algorithm, out is None)
     problem = _problems.get(key) if key is not None else None

@@ -129,8 +129,9 @@ def test_correlate_repeated(rng, boundary, shapes):
             got = getattr(fastconv, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
             ref = getattr(reference, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
             np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
-    for flip, maps, padl, costs in _signal._setups.values():
-        assert all(not m.flags.writeable for m, _, _ in maps)
+    for setup in _signal._setups.values():
+        assert all(not m.flags.writeable for m, _, _ in setup.maps)
+        assert setup.rows is None or not setup.rows.flags.writeable
 
 
 def test_correlate_errors_after_a_cached_call(rng):
