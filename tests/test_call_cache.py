@@ -166,3 +166,83 @@ def test_small_rank1_kernels_keyed_by_values(rng):
     a = rng.standard_normal((40, 37))
     np.testing.assert_allclose(fastconv.correlate(a, k2, mode="same"),
                                reference.correlate(a, k2, mode="same"), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.complex64, np.longdouble, object])
+def test_dtype_rejected_after_a_cached_call(rng, bad):
+    # An ndarray reaches the cache lookup as it is; one of a dtype fastconv
+    # cannot compute in (same shapes as a cached call) still gets its TypeError.
+    if np.dtype(bad).kind == "f" and np.dtype(bad).itemsize <= 8:
+        pytest.skip("longdouble is float64 on this platform")
+    x, w = _arrays(rng, (1, 2, 6, 6), (3, 2, 3, 3))
+    fastconv.conv2d(x, w, padding=1)
+    fastconv.correlate(x[0, 0], w[0, 0], mode="same")
+    with pytest.raises(TypeError, match="input has dtype"):
+        fastconv.conv2d(x.astype(bad), w, padding=1)
+    with pytest.raises(TypeError, match="weight has dtype"):
+        fastconv.conv2d(x, w.astype(bad), padding=1)
+    with pytest.raises(TypeError, match="in2 has dtype"):
+        fastconv.correlate(x[0, 0], w[0, 0].astype(bad), mode="same")
+
+
+def test_misaligned_and_strided_inputs_after_a_cached_call(rng):
+    # Same shapes and dtype as a cached call, but a misaligned buffer, a
+    # non-contiguous view, a byte-swapped array and a read-only one: the
+    # same results, inputs untouched.
+    x, w = _arrays(rng, (1, 2, 7, 7), (3, 2, 3, 3), np.float64)
+    ref = fastconv.conv2d(x, w, padding=1)
+    ref_c = fastconv.correlate(x[0, 0], w[0, 0], mode="same")
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    misaligned = raw[1:].view(np.float64).reshape(x.shape)
+    misaligned[...] = x
+    assert not misaligned.flags.aligned
+    wide = np.zeros((1, 2, 7, 14))
+    wide[..., ::2] = x
+    swapped = x.astype(x.dtype.newbyteorder())
+    readonly = x.copy()
+    readonly.setflags(write=False)
+    for arr in (misaligned, wide[..., ::2], swapped, readonly):
+        before = arr.copy()
+        np.testing.assert_array_equal(fastconv.conv2d(arr, w, padding=1), ref)
+        np.testing.assert_array_equal(fastconv.correlate(arr[0, 0], w[0, 0], mode="same"),
+                                      ref_c)
+        np.testing.assert_array_equal(arr, before)
+
+
+def test_filter_kernel_checks_its_arrays():
+    # The filter kernel reads its arrays through NumPy's C API: what it
+    # cannot read as it is gets a ValueError naming the argument.
+    from fastconv._kernels import _filter
+    x = np.ones((4, 5), np.float32)
+    w = np.ones((3, 3), np.float32)
+    out = np.empty((2, 3), np.float32)
+    rows, cols = np.arange(4, dtype=np.int64), np.arange(5, dtype=np.int64)
+    _filter.filter2d(x, w, out, rows, cols, 0, 0.0, 1, 0)
+    np.testing.assert_array_equal(out, 9)
+    readonly = out.copy()
+    readonly.setflags(write=False)
+    for args, match in [
+            ((x.astype(np.float64), w, out), "w has dtype"),
+            ((x[:, ::2], w, np.empty((2, 1), np.float32)), "x must be a C-contiguous"),
+            ((x, w, readonly), "out is read-only"),
+            ((x[None], w, out), "x must have 2 dims"),
+            ((x.astype(np.int32), w, out), "float32 or float64"),
+            ((x, w.astype(w.dtype.newbyteorder()), out), "native byte order")]:
+        with pytest.raises(ValueError, match=match):
+            _filter.filter2d(*args, rows, cols, 0, 0.0, 1, 0)
+    with pytest.raises(ValueError, match="rmap has dtype"):
+        _filter.filter2d(x, w, out, rows.astype(np.int32), cols, 0, 0.0, 1, 0)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_out_and_allocation_share_no_check(rng, mode):
+    # Whether the call allocates its result is part of the key: a call with
+    # ``out`` then one without (and back) of the same shapes are both right.
+    x, w = _arrays(rng, (2, 3, 9, 8), (4, 3, 3, 3), np.float64)
+    ref = reference.conv2d(x, w, padding=1, padding_mode=mode)
+    for _ in range(2):
+        out = np.empty_like(ref)
+        assert fastconv.conv2d(x, w, padding=1, padding_mode=mode, out=out) is out
+        assert_conv_close(out, ref, np.float64, 27)
+        assert_conv_close(fastconv.conv2d(x, w, padding=1, padding_mode=mode), ref,
+                          np.float64, 27)

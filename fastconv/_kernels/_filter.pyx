@@ -20,6 +20,8 @@ from fastconv._kernels._openmp cimport (
 
 from fastconv._kernels.kernels cimport fc_fgeom, fc_filter_level, filter_item
 
+cnp.import_array()
+
 #: Output rows per work item (the item's input rows are copied at most once).
 ROWS_PER_ITEM = 16
 #: Output columns per work item: a long row (a 1-D signal) is split so that the

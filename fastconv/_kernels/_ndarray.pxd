@@ -3,11 +3,11 @@
 # (and a fused entry point as much again to dispatch), which is the whole
 # arithmetic of a tiny call. ``array_data`` checks what the kernels need of
 # an array (its dims, its dtype, C-contiguous, aligned, native byte order,
-# writeable for an output) and returns its first element's address.
+# writeable for an output) and returns its first element's address. A module
+# that cimports it calls ``cnp.import_array()`` at import (NumPy's C API table;
+# a .pxd runs no code).
 cimport numpy as cnp
 from libc.stdint cimport int64_t
-
-cnp.import_array()
 
 
 cdef inline char *array_data(cnp.ndarray a, int ndim, int typenum, bint writeable,
