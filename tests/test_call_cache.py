@@ -246,3 +246,25 @@ def test_out_and_allocation_share_no_check(rng, mode):
         assert_conv_close(out, ref, np.float64, 27)
         assert_conv_close(fastconv.conv2d(x, w, padding=1, padding_mode=mode), ref,
                           np.float64, 27)
+
+
+def test_direct_kernel_checks_its_arrays():
+    # The direct convolution kernel reads its arrays through NumPy's C API too.
+    from fastconv._kernels import _conv
+    x = np.ones((1, 2, 1, 5, 5))
+    w = np.ones((3, 2, 1, 3, 3))
+    out = np.empty((1, 3, 1, 3, 3))
+    geometry = ((1, 1, 1), (0, 0, 0), (1, 1, 1), 1, 1, 0)
+    _conv.direct(x, w, np.arange(3.0), out, *geometry)
+    np.testing.assert_array_equal(out, np.broadcast_to(18 + np.arange(3.0)[:, None, None, None],
+                                                       out.shape))
+    readonly = out.copy()
+    readonly.setflags(write=False)
+    for args, match in [
+            ((x, w.astype(np.float32), None, out), "weight has dtype"),
+            ((x[:, :, :, :, ::-1], w, None, out), "x must be a C-contiguous"),
+            ((x, w, None, readonly), "out is read-only"),
+            ((x[0], w, None, out), "x must have 5 dims"),
+            ((x, w, np.ones(2), out), "bias has 2 values for 3 output channels")]:
+        with pytest.raises(ValueError, match=match):
+            _conv.direct(*args, *geometry)
