@@ -188,6 +188,16 @@ def build_flags():
     return compile_args + san_compile + omp_compile, omp_link + san_link, bool(omp_compile)
 
 
+def _jobs():
+    """Parallel jobs of a build: ``FASTCONV_BUILD_JOBS``, else one per usable core."""
+    jobs = os.environ.get("FASTCONV_BUILD_JOBS", "")
+    if jobs:
+        return max(1, int(jobs))
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def extensions():
     check_c_compiler()
     compile_args, link_args, has_openmp = build_flags()
@@ -240,24 +250,87 @@ def extensions():
         compiler_directives=CYTHON_DIRECTIVES,
         annotate=False,
         quiet=True,
+        nthreads=_jobs(),
     )
 
 
 class build_ext(_build_ext):
-    """build_ext that compiles the extensions in parallel unless told
-    otherwise: one job per usable core (pip's builds pass no ``-j``);
-    ``--parallel N`` / ``-j N`` or ``FASTCONV_BUILD_JOBS=N`` set the count."""
+    """build_ext that compiles every C source once, in parallel.
+
+    setuptools builds extensions, not sources: a C file shared by several
+    extensions (``gemm.c`` is in four) is compiled once per extension, into
+    the same object file, by jobs that may run at the same time; and one
+    extension's sources compile one after the other. Here each distinct
+    source of the extensions to build is one job (the longest first), its
+    object shared by the extensions that list it; then each extension is
+    linked from its objects. Jobs: one per usable core unless told
+    otherwise (pip's builds pass no ``-j``); ``--parallel N`` / ``-j N`` or
+    ``FASTCONV_BUILD_JOBS=N`` set the count.
+    """
 
     def finalize_options(self):
         super().finalize_options()
         if not self.parallel:
-            jobs = os.environ.get("FASTCONV_BUILD_JOBS", "")
-            if jobs:
-                self.parallel = int(jobs)
-            elif hasattr(os, "sched_getaffinity"):
-                self.parallel = len(os.sched_getaffinity(0))
-            else:
-                self.parallel = os.cpu_count() or 1
+            self.parallel = _jobs()
+
+    @staticmethod
+    def _settings(ext):
+        """What decides an extension's object files (the same source compiled
+        with other settings is another object)."""
+        return (tuple(ext.define_macros), tuple(ext.undef_macros), tuple(ext.include_dirs),
+                tuple(ext.extra_compile_args or []))
+
+    def build_extensions(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        def newer(deps, target):
+            if not os.path.exists(target):
+                return True
+            built = os.path.getmtime(target)
+            return any(os.path.getmtime(d) > built for d in deps if os.path.exists(d))
+
+        self.check_extensions_list(self.extensions)
+        stale = [ext for ext in self.extensions
+                 if self.force or newer(list(ext.sources) + list(ext.depends),
+                                        self.get_ext_fullpath(ext.name))]
+        jobs = {}                      # (source, settings) -> an extension that lists it
+        for ext in stale:
+            for src in ext.sources:
+                jobs.setdefault((src, self._settings(ext)), ext)
+        if len({settings for _, settings in jobs}) > 1:
+            raise SystemExit("fastconv: extensions compiled with different settings share "
+                             "one build directory; give them their own build_temp")
+
+        def compile_one(item):
+            (src, _), ext = item
+            macros = ext.define_macros + [(name,) for name in ext.undef_macros]
+            return self.compiler.compile([src], output_dir=self.build_temp, macros=macros,
+                                         include_dirs=ext.include_dirs, debug=self.debug,
+                                         extra_postargs=ext.extra_compile_args or [],
+                                         depends=ext.depends)[0]
+
+        order = sorted(jobs.items(), key=lambda item: -os.path.getsize(item[0][0]))
+        workers = max(1, int(self.parallel))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            objects = dict(zip((key for key, _ in order), pool.map(compile_one, order)))
+            links = []
+            for ext in stale:
+                own = [objects[(src, self._settings(ext))] for src in ext.sources]
+                links.append(pool.submit(self._link, ext, own))
+            for fut in links:
+                fut.result()
+
+    def _link(self, ext, objects):
+        """Link one extension from its compiled objects: setuptools'
+        ``build_extension`` with nothing left to compile."""
+        sources, extra_objects, depends = ext.sources, ext.extra_objects, ext.depends
+        try:
+            ext.sources = []
+            ext.extra_objects = objects + list(extra_objects or [])
+            ext.depends = objects            # newer than the library: it is linked
+            super().build_extension(ext)
+        finally:
+            ext.sources, ext.extra_objects, ext.depends = sources, extra_objects, depends
 
 
 # Commands that only collect sources and metadata: no compiler, no Cython run

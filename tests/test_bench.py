@@ -231,6 +231,32 @@ def test_judge_auto_flags_a_slower_choice():
     assert auto["auto_best"] == "fastconv/direct" and auto["auto_loses"] is False
 
 
+def test_judge_auto_times_a_flagged_row_again_interleaved():
+    # The rows say auto took twice direct's time; timed again in alternation,
+    # auto (a no-op) is far faster than direct (a 2 ms sleep): not flagged,
+    # and the first ratio is kept apart.
+    import time
+    lay = layer("resnet3x3_64_56")
+    calls = {"auto": 0, "direct": 0}
+
+    def auto_call():
+        calls["auto"] += 1
+
+    def direct_call():
+        calls["direct"] += 1
+        time.sleep(0.002)
+    cands = [_bench.Candidate("fastconv/auto", "fastconv", "auto", call=auto_call),
+             _bench.Candidate("fastconv/direct", "fastconv", "direct", call=direct_call)]
+    records = [{"impl": "fastconv/auto", "algorithm": "auto", "time_min_s": 1.0, "passed": True},
+               {"impl": "fastconv/direct", "algorithm": "direct", "time_min_s": 0.5,
+                "passed": True}]
+    _bench.judge_auto(lay, records, cands, repeat=3, min_timing=0.0)
+    auto = records[0]
+    assert auto["auto_ratio_rows"] == 2.0
+    assert auto["auto_ratio"] < 0.5 and auto["auto_loses"] is False
+    assert calls["direct"] == 2 + 3          # two warm-up calls, one per round
+
+
 def test_tiny_suite(tmp_path):
     pytest.importorskip("scipy")
     status, records, data = run_json(tmp_path, "--suite", "tiny", "--layers", "tiny_conv2d",
