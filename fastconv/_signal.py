@@ -504,6 +504,10 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     the region themselves.
     """
     nd = x.ndim
+    if not (x.flags.aligned and w.flags.aligned):
+        # The kernels read whole elements; an array unpickled from a buffer
+        # (a Dask worker's block or kernel) may start anywhere.
+        x, w = np.require(x, requirements="CA"), np.require(w, requirements="CA")
     starts, sizes = tuple(starts), tuple(sizes)
     key = (x.shape, w.shape, x.dtype, starts, sizes, boundary, fill == 0)
     setup = _setups.get(key)

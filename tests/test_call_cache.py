@@ -268,3 +268,21 @@ def test_direct_kernel_checks_its_arrays():
             ((x, w, np.ones(2), out), "bias has 2 values for 3 output channels")]:
         with pytest.raises(ValueError, match=match):
             _conv.direct(*args, *geometry)
+
+
+def test_correlate_region_takes_misaligned_arrays(rng):
+    # The seam that fastconv.dask and fastconv.ndimage call: arrays unpickled
+    # from a buffer (a Dask worker's) may be misaligned; they are read aligned.
+    from fastconv import _signal
+    x, k = rng.standard_normal((9, 11)), rng.standard_normal((3, 3))
+
+    def misaligned(a):
+        raw = np.zeros(a.nbytes + 1, np.uint8)
+        m = raw[1:].view(a.dtype).reshape(a.shape)
+        m[...] = a
+        assert not m.flags.aligned
+        return m
+    ref = reference.correlate(x, k, mode="valid")
+    for xa, ka in ((misaligned(x), k), (x, misaligned(k))):
+        got = _signal.correlate_channel(xa, ka, "valid", "fill", 0.0, "auto", None)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)

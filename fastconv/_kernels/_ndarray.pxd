@@ -20,8 +20,11 @@ cdef inline char *array_data(cnp.ndarray a, int ndim, int typenum, bint writeabl
     if cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_ISNOTSWAPPED(a):
         raise ValueError(f"{name} has dtype {(<object>a).dtype}, expected "
                          f"{cnp.PyArray_DescrFromType(typenum)} in native byte order")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
-        raise ValueError(f"{name} must be a C-contiguous, aligned array")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{name} must be a C-contiguous array")
+    if not cnp.PyArray_ISALIGNED(a):
+        raise ValueError(f"{name} must be an aligned array (its data at a multiple of "
+                         f"{cnp.PyArray_ITEMSIZE(a)} bytes)")
     if writeable and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"{name} is read-only")
     return <char *>cnp.PyArray_DATA(a)
