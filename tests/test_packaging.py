@@ -137,3 +137,34 @@ def test_info_prints_what_a_bug_report_needs(capsys, monkeypatch):
         assert needed in out, f"`python -m fastconv info` lacks {needed!r}:\n{out}"
     if cfg["cpu_simd_flags"] is not None:
         assert "cpu simd flags" in out
+
+
+@in_checkout
+def test_wheel_check_requires_the_typing_marker_and_every_public_stub(tmp_path):
+    import zipfile
+    sys.path.insert(0, os.path.join(ROOT, "tools", "wheels"))
+    try:
+        import check_wheel
+    finally:
+        sys.path.pop(0)
+    lic = "fastconv-1.0.0.dist-info/licenses/licenses/"
+    base = ["fastconv-1.0.0.dist-info/METADATA", "fastconv.libs/libgomp-1a2b.so.1.0.0",
+            lic + "BUNDLED.txt", lic + "GPL-3.0.txt", lic + "GCC-exception-3.1.txt",
+            "fastconv/__init__.py", "fastconv/_args.py", "fastconv/grad.py",
+            "fastconv/dask/__init__.py", "fastconv/dask/_api.py"]
+    stubs = ["fastconv/py.typed", "fastconv/__init__.pyi", "fastconv/grad.pyi",
+             "fastconv/dask/__init__.pyi"]
+
+    def wheel(names):
+        path = tmp_path / "fastconv-1.0.0-cp311-cp311-manylinux_2_34_x86_64.whl"
+        with zipfile.ZipFile(path, "w") as zf:
+            for n in names:
+                zf.writestr(n, "")
+            zf.writestr("fastconv/_build_info.py", "BUILD_INFO = {'openmp': True}\n")
+        return str(path)
+
+    assert check_wheel.problems(wheel(base + stubs)) == []
+    found = check_wheel.problems(wheel(base + stubs[1:]))
+    assert len(found) == 1 and "no fastconv/py.typed" in found[0]
+    found = check_wheel.problems(wheel(base + [s for s in stubs if "grad" not in s]))
+    assert len(found) == 1 and "no type stub fastconv/grad.pyi" in found[0]

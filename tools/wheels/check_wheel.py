@@ -60,6 +60,17 @@ def problems(path):
             break
     else:
         found.append(f"unknown platform tag {plat!r}")
+    # Typing: the marker and a stub beside every public module (what
+    # tests/test_typing.py checks against the runtime in the source tree).
+    if "fastconv/py.typed" not in names:
+        found.append("no fastconv/py.typed")
+    for n in names:
+        parts = n.split("/")
+        public = (parts[0] == "fastconv" and n.endswith(".py")
+                  and not any(p.startswith("_") for p in parts[1:-1])
+                  and (parts[-1] == "__init__.py" or not parts[-1].startswith("_")))
+        if public and n[:-3] + ".pyi" not in names:
+            found.append(f"no type stub {n[:-3]}.pyi")
     if any(n.endswith((".c", ".pyx")) for n in names):
         found.append("C or Cython sources inside the wheel")
     if not build:
