@@ -9,7 +9,8 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from fastconv import grad as grad, reference as reference
 from fastconv.functional import conv1d as conv1d, conv2d as conv2d, conv3d as conv3d
-from fastconv._typing import Algorithm, FloatArray, IntOrTuple, Layout, Padding, Shape
+from fastconv._typing import (Algorithm, FloatArray, InexactArray, IntOrTuple, Layout,
+                              Padding, Shape)
 
 __version__: str
 __all__: list[str]
@@ -71,34 +72,34 @@ def forget_wisdom() -> None: ...
 
 # Signals and images
 def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", *, boundary: str = "fill",
-              fillvalue: float = 0, algorithm: str = "auto",
-              out: FloatArray | None = None) -> FloatArray: ...
+              fillvalue: complex = 0, algorithm: str = "auto",
+              out: InexactArray | None = None) -> InexactArray: ...
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", *, boundary: str = "fill",
-             fillvalue: float = 0, algorithm: str = "auto",
-             out: FloatArray | None = None) -> FloatArray: ...
+             fillvalue: complex = 0, algorithm: str = "auto",
+             out: InexactArray | None = None) -> InexactArray: ...
 
 # Transposed convolution
 def conv_transpose1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
                      stride: IntOrTuple = 1, padding: Padding = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1, dilation: IntOrTuple = 1,
-                     *, algorithm: Algorithm = "auto", out: FloatArray | None = None,
-                     layout: Layout = "channels_first") -> FloatArray: ...
+                     *, algorithm: Algorithm = "auto", out: InexactArray | None = None,
+                     layout: Layout = "channels_first") -> InexactArray: ...
 def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
                      stride: IntOrTuple = 1, padding: Padding = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1, dilation: IntOrTuple = 1,
-                     *, algorithm: Algorithm = "auto", out: FloatArray | None = None,
-                     layout: Layout = "channels_first") -> FloatArray: ...
+                     *, algorithm: Algorithm = "auto", out: InexactArray | None = None,
+                     layout: Layout = "channels_first") -> InexactArray: ...
 def conv_transpose3d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
                      stride: IntOrTuple = 1, padding: Padding = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1, dilation: IntOrTuple = 1,
-                     *, algorithm: Algorithm = "auto", out: FloatArray | None = None,
-                     layout: Layout = "channels_first") -> FloatArray: ...
+                     *, algorithm: Algorithm = "auto", out: InexactArray | None = None,
+                     layout: Layout = "channels_first") -> InexactArray: ...
 
 # Variants
 def depthwise_conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
                      stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, *,
                      padding_mode: str = "zeros", algorithm: Algorithm = "auto",
-                     out: FloatArray | None = None) -> FloatArray: ...
+                     out: InexactArray | None = None) -> InexactArray: ...
 def separable_conv2d(x: ArrayLike, depthwise_weight: ArrayLike, pointwise_weight: ArrayLike,
                      bias: ArrayLike | None = None, stride: IntOrTuple = 1, padding: Padding = 0,
                      dilation: IntOrTuple = 1, *, padding_mode: str = "zeros",

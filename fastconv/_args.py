@@ -259,6 +259,10 @@ def as_array(value, name):
     floats wider than 64 bits."""
     arr = np.asarray(value)
     kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} has dtype {arr.dtype} (complex), which this function does not "
+                        f"take: it computes in float32 or float64 (the convolutions, "
+                        f"correlations and their gradients take complex64 and complex128)")
     if kind in _REJECTED_KINDS:
         raise TypeError(f"{name} has dtype {arr.dtype} ({_REJECTED_KINDS[kind]}); fastconv "
                         f"computes in float32 or float64 and accepts float, integer and "

@@ -56,6 +56,11 @@ class ConvPlan:
         if tune and algorithm != "auto":
             raise ValueError(f"tune=True measures the algorithms for algorithm='auto'; "
                              f"algorithm={algorithm!r} names one already")
+        for name, arr in (("weight", weight), ("bias", bias)):
+            if arr is not None and np.iscomplexobj(arr):
+                raise TypeError(f"plan_conv{nd}d: {name} has dtype {np.asarray(arr).dtype}; "
+                                f"plans hold real (float32 or float64) weights: call "
+                                f"fastconv.conv{nd}d for complex ones")
         input_shape = tuple(int(s) for s in np.atleast_1d(np.asarray(input_shape, dtype=np.int64)))
         if any(s < 0 for s in input_shape):
             raise ValueError(f"input_shape must hold non-negative sizes, got {input_shape}")
@@ -118,6 +123,10 @@ class ConvPlan:
         """
         p, nd = self._problem, self._nd
         x_in = x
+        if np.iscomplexobj(x):
+            raise TypeError(f"input has dtype {np.asarray(x).dtype}; a plan computes in its "
+                            f"real dtype {self.dtype}: call fastconv.conv{nd}d for complex "
+                            f"inputs")
         arr = to_channels_first(as_array(x, "input"), self.layout, nd)
         expected = self._cf_input_shape
         batched = len(expected) == nd + 2

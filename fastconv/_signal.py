@@ -41,6 +41,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from fastconv import _complex
 from fastconv._args import (as_array, check_out, check_winograd, compute_dtype, direct_out,
                             input_array, prepare_conv)
 from fastconv._dispatch import isa_level, note_choice, run_conv
@@ -550,6 +551,17 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
 
 
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
+    if _complex.is_complex(in1, in2):
+        # SciPy's semantics: correlate conjugates in2, convolve does not; a
+        # complex fillvalue extends the real and imaginary parts of in1.
+        if not isinstance(fillvalue, (numbers.Number, np.bool_)):
+            raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
+
+        def real(xr, wr, fill):
+            return _correlate(xr, wr, mode, boundary, fill, algorithm, None, convolve)
+        fill = fillvalue if boundary == "fill" and mode != "valid" else 0.0
+        return _complex.compose(real, in1, in2, convention="scipy", names=("in1", "in2"),
+                                conj_w=not convolve, fill=fill, out=out)
     a_in, b_in = in1, in2
     a = input_array(in1, "in1")
     b = input_array(in2, "in2")
@@ -594,7 +606,8 @@ _checked = {}
 def _check_fillvalue(fillvalue):
     if (not isinstance(fillvalue, (numbers.Real, np.bool_))
             or isinstance(fillvalue, (np.complexfloating, complex))):
-        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
+        raise TypeError(f"fillvalue must be a real number when in1 and in2 are real, got "
+                        f"{fillvalue!r} (a complex fillvalue needs a complex in1 or in2)")
 
 
 def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
@@ -650,6 +663,11 @@ _DOC = """{title}
 
     {definition}
 
+    Complex ``in1`` and ``in2`` (complex64, complex128, mixed with real
+    arrays) are accepted with SciPy's semantics: {complex_rule}. The result
+    is composed from real {name}s of the real and imaginary parts, for every
+    algorithm, boundary and mode.
+
     Parameters
     ----------
     in1 : array_like
@@ -673,8 +691,10 @@ _DOC = """{title}
         c d | a b c d | a b. The extension repeats as far as the kernel
         reaches. 'valid' ignores ``boundary`` and ``fillvalue``: its outputs
         read no value outside the inputs.
-    fillvalue : float, default 0
-        The value beyond the edges for ``boundary='fill'``.
+    fillvalue : float or complex, default 0
+        The value beyond the edges for ``boundary='fill'``; complex only
+        with a complex ``in1`` or ``in2`` (its real part extends the real
+        part of ``in1``, its imaginary part the imaginary part).
     algorithm : {{'auto', 'direct', 'fft', 'winograd'}}, default 'auto'
         'direct' sums the products; 'fft' uses real FFTs (overlap-save blocks
         along axes much longer than the kernel); 'winograd' (F(2, 3))
@@ -693,7 +713,9 @@ _DOC = """{title}
     ndarray
         Spatial shape set by ``mode`` (then the channel axis, if any); dtype
         float32 when both inputs are float32 (or float16), float64 otherwise
-        (integer and bool inputs are computed in float64).
+        (integer and bool inputs are computed in float64); complex when an
+        input is complex: the complex dtype of that rule applied to the real
+        parts (complex64 with float64 gives complex128, as ``np.result_type``).
 
     Raises
     ------
@@ -701,9 +723,10 @@ _DOC = """{title}
         For an unknown mode, boundary or algorithm, inputs of unsupported or
         inconsistent dims, an empty input, shapes that have no 'valid' part,
         ``algorithm='winograd'`` on arrays or a kernel it does not apply to,
-        or a bad ``out``.
+        or a bad ``out`` (a complex result needs a complex ``out``).
     TypeError
-        For complex or non-numeric inputs, or a non-real ``fillvalue``.
+        For non-numeric or extended-precision inputs, or a complex
+        ``fillvalue`` with real inputs.
 
     See Also
     --------
@@ -734,7 +757,12 @@ _CORR_EXAMPLES = """    >>> import numpy as np, fastconv
     array([1.66666667, 2.33333333, 3.33333333, 4.        ])
     >>> rgb = np.ones((4, 5, 3), np.float32)
     >>> fastconv.correlate(rgb, np.ones((3, 3), np.float32), mode="valid").shape
-    (2, 3, 3)"""
+    (2, 3, 3)
+
+    Complex arrays: ``in2`` is conjugated, as ``scipy.signal.correlate`` does.
+
+    >>> fastconv.correlate([1j, 2.0], [1j, 1.0])
+    array([0.+1.j, 3.+0.j, 0.-2.j])"""
 
 _CONV_EXAMPLES = """    >>> import numpy as np, fastconv
     >>> fastconv.convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5])
@@ -761,6 +789,8 @@ correlate.__doc__ = _DOC.format(
     definition="``z[k] = sum_t ext(in1)[k + t - (N2 - 1)] * in2[t]`` over the full range "
                "``0 <= k < N1 + N2 - 1`` (multi-indices), where ``ext`` extends ``in1`` by "
                "the boundary rule; the kernel is not flipped.",
+    complex_rule="``in2`` is conjugated, ``z[k] = sum_t ext(in1)[k + t - (N2 - 1)] * "
+                 "conj(in2[t])``",
     name="correlate", other="convolve", other_what="The same with the kernel flipped.",
     examples=_CORR_EXAMPLES)
 convolve.__doc__ = _DOC.format(
@@ -768,6 +798,7 @@ convolve.__doc__ = _DOC.format(
     definition="``z[k] = sum_t ext(in1)[k - t] * in2[t]`` over the full range "
                "``0 <= k < N1 + N2 - 1`` (multi-indices): :func:`correlate` with ``in2`` "
                "flipped along every axis.",
+    complex_rule="``in2`` is not conjugated",
     name="convolve", other="correlate", other_what="The same without flipping the kernel.",
     examples=_CONV_EXAMPLES)
 correlate.__module__ = "fastconv"

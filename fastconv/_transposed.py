@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from fastconv import _limits
+from fastconv import _complex, _limits
 from fastconv._args import (as_array, check_algorithm, check_out, check_winograd,
                             compute_dtype, direct_out, explicit_padding, from_channels_first,
                             is_int, per_dim, prepare_conv, stand_in, to_channels_first)
@@ -357,6 +357,11 @@ def transpose_core(nd, x, weight, bias, stride, dilation, before, out_spatial, g
 
 def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                     algorithm, out, layout):
+    if _complex.is_complex(x, weight, bias):
+        def real(xr, wr, fill):
+            return _conv_transpose(nd, xr, wr, None, stride, padding, output_padding, groups,
+                                   dilation, algorithm, None, layout)
+        return _complex.compose_conv(real, nd, layout, x, weight, bias, out)
     x = to_channels_first(x, layout, nd)
     out_cf = to_channels_first(out, layout, nd, "out")
     t = prepare_transposed(nd, x, weight, bias, stride, padding, output_padding, groups,
@@ -385,6 +390,10 @@ _DOC = """{nd}-D transposed convolution (the adjoint, or gradient, of conv{nd}d)
     ``dilation``). It is computed without inserting zeros into the input: the
     output is split by stride phase and each phase is an ordinary stride-1
     convolution with the sub-kernel of the taps that reach it.
+
+    Complex ``x``, ``weight`` and ``bias`` are accepted with PyTorch's
+    semantics (no conjugation), composed from real transposed convolutions
+    of the real and imaginary parts, for every algorithm.
 
     Parameters
     ----------
@@ -423,7 +432,9 @@ _DOC = """{nd}-D transposed convolution (the adjoint, or gradient, of conv{nd}d)
         Shape ``(N, C_out, {out_spatial})`` (unbatched if ``x`` was), each size
         ``(in - 1) * stride - pad_before - pad_after + dilation * (k - 1) +
         output_padding + 1``; float32 stays float32, float64 stays float64,
-        integer and bool inputs give float64.
+        integer and bool inputs give float64; complex arguments give the
+        complex dtype of that rule applied to the real parts (complex64 with
+        float64 gives complex128).
 
     Raises
     ------
@@ -433,7 +444,8 @@ _DOC = """{nd}-D transposed convolution (the adjoint, or gradient, of conv{nd}d)
         ``algorithm='winograd'`` with a stride above 1 or a kernel other than
         3 or 1 taps per axis, or a bad ``out``.
     TypeError
-        For complex, object, string and other non-numeric dtypes.
+        For object, string and other non-numeric dtypes, and extended
+        precision.
 
     See Also
     --------

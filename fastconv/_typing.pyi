@@ -5,6 +5,8 @@ import numpy as np
 from numpy.typing import ArrayLike as ArrayLike, DTypeLike as DTypeLike, NDArray
 
 FloatArray: TypeAlias = NDArray[np.floating[Any]]
+# What the functions that accept complex arrays return (and take as out=).
+InexactArray: TypeAlias = NDArray[np.floating[Any] | np.complexfloating[Any, Any]]
 Shape: TypeAlias = Sequence[int]
 IntOrTuple: TypeAlias = int | Sequence[int]
 # An int, one int per spatial dim, one (before, after) pair per dim, "valid" or "same".

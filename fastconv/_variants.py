@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 
+from fastconv import _complex
 from fastconv._args import (as_array, check_algorithm, check_out, compute_dtype, direct_out,
                             explicit_padding, is_int, kernel_padding, output_spatial, per_dim,
                             prepare_conv)
@@ -110,8 +111,8 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *,
     >>> y.shape, float(y[0, 0, 2, 2]), float(y[0, 5, 0, 0])
     ((1, 6, 5, 5), 9.0, 4.0)
     """
-    xa = as_array(x, "input")
-    wa = as_array(weight, "weight")
+    xa = _complex.as_any_array(x, "input")
+    wa = _complex.as_any_array(weight, "weight")
     c_in = input_channels(xa)
     check_depthwise_weight(wa, c_in, "weight")
     return conv2d(x, weight, bias, stride, padding, dilation, c_in,

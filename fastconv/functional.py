@@ -4,6 +4,7 @@ Each function is a thin layer over one pipeline: :mod:`fastconv._args` turns
 the arguments into a validated problem and kernel-ready arrays,
 :mod:`fastconv._dispatch` chooses the algorithm and calls one kernel.
 """
+from fastconv import _complex
 from fastconv._args import from_channels_first, prepare_conv, to_channels_first
 from fastconv._dispatch import run_conv
 from fastconv._docstrings import SPATIAL_NAMES
@@ -13,6 +14,11 @@ __all__ = ["conv1d", "conv2d", "conv3d"]
 
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, algorithm, out,
           layout):
+    if _complex.is_complex(x, weight, bias):
+        def real(xr, wr, fill):
+            return _conv(nd, xr, wr, None, stride, padding, dilation, groups, padding_mode,
+                         algorithm, None, layout)
+        return _complex.compose_conv(real, nd, layout, x, weight, bias, out)
     if layout == "channels_first":      # (the common case, without the views)
         out_cf = out
     else:
@@ -31,6 +37,12 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
     p * stride + t * dilation]``, summed over the ``C_in // groups`` input
     channels of output channel ``o``'s group and over the kernel taps ``t``;
     the semantics of ``torch.nn.functional.conv{nd}d``.
+
+    Complex ``x``, ``weight`` and ``bias`` (complex64, complex128, mixed
+    with real arrays) are accepted with PyTorch's semantics: the products
+    ``weight * x`` are not conjugated. The result is composed from real
+    convolutions of the real and imaginary parts, so every algorithm serves
+    complex arrays (see the user guide's page on complex numbers).
 
     Parameters
     ----------
@@ -81,7 +93,9 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
         Shape ``(N, C_out, {out_spatial})`` (unbatched if ``x`` was; channels
         last with ``layout='channels_last'``), dtype
         ``np.result_type`` of the float inputs (integer and bool inputs are
-        computed in float64). Each output size is
+        computed in float64); complex when an argument is complex, the complex
+        dtype of that rule applied to the real parts (complex64 with float64
+        gives complex128, as ``np.result_type``). Each output size is
         ``floor((in + pad_before + pad_after - dilation * (k - 1) - 1) / stride) + 1``.
 
     Raises
@@ -93,7 +107,8 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
         the padded input, ``algorithm='winograd'`` on a kernel or stride it
         does not apply to, or a bad ``out``.
     TypeError
-        For complex, object, string and other non-numeric dtypes.
+        For object, string and other non-numeric dtypes, and extended
+        precision (longdouble, clongdouble).
 
     See Also
     --------
@@ -127,7 +142,14 @@ _EXAMPLES = {
     (2, 8, 16, 15)
     >>> image = rng.standard_normal((32, 32, 3))      # (H, W, C), unbatched
     >>> fastconv.conv2d(image, w, padding=1, layout="channels_last").shape
-    (32, 32, 8)""",
+    (32, 32, 8)
+
+    Complex arrays, without conjugation (PyTorch's semantics):
+
+    >>> xc = np.array([[[[1 + 1j, 2.0, 1j]]]], dtype=np.complex64)
+    >>> wc = np.array([[[[1j, 1.0]]]], dtype=np.complex64)
+    >>> fastconv.conv2d(xc, wc)
+    array([[[[1.+1.j, 0.+3.j]]]], dtype=complex64)""",
     3: """    >>> import numpy as np, fastconv
     >>> x = np.ones((1, 2, 4, 5, 6))          # float64 in, float64 out
     >>> w = np.ones((4, 1, 3, 3, 3))          # groups=2: each output sees 1 channel

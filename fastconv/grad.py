@@ -35,12 +35,18 @@ How each gradient is computed, from the pieces the forward pass already has:
 An ``algorithm`` is accepted exactly where the forward function accepts it
 (``'winograd'`` needs stride 1 and 3 or 1 taps per axis), except by the
 weight gradients, which accept ``'auto'`` and ``'im2col'`` only.
+
+Complex arrays follow PyTorch's convention (the conjugate Wirtinger
+derivative of a real loss): for ``y = conv(x, w)``, ``grad_x`` is the input
+gradient of ``grad_y`` with ``conj(w)``, ``grad_w`` the weight gradient of
+``conj(x)`` and ``grad_y``, and the bias gradient the sum of ``grad_y``; each
+is composed from the real gradients of the real and imaginary parts.
 """
 from collections import namedtuple
 
 import numpy as np
 
-from fastconv import _limits
+from fastconv import _complex, _limits
 from fastconv._args import (as_array, check_algorithm, check_padding_mode, check_winograd,
                             compute_dtype, conv_geometry, is_int, pad_spatial, padded_source,
                             prepare_conv, stand_in)
@@ -169,11 +175,26 @@ def _weight_core(x, gy, kernel, stride, dilation, before, groups):
     return res
 
 
+def _wirtinger(real, grad_output, other, name):
+    """A gradient of a complex convolution, PyTorch's convention: the real
+    gradient ``real(grad_output, other)`` (linear in both) with ``other``
+    conjugated (for ``y = conv(x, w)``: ``grad_x = conv_input(grad_y, conj(w))``,
+    ``grad_w = conv_weight(conj(x), grad_y)``, the conjugate Wirtinger
+    derivative of a real loss)."""
+    return _complex.compose(real, grad_output, other, convention="pytorch",
+                            names=("grad_output", name), conj_w=True)
+
+
 # --------------------------------------------------------------------------
 # Public functions
 # --------------------------------------------------------------------------
 def _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation, groups,
                 padding_mode, algorithm):
+    if _complex.is_complex(weight, grad_output):
+        def real(gr, wr, fill):
+            return _conv_input(nd, input_shape, wr, gr, stride, padding, dilation, groups,
+                               padding_mode, algorithm)
+        return _wirtinger(real, grad_output, weight, "weight")
     input_shape = _shape_tuple(input_shape, "input_shape")
     w = as_array(weight, "weight")
     check_algorithm(algorithm)
@@ -195,6 +216,11 @@ def _conv_input(nd, input_shape, weight, grad_output, stride, padding, dilation,
 
 def _conv_weight(nd, input, weight_shape, grad_output, stride, padding, dilation, groups,
                  padding_mode, algorithm):
+    if _complex.is_complex(input, grad_output):
+        def real(gr, xr, fill):
+            return _conv_weight(nd, xr, weight_shape, gr, stride, padding, dilation, groups,
+                                padding_mode, algorithm)
+        return _wirtinger(real, grad_output, input, "input")
     weight_shape = _shape_tuple(weight_shape, "weight_shape")
     x = as_array(input, "input")
     _weight_algorithm(algorithm)
@@ -231,6 +257,11 @@ def _transposed_check(nd, x_shape, w_shape, gy, stride, padding, output_padding,
 
 def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
                           output_padding, groups, dilation, algorithm):
+    if _complex.is_complex(weight, grad_output):
+        def real(gr, wr, fill):
+            return _conv_transpose_input(nd, input_shape, wr, gr, stride, padding,
+                                         output_padding, groups, dilation, algorithm)
+        return _wirtinger(real, grad_output, weight, "weight")
     input_shape = _shape_tuple(input_shape, "input_shape")
     w = as_array(weight, "weight")
     gy = as_array(grad_output, "grad_output")
@@ -247,8 +278,11 @@ def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
     for size, length, k, s, d, b in zip(in_spatial, gyb.shape[2:], kernel, t.stride,
                                         t.dilation, t.before):
         need = (size - 1) * s + d * (k - 1) + 1 - b    # rows of gy read (from 0)
-        sl.append(slice(0, min(length, need)))
-        pads.append((b, max(need - length, 0)))
+        # The padded gy spans rows [-b, need); when need < 0 (every row read
+        # lies in the cropped padding) no row of gy is read and the zeros
+        # before it are b + need, not b.
+        sl.append(slice(0, max(min(length, need), 0)))
+        pads.append((b + min(need, 0), max(need - length, 0)))
     gys = gyb[(slice(None), slice(None)) + tuple(sl)]
     problem, xs, ws, _, _ = prepare_conv(nd, gys.astype(dtype, copy=False), w.astype(dtype),
                                          None, t.stride, tuple(pads), t.dilation, t.groups,
@@ -259,6 +293,11 @@ def _conv_transpose_input(nd, input_shape, weight, grad_output, stride, padding,
 
 def _conv_transpose_weight(nd, input, weight_shape, grad_output, stride, padding,
                            output_padding, groups, dilation, algorithm):
+    if _complex.is_complex(input, grad_output):
+        def real(gr, xr, fill):
+            return _conv_transpose_weight(nd, xr, weight_shape, gr, stride, padding,
+                                          output_padding, groups, dilation, algorithm)
+        return _wirtinger(real, grad_output, input, "input")
     weight_shape = _shape_tuple(weight_shape, "weight_shape")
     x = as_array(input, "input")
     gy = as_array(grad_output, "grad_output")
@@ -290,14 +329,15 @@ def bias(grad_output):
     Returns
     -------
     ndarray
-        ``(C_out,)``, float32 for float32 input, else float64.
+        ``(C_out,)``, float32 for float32 input, complex64 or complex128 for
+        complex input (no conjugation), else float64.
 
     Raises
     ------
     ValueError
         If ``grad_output`` has fewer than 2 dims.
     TypeError
-        For complex, object, string and other non-numeric dtypes.
+        For object, string and other non-numeric dtypes.
 
     See Also
     --------
@@ -309,10 +349,10 @@ def bias(grad_output):
     >>> fastconv.grad.bias(np.ones((2, 3, 4, 4), dtype=np.float32))
     array([32., 32., 32.], dtype=float32)
     """
-    gy = as_array(grad_output, "grad_output")
+    gy = _complex.as_any_array(grad_output, "grad_output")
     if gy.ndim < 2:
         raise ValueError(f"grad_output must be (N, C_out, *spatial), got shape {gy.shape}")
-    dtype = compute_dtype(gy)
+    dtype = _complex.result_dtype(gy) if gy.dtype.kind == "c" else compute_dtype(gy)
     # NumPy's summation order follows the memory layout: sum a C-contiguous
     # copy, so that every layout gives the same bits.
     return np.sum(np.ascontiguousarray(gy, dtype=dtype), axis=(0,) + tuple(range(2, gy.ndim)))
@@ -328,6 +368,9 @@ _INPUT_DOC = """Gradient of ``conv{nd}d`` with respect to its input.
     :func:`fastconv.conv_transpose{nd}d` computes it), with the padded border
     folded back onto the input for the non-zero padding modes. The signature
     of ``torch.nn.grad.conv{nd}d_input``.
+
+    Complex arrays follow PyTorch's conjugate (Wirtinger) convention: the
+    gradient with ``weight`` conjugated (see the module's docstring).
 
     Parameters
     ----------
@@ -395,6 +438,9 @@ _WEIGHT_DOC = """Gradient of ``conv{nd}d`` with respect to its weight.
     (parallel over disjoint output blocks, the same result for any thread
     count). The signature of ``torch.nn.grad.conv{nd}d_weight``.
 
+    Complex arrays follow PyTorch's conjugate (Wirtinger) convention: the
+    gradient with ``input`` conjugated (see the module's docstring).
+
     Parameters
     ----------
     input : array_like
@@ -449,6 +495,9 @@ _T_INPUT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its input.
     ``grad_input = conv{nd}d(grad_output, weight, stride, padding, dilation,
     groups)`` (cropped or zero-extended so its size is the input's).
 
+    Complex arrays follow PyTorch's conjugate (Wirtinger) convention: the
+    gradient with ``weight`` conjugated (see the module's docstring).
+
     Parameters
     ----------
     input_shape : tuple of int
@@ -501,6 +550,9 @@ _T_WEIGHT_DOC = """Gradient of ``conv_transpose{nd}d`` with respect to its weigh
     - padding + t * dilation]``, the same reduction as
     :func:`fastconv.grad.conv{nd}d_weight` with the roles of input and output
     exchanged.
+
+    Complex arrays follow PyTorch's conjugate (Wirtinger) convention: the
+    gradient with ``input`` conjugated (see the module's docstring).
 
     Parameters
     ----------
@@ -649,8 +701,8 @@ def _batched_bias(gy, batched):
 
 
 def _depthwise_groups(x, weight, name="weight"):
-    x = as_array(x, "input")
-    w = as_array(weight, name)
+    x = _complex.as_any_array(x, "input")
+    w = _complex.as_any_array(weight, name)
     if x.ndim not in (3, 4) or w.ndim != 4:
         raise ValueError(f"depthwise_conv2d expects an input (N, C, H, W) or (C, H, W) and a "
                          f"{name} (C * m, 1, kh, kw), got input {x.shape} and {name} {w.shape}")

@@ -49,8 +49,9 @@ class ExpectedSkip:
 
 EXPECTED_SKIPS = [
     ExpectedSkip(r"could not import 'torch': .*",
-                 "PyTorch is an optional second oracle (its tests are run by a later CI step "
-                 "that installs torch==2.13.0); the test extra does not install it"),
+                 "PyTorch is an optional second oracle (its tests, the complex convolutions' "
+                 "and gradients' among them, are run by a later CI step that installs "
+                 "torch==2.13.0); the test extra does not install it"),
     ExpectedSkip(r"ISA level 'avx512' is not supported by this CPU: its kernels are not run here",
                  "the development and CI machines have AVX2 but no AVX-512: the AVX-512 "
                  "kernels are compiled but cannot run there"),

@@ -168,7 +168,7 @@ def test_small_rank1_kernels_keyed_by_values(rng):
                                reference.correlate(a, k2, mode="same"), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("bad", [np.complex64, np.longdouble, object])
+@pytest.mark.parametrize("bad", [np.longdouble, object, "U3"])
 def test_dtype_rejected_after_a_cached_call(rng, bad):
     # An ndarray reaches the cache lookup as it is; one of a dtype fastconv
     # cannot compute in (same shapes as a cached call) still gets its TypeError.

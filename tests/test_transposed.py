@@ -190,8 +190,8 @@ def test_shape_and_type_errors():
         fastconv.conv_transpose2d(np.ones((1, 3, 5, 5)), np.ones((4, 3, 2, 2)))
     with pytest.raises(ValueError, match="empty"):
         fastconv.conv_transpose2d(np.ones((1, 4, 5, 5)), np.ones((4, 0, 2, 2)))
-    with pytest.raises(TypeError, match="complex"):
-        fastconv.conv_transpose2d(np.ones((1, 4, 5, 5), complex), np.ones((4, 3, 2, 2)))
+    with pytest.raises(TypeError, match="object"):
+        fastconv.conv_transpose2d(np.ones((1, 4, 5, 5), object), np.ones((4, 3, 2, 2)))
     x = np.ones((1, 4, 5, 5))
     with pytest.raises(ValueError, match="overlaps"):
         fastconv.conv_transpose2d(x, np.ones((4, 4, 1, 1)), out=x)
