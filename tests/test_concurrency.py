@@ -156,8 +156,14 @@ def _count(tmp_path, threads, **env):
 def test_concurrent_calls_share_the_thread_count(threads, tmp_path):
     # Passive waiting: an idle OpenMP thread sleeps at once instead of spinning,
     # so a thread counted as running is one doing fastconv's work.
-    got = _count(tmp_path, threads, OMP_WAIT_POLICY="passive")
-    assert got["max-calls"] >= 4, got            # the calls really overlapped
+    # The calls must really overlap for the counts to mean anything: on a
+    # busy machine the sampler can miss the overlap, so the run is repeated
+    # (up to three times) until it sees four calls at once.
+    for _ in range(3):
+        got = _count(tmp_path, threads, OMP_WAIT_POLICY="passive")
+        if got["max-calls"] >= 4:
+            break
+    assert got["max-calls"] >= 4, got
     assert got["granted-beyond-callers"] <= threads - 1, got
     # Sampled: a thread between the end of its work and its sleep can be seen
     # running once more than the budget allows.

@@ -569,6 +569,8 @@ def test_out_of_core(client, tmp_path):
         finally:
             done.set()
             poller.join()
+    print(f"out of core: peak worker RSS {max(peaks.values()) / 2**20:.0f} MiB, limit "
+          f"{limit / 2**20:.0f} MiB, input {nbytes / 2**30:.1f} GiB")   # shown with -rP
     assert client.run(os.getpid) == workers_before            # nobody killed or restarted
     assert max(peaks.values()) < limit, peaks
     assert max(v for _, v in sampler.samples["run"]) < 2 * limit
