@@ -481,22 +481,33 @@ def _plain(value):
 
 
 def _problem_key(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
-                 algorithm):
+                 algorithm, allocate_out):
     """The cache key of a conv call's problem, or None when a parameter has a
-    form that is validated every time (see :func:`_plain`)."""
-    params = (stride, padding, dilation, groups, padding_mode, algorithm)
-    for v in params:
-        if _plain(v) is None:
-            return None
+    form that is validated every time (see :func:`_plain`). ``padding_mode``
+    and ``algorithm`` need no check of their form: a cached problem was
+    validated with values equal to them, which is all their checks compare."""
+    # The common forms first: plain ints (and a padding string).
+    if not (type(stride) is int and type(dilation) is int and type(groups) is int
+            and (type(padding) is int or type(padding) is str)):
+        for v in (stride, padding, dilation, groups):
+            if _plain(v) is None:
+                return None
+    if type(padding_mode) is not str or type(algorithm) is not str:
+        return None
     if bias is None:
-        return (nd, x.shape, x.dtype, weight.shape, weight.dtype, None, None) + params
-    return (nd, x.shape, x.dtype, weight.shape, weight.dtype, bias.shape, bias.dtype) + params
+        return (nd, x.shape, x.dtype, weight.shape, weight.dtype, None, None, stride, padding,
+                dilation, groups, padding_mode, algorithm, allocate_out)
+    return (nd, x.shape, x.dtype, weight.shape, weight.dtype, bias.shape, bias.dtype, stride,
+            padding, dilation, groups, padding_mode, algorithm, allocate_out)
 
 
 def _conv_problem(nd, x, weight, b_arr, stride, padding, dilation, groups, padding_mode,
-                  algorithm):
+                  algorithm, allocate_out):
     """Validate what a conv call's problem depends on (shapes, dtypes and
-    parameters, never values) into a :class:`ConvProblem`."""
+    parameters, never values) into a :class:`ConvProblem`, with the sizes
+    of what the call allocates (:func:`fastconv._limits.check_conv`)."""
+    check_algorithm(algorithm)
+    check_padding_mode(padding_mode)
     geometry = _geometry(nd, x.shape, weight.shape, stride, padding, dilation, groups,
                          padding_mode, "input", "weight")
     dtype = compute_dtype(x, weight) if b_arr is None else compute_dtype(x, weight, b_arr)
@@ -506,7 +517,16 @@ def _conv_problem(nd, x, weight, b_arr, stride, padding, dilation, groups, paddi
                          f"channel), got {b_arr.shape}")
     if algorithm == "winograd":
         check_winograd(problem.kernel, problem.stride)
+    _limits.check_conv(problem, x.shape, padding, allocate_out)
     return problem
+
+
+def input_array(value, name):
+    """:func:`as_array` for the hot path: an aligned ndarray as it is (its
+    dtype is checked with the problem it keys, on a cache miss)."""
+    if type(value) is np.ndarray and value.flags.aligned:
+        return value
+    return as_array(value, name)
 
 
 def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
@@ -525,19 +545,25 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
 
     With ``convert_input=False`` the input is validated but returned as given
     (a plan validates a stand-in of the input's shape).
+
+    A repeated call with the same shapes, dtypes and parameters takes its
+    problem from a cache (everything a problem holds depends on those alone,
+    and only a problem whose checks passed is kept); its arrays are converted
+    every time.
     """
-    check_algorithm(algorithm)
-    check_padding_mode(padding_mode)
     x_in, w_in = x, weight
-    x = as_array(x, "input")
-    weight = as_array(weight, "weight")
-    b_arr = None if bias is None else as_array(bias, "bias")
+    x = input_array(x, "input")
+    weight = input_array(weight, "weight")
+    b_arr = None if bias is None else input_array(bias, "bias")
     key = _problem_key(nd, x, weight, b_arr, stride, padding, dilation, groups, padding_mode,
-                       algorithm)
+                       algorithm, out is None)
     problem = _problems.get(key) if key is not None else None
     if problem is None:
+        # The dtypes' checks (an ndarray passed as it is was not checked).
+        x, weight = as_array(x, "input"), as_array(weight, "weight")
+        b_arr = None if b_arr is None else as_array(b_arr, "bias")
         problem = _conv_problem(nd, x, weight, b_arr, stride, padding, dilation, groups,
-                                padding_mode, algorithm)
+                                padding_mode, algorithm, out is None)
         if key is not None:
             if len(_problems) >= PROBLEM_CACHE_SIZE:
                 _problems.clear()
@@ -546,11 +572,12 @@ def prepare_conv(nd, x, weight, bias, stride, padding, dilation, groups, padding
     if out is not None:
         check_out(out, problem.out_shape, dtype,
                   [("input", x_in), ("weight", w_in), ("bias", bias)])
-    _limits.check_conv(problem, x.shape, padding, out is None)
 
     xb = x if problem.batched else x[None]
     if convert_input:
-        xb = pad_input(np.ascontiguousarray(xb, dtype=dtype), problem)
+        xb = np.ascontiguousarray(xb, dtype=dtype)
+        if problem.padding_mode != "zeros":
+            xb = pad_input(xb, problem)
     weight = np.ascontiguousarray(weight, dtype=dtype)
     if b_arr is not None:
         b_arr = np.ascontiguousarray(b_arr, dtype=dtype)
@@ -574,9 +601,15 @@ def padded_source(size, before, after, padding_mode):
     return np.pad(index, (before, after), mode=PADDING_MODES[padding_mode].numpy_mode)
 
 
+def explicitly_padded(problem):
+    """Whether the kernels receive the input padded (a non-zero ``padding_mode``
+    with some padding); zero padding is the kernels' own."""
+    return problem.padding_mode != "zeros" and any(problem.pad_before + problem.pad_after)
+
+
 def pad_input(xb, problem):
     """``xb`` padded explicitly for a non-zero ``padding_mode`` (zero padding is the kernels')."""
-    if problem.padding_mode != "zeros" and any(problem.pad_before + problem.pad_after):
+    if explicitly_padded(problem):
         xb = pad_spatial(xb, problem.pad_before, problem.pad_after, problem.padding_mode)
     return xb
 

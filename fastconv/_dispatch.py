@@ -43,7 +43,6 @@ the algorithm and kernel variant it names (:func:`choose`). :func:`tune`
 measures a problem's candidates (:func:`candidates`) and records the result.
 """
 import contextlib
-import functools
 import math
 import os
 import threading
@@ -54,7 +53,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fastconv import _tuning
-from fastconv._args import direct_out, kernel_padding, winograd_reason
+from fastconv._args import direct_out, explicitly_padded, kernel_padding, winograd_reason
 from fastconv._kernels import _conv, _dwconv, _gemm, _pointwise
 from fastconv._threads import get_num_threads
 
@@ -255,6 +254,11 @@ class CallShapes(NamedTuple):
     spatial dims put before a 1-D or 2-D input's), and the rule's choice."""
 
     lead: tuple
+    #: The shape of the result (unbatched when the input was).
+    out: tuple
+    #: The 5-D shape of the input the kernels receive (padded explicitly
+    #: for a non-zero ``padding_mode``, see :func:`fastconv._args.pad_input`).
+    x5: tuple
     w5: tuple
     o5: tuple
     padding: tuple
@@ -264,19 +268,38 @@ class CallShapes(NamedTuple):
     rule: str
     #: The most threads worth starting: one per SMALL_WORK_MACS of work.
     max_threads: int
+    #: The direct algorithm runs on a depthwise kernel (:func:`depthwise_kernel`).
+    depthwise: bool
 
 
-@functools.lru_cache(maxsize=256)
+#: The :class:`CallShapes` of recent problems, by ``id(problem)``, with the
+#: problem itself (kept alive, so its id is not reused while it is here):
+#: a repeated call of a cached problem (:data:`fastconv._args._problems`)
+#: finds them without hashing the problem (bounded; cleared when full).
+CALL_SHAPES_CACHE_SIZE = 256
+_shapes = {}
+
+
 def _call_shapes(problem):
-    # Cached by problem (a frozen description: equal problems, equal shapes);
-    # a repeated call of the same shapes skips this and the rule.
-    return CallShapes(
-        (1,) * (3 - problem.nd),
+    hit = _shapes.get(id(problem))
+    if hit is not None and hit[0] is problem:
+        return hit[1]
+    in_spatial = problem.in_spatial
+    if explicitly_padded(problem):
+        in_spatial = tuple(s + b + a for s, b, a in
+                           zip(in_spatial, problem.pad_before, problem.pad_after))
+    shapes = CallShapes(
+        (1,) * (3 - problem.nd), problem.out_shape,
+        (problem.n, problem.c_in) + as_3d(in_spatial, 1),
         (problem.c_out, problem.c_in // problem.groups) + as_3d(problem.kernel, 1),
         (problem.n, problem.c_out) + as_3d(problem.out_spatial, 1),
         as_3d(kernel_padding(problem), 0), as_3d(problem.stride, 1),
         as_3d(problem.dilation, 1), as_3d(problem.kernel, 1), rule(problem),
-        max(1, problem.macs // SMALL_WORK_MACS))
+        max(1, problem.macs // SMALL_WORK_MACS), depthwise_kernel(problem))
+    if len(_shapes) >= CALL_SHAPES_CACHE_SIZE:
+        _shapes.clear()
+    _shapes[id(problem)] = (problem, shapes)
+    return shapes
 
 
 def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=None,
@@ -293,18 +316,18 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
     transposed decomposition's phases, whose pixel counts depend on the
     chunk a Dask block holds while their sums must not).
     """
+    shapes = _call_shapes(problem)
     result = out
     if result is None or not direct_out(result):
-        result = np.empty(problem.out_shape, dtype=problem.dtype)
+        result = np.empty(shapes.out, dtype=problem.dtype)
     if result.size:
-        shapes = _call_shapes(problem)
-        x5 = x.reshape(x.shape[:2] + shapes.lead + x.shape[2:])    # padded or not
+        x5 = x.reshape(shapes.x5)
         w5 = weight.reshape(shapes.w5)
         o5 = result.reshape(shapes.o5)
         # Work too small to share runs on one thread: the kernels' results do
         # not depend on the thread count, and a parallel region's start and
         # barrier cost more than such a call's arithmetic.
-        threads = min(get_num_threads(), shapes.max_threads)
+        threads = 1 if shapes.max_threads == 1 else min(get_num_threads(), shapes.max_threads)
         if isa is None:
             isa = isa_level()
         if algorithm is None:
@@ -336,7 +359,7 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
             _conv.im2col(x5, w5, bias, o5, shapes.stride, shapes.padding, shapes.dilation,
                          problem.groups, threads, isa, packed,
                          variant.get("block_bytes", 0), variant.get("pass_rows", 0))
-        elif depthwise_kernel(problem):
+        elif shapes.depthwise:
             _dwconv.depthwise(x5[:, :, 0], w5[:, :, 0], bias, o5[:, :, 0], problem.stride[0],
                               tuple(shapes.padding[1:]), threads, isa)
         else:
@@ -515,11 +538,17 @@ def tune(problem, x, weight, bias, budget=TUNE_BUDGET, *, layout="channels_first
     return choice["plan" if planned else "call"]
 
 
-_local = threading.local()
+class _TuningState(threading.local):
+    #: The budget of :func:`tuning` in this thread (None outside it; a class
+    #: attribute, so a thread that never tuned reads it without a miss).
+    budget = None
+
+
+_local = _TuningState()
 
 
 def _tune_budget():
-    return getattr(_local, "budget", None)
+    return _local.budget
 
 
 @contextlib.contextmanager

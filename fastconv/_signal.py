@@ -37,14 +37,16 @@ import functools
 import itertools
 import math
 import numbers
+from typing import NamedTuple, Optional
 
 import numpy as np
 
 from fastconv import _complex
 from fastconv._args import (as_array, check_out, check_winograd, compute_dtype, direct_out,
-                            prepare_conv)
+                            input_array, prepare_conv)
 from fastconv._dispatch import isa_level, note_choice, run_conv
 from fastconv._kernels import _filter
+from fastconv._kernels._openmp import MIN_PARALLEL_WORK
 from fastconv._threads import get_num_threads
 from fastconv._variants import separate
 from fastconv.functional import conv2d
@@ -224,12 +226,13 @@ def _extended(x, maps, fill):
     return ext
 
 
-def _direct(x, w, maps, fill, out, padl, isa=None, threads=None):
+def _direct(x, w, maps, fill, out, padl, isa=None, threads=None, rows=None):
     """The direct algorithm into ``out`` (C-contiguous, of the output's shape).
 
     ``padl``: extended column ``c`` is input column ``c - padl`` inside the input.
     ``isa``, ``threads``: the SIMD level and thread count to run at (default:
     the level and count in use; the 3-D case takes the count in use).
+    ``rows``: the filter kernel's row map, if known (:func:`_filter_rows`).
     """
     threads = get_num_threads() if threads is None else threads
     isa = isa_level() if isa is None else isa
@@ -239,12 +242,18 @@ def _direct(x, w, maps, fill, out, padl, isa=None, threads=None):
                                              1, "zeros", "direct", None)
         run_conv(problem, xb, wb, None, out[None, None], algorithm="direct", isa=isa)
         return out
-    x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
-    w2 = w.reshape((1,) * (2 - w.ndim) + w.shape)
-    o2 = out.reshape((1,) * (2 - out.ndim) + out.shape)
-    rmap = maps[0][0] if x.ndim == 2 else np.zeros(1, np.int64)
-    _filter.filter2d(x2, w2, o2, rmap, maps[-1][0], padl, fill, threads, isa)
+    if x.ndim == 1:                      # a one-row image
+        x, w, o2 = x[None], w[None], out[None]
+    else:
+        o2 = out
+    rmap = _filter_rows(maps) if rows is None else rows
+    _filter.filter2d(x, w, o2, rmap, maps[-1][0], padl, fill, threads, isa)
     return out
+
+
+def _filter_rows(maps):
+    """The filter kernel's row map: a 2-D problem's, or the one row of a 1-D signal."""
+    return maps[0][0] if len(maps) == 2 else np.zeros(1, np.int64)
 
 
 def _separable(x, uv, maps, sizes, fill, out, padl, isa=None, threads=None):
@@ -436,10 +445,30 @@ SETUP_CACHE_SIZE = 256
 _setups = {}
 
 
+class RegionSetup(NamedTuple):
+    """What :func:`correlate_region` computes once per shapes, dtype, region
+    and boundary."""
+
+    #: The arrays swap roles (zero fill, a kernel at least as large as the input).
+    flip: bool
+    #: The read-only index maps ``(map, lo, hi)`` of :func:`_index_map`, per dim.
+    maps: list
+    #: The kernel's left padding (see :func:`_direct`).
+    padl: int
+    #: The cost model's estimates (:func:`algorithm_costs`).
+    costs: dict
+    #: ``auto``'s algorithm when it does not depend on the kernel's values
+    #: (anything but ``separable``, whose factors do); else None.
+    choice: Optional[str]
+    #: The direct filter kernel's read-only row map (1-D and 2-D), or None.
+    rows: Optional[np.ndarray]
+    #: The direct filter kernel runs on one thread (too little work to share,
+    #: see :data:`fastconv._kernels._openmp.MIN_PARALLEL_WORK`).
+    one_thread: bool
+
+
 def _region_setup(x, w, starts, sizes, boundary, fill):
-    """``(flip, maps, padl, costs)`` of one region: whether the arrays swap
-    roles, the read-only index maps, the kernel's left padding and the cost
-    model's estimates."""
+    """The :class:`RegionSetup` of one region."""
     flip = False
     if (boundary == "fill" and fill == 0 and all(k >= n for k, n in zip(w.shape, x.shape))
             and w.shape != x.shape):
@@ -453,7 +482,14 @@ def _region_setup(x, w, starts, sizes, boundary, fill):
     for m, _, _ in maps:
         m.setflags(write=False)         # shared by the calls of these shapes
     padl = w.shape[-1] - 1 - starts[-1]
-    return flip, maps, padl, algorithm_costs(x, w, sizes)
+    costs = algorithm_costs(x, w, sizes)
+    choice = min(costs, key=costs.get)
+    rows = None
+    if x.ndim <= 2:
+        rows = _filter_rows(maps)
+        rows.setflags(write=False)
+    return RegionSetup(flip, maps, padl, costs, None if choice == "separable" else choice,
+                       rows, math.prod(sizes) * w.size < MIN_PARALLEL_WORK)
 
 
 def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, isa=None,
@@ -469,6 +505,10 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     the region themselves.
     """
     nd = x.ndim
+    if not (x.flags.aligned and w.flags.aligned):
+        # The kernels read whole elements; an array unpickled from a buffer
+        # (a Dask worker's block or kernel) may start anywhere.
+        x, w = np.require(x, requirements="CA"), np.require(w, requirements="CA")
     starts, sizes = tuple(starts), tuple(sizes)
     key = (x.shape, w.shape, x.dtype, starts, sizes, boundary, fill == 0)
     setup = _setups.get(key)
@@ -477,12 +517,15 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
         if len(_setups) >= SETUP_CACHE_SIZE:
             _setups.clear()
         _setups[key] = setup
-    flip, maps, padl, costs = setup
+    flip, maps, padl = setup.flip, setup.maps, setup.padl
     if flip:
         x, w = w, x
     uv = None
     if algorithm == "auto":
-        algorithm, uv = choose_correlate_algorithm(x, w, sizes, costs)
+        if setup.choice is not None:
+            algorithm = setup.choice
+        else:
+            algorithm, uv = choose_correlate_algorithm(x, w, sizes, setup.costs)
     elif algorithm == "separable":      # chosen by choose_correlate_algorithm for a larger problem
         uv = _rank1(w)
     target = out
@@ -490,7 +533,9 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
         target = np.empty(sizes, x.dtype)
     note_choice(algorithm)
     if algorithm == "direct":
-        _direct(x, w, maps, fill, target, padl, isa, threads)
+        if threads is None and setup.one_thread:
+            threads = 1
+        _direct(x, w, maps, fill, target, padl, isa, threads, setup.rows)
     elif algorithm == "separable":
         _separable(x, uv, maps, sizes, fill, target, padl, isa, threads)
     elif algorithm == "fft":
@@ -518,8 +563,8 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
         return _complex.compose(real, in1, in2, convention="scipy", names=("in1", "in2"),
                                 conj_w=not convolve, fill=fill, out=out)
     a_in, b_in = in1, in2
-    a = as_array(in1, "in1")
-    b = as_array(in2, "in2")
+    a = input_array(in1, "in1")
+    b = input_array(in2, "in2")
     # The checks of shapes, dtypes and the str parameters, cached for
     # repeated calls (a parameter of another type is checked every time).
     key = None
@@ -527,6 +572,8 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
         key = (a.shape, b.shape, a.dtype, b.dtype, mode, boundary, algorithm, convolve)
     checked = None if key is None else _checked.get(key)
     if checked is None:
+        # The dtypes' checks (an ndarray passed as it is was not checked).
+        a, b = as_array(a, "in1"), as_array(b, "in2")
         checked = _check_call(a, b, mode, boundary, algorithm, convolve)
         if key is not None:
             if len(_checked) >= SETUP_CACHE_SIZE:
@@ -534,23 +581,22 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
             _checked[key] = checked
     if type(fillvalue) is not float and type(fillvalue) is not int:
         _check_fillvalue(fillvalue)
-    dtype, shape, mode, nd, channels = checked
+    dtype, shape, mode, nd, channels, starts, sizes = checked
     if mode == "valid":
         boundary, fillvalue = "fill", 0.0
     if out is not None:
         check_out(out, shape, dtype, [("in1", a_in), ("in2", b_in)])
-    w = np.asarray(b, dtype=dtype)
     if convolve:
-        w = w[(slice(None, None, -1),) * nd]
-    w = np.ascontiguousarray(w)
+        b = b[(slice(None, None, -1),) * nd]
+    w = np.ascontiguousarray(b, dtype=dtype)
     fill = float(fillvalue)
     if not channels:
         x = np.ascontiguousarray(a, dtype=dtype)
-        return correlate_channel(x, w, mode, boundary, fill, algorithm, out)
+        return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
     result = out if out is not None else np.empty(shape, dtype)
     for c in range(channels[0]):
         x = np.ascontiguousarray(a[..., c], dtype=dtype)
-        result[..., c] = correlate_channel(x, w, mode, boundary, fill, algorithm, None)
+        result[..., c] = correlate_region(x, w, starts, sizes, boundary, fill, algorithm, None)
     return result
 
 
@@ -571,8 +617,8 @@ def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
     ignores the boundary, ``sizes`` are the result's spatial sizes and
     ``channels`` its trailing channel axis (an empty tuple or one size).
     """
-    dtype, shape, mode, nd, channels = _check_call(a, b, mode, boundary, algorithm,
-                                                   name == "convolve")
+    dtype, shape, mode, nd, channels, _, _ = _check_call(a, b, mode, boundary, algorithm,
+                                                         name == "convolve")
     _check_fillvalue(fillvalue)
     if mode == "valid":
         boundary, fillvalue = "fill", 0.0
@@ -581,7 +627,8 @@ def check_correlate(a, b, mode, boundary, fillvalue, algorithm, name):
 
 def _check_call(a, b, mode, boundary, algorithm, convolve):
     """Validate what a call depends on apart from values (cached by shapes,
-    dtypes and parameters): ``(dtype, shape, mode, nd, channels)``."""
+    dtypes and parameters): ``(dtype, shape, mode, nd, channels, starts,
+    sizes)``, the last two the region of the full result kept (per dim)."""
     name = "convolve" if convolve else "correlate"
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
@@ -607,9 +654,9 @@ def _check_call(a, b, mode, boundary, algorithm, convolve):
                              f"other in every dimension, got in1 of shape {a.shape} and in2 "
                              f"of shape {b.shape}")
     dtype = compute_dtype(a, b)
-    sizes = tuple(region(n1, n2, mode)[1] for n1, n2 in zip(spatial, b.shape))
+    starts, sizes = zip(*(region(n1, n2, mode) for n1, n2 in zip(spatial, b.shape)))
     channels = a.shape[nd:]
-    return dtype, sizes + channels, mode, nd, channels
+    return dtype, sizes + channels, mode, nd, channels, starts, sizes
 
 
 _DOC = """{title}

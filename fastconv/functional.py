@@ -19,8 +19,11 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
             return _conv(nd, xr, wr, None, stride, padding, dilation, groups, padding_mode,
                          algorithm, None, layout)
         return _complex.compose_conv(real, nd, layout, x, weight, bias, out)
-    x = to_channels_first(x, layout, nd)
-    out_cf = to_channels_first(out, layout, nd, "out")
+    if layout == "channels_first":      # (the common case, without the views)
+        out_cf = out
+    else:
+        x = to_channels_first(x, layout, nd)
+        out_cf = to_channels_first(out, layout, nd, "out")
     problem, x, weight, bias, out_cf = prepare_conv(nd, x, weight, bias, stride, padding,
                                                     dilation, groups, padding_mode, algorithm,
                                                     out_cf)

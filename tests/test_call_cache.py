@@ -129,8 +129,9 @@ def test_correlate_repeated(rng, boundary, shapes):
             got = getattr(fastconv, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
             ref = getattr(reference, fn)(a, b, mode="same", boundary=boundary, fillvalue=0.5)
             np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
-    for flip, maps, padl, costs in _signal._setups.values():
-        assert all(not m.flags.writeable for m, _, _ in maps)
+    for setup in _signal._setups.values():
+        assert all(not m.flags.writeable for m, _, _ in setup.maps)
+        assert setup.rows is None or not setup.rows.flags.writeable
 
 
 def test_correlate_errors_after_a_cached_call(rng):
@@ -165,3 +166,123 @@ def test_small_rank1_kernels_keyed_by_values(rng):
     a = rng.standard_normal((40, 37))
     np.testing.assert_allclose(fastconv.correlate(a, k2, mode="same"),
                                reference.correlate(a, k2, mode="same"), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.longdouble, object, "U3"])
+def test_dtype_rejected_after_a_cached_call(rng, bad):
+    # An ndarray reaches the cache lookup as it is; one of a dtype fastconv
+    # cannot compute in (same shapes as a cached call) still gets its TypeError.
+    if np.dtype(bad).kind == "f" and np.dtype(bad).itemsize <= 8:
+        pytest.skip("longdouble is float64 on this platform")
+    x, w = _arrays(rng, (1, 2, 6, 6), (3, 2, 3, 3))
+    fastconv.conv2d(x, w, padding=1)
+    fastconv.correlate(x[0, 0], w[0, 0], mode="same")
+    with pytest.raises(TypeError, match="input has dtype"):
+        fastconv.conv2d(x.astype(bad), w, padding=1)
+    with pytest.raises(TypeError, match="weight has dtype"):
+        fastconv.conv2d(x, w.astype(bad), padding=1)
+    with pytest.raises(TypeError, match="in2 has dtype"):
+        fastconv.correlate(x[0, 0], w[0, 0].astype(bad), mode="same")
+
+
+def test_misaligned_and_strided_inputs_after_a_cached_call(rng):
+    # Same shapes and dtype as a cached call, but a misaligned buffer, a
+    # non-contiguous view, a byte-swapped array and a read-only one: the
+    # same results, inputs untouched.
+    x, w = _arrays(rng, (1, 2, 7, 7), (3, 2, 3, 3), np.float64)
+    ref = fastconv.conv2d(x, w, padding=1)
+    ref_c = fastconv.correlate(x[0, 0], w[0, 0], mode="same")
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    misaligned = raw[1:].view(np.float64).reshape(x.shape)
+    misaligned[...] = x
+    assert not misaligned.flags.aligned
+    wide = np.zeros((1, 2, 7, 14))
+    wide[..., ::2] = x
+    swapped = x.astype(x.dtype.newbyteorder())
+    readonly = x.copy()
+    readonly.setflags(write=False)
+    for arr in (misaligned, wide[..., ::2], swapped, readonly):
+        before = arr.copy()
+        np.testing.assert_array_equal(fastconv.conv2d(arr, w, padding=1), ref)
+        np.testing.assert_array_equal(fastconv.correlate(arr[0, 0], w[0, 0], mode="same"),
+                                      ref_c)
+        np.testing.assert_array_equal(arr, before)
+
+
+def test_filter_kernel_checks_its_arrays():
+    # The filter kernel reads its arrays through NumPy's C API: what it
+    # cannot read as it is gets a ValueError naming the argument.
+    from fastconv._kernels import _filter
+    x = np.ones((4, 5), np.float32)
+    w = np.ones((3, 3), np.float32)
+    out = np.empty((2, 3), np.float32)
+    rows, cols = np.arange(4, dtype=np.int64), np.arange(5, dtype=np.int64)
+    _filter.filter2d(x, w, out, rows, cols, 0, 0.0, 1, 0)
+    np.testing.assert_array_equal(out, 9)
+    readonly = out.copy()
+    readonly.setflags(write=False)
+    for args, match in [
+            ((x.astype(np.float64), w, out), "w has dtype"),
+            ((x[:, ::2], w, np.empty((2, 1), np.float32)), "x must be a C-contiguous"),
+            ((x, w, readonly), "out is read-only"),
+            ((x[None], w, out), "x must have 2 dims"),
+            ((x.astype(np.int32), w, out), "float32 or float64"),
+            ((x, w.astype(w.dtype.newbyteorder()), out), "native byte order")]:
+        with pytest.raises(ValueError, match=match):
+            _filter.filter2d(*args, rows, cols, 0, 0.0, 1, 0)
+    with pytest.raises(ValueError, match="rmap has dtype"):
+        _filter.filter2d(x, w, out, rows.astype(np.int32), cols, 0, 0.0, 1, 0)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_out_and_allocation_share_no_check(rng, mode):
+    # Whether the call allocates its result is part of the key: a call with
+    # ``out`` then one without (and back) of the same shapes are both right.
+    x, w = _arrays(rng, (2, 3, 9, 8), (4, 3, 3, 3), np.float64)
+    ref = reference.conv2d(x, w, padding=1, padding_mode=mode)
+    for _ in range(2):
+        out = np.empty_like(ref)
+        assert fastconv.conv2d(x, w, padding=1, padding_mode=mode, out=out) is out
+        assert_conv_close(out, ref, np.float64, 27)
+        assert_conv_close(fastconv.conv2d(x, w, padding=1, padding_mode=mode), ref,
+                          np.float64, 27)
+
+
+def test_direct_kernel_checks_its_arrays():
+    # The direct convolution kernel reads its arrays through NumPy's C API too.
+    from fastconv._kernels import _conv
+    x = np.ones((1, 2, 1, 5, 5))
+    w = np.ones((3, 2, 1, 3, 3))
+    out = np.empty((1, 3, 1, 3, 3))
+    geometry = ((1, 1, 1), (0, 0, 0), (1, 1, 1), 1, 1, 0)
+    _conv.direct(x, w, np.arange(3.0), out, *geometry)
+    np.testing.assert_array_equal(out, np.broadcast_to(18 + np.arange(3.0)[:, None, None, None],
+                                                       out.shape))
+    readonly = out.copy()
+    readonly.setflags(write=False)
+    for args, match in [
+            ((x, w.astype(np.float32), None, out), "weight has dtype"),
+            ((x[:, :, :, :, ::-1], w, None, out), "x must be a C-contiguous"),
+            ((x, w, None, readonly), "out is read-only"),
+            ((x[0], w, None, out), "x must have 5 dims"),
+            ((x, w, np.ones(2), out), "bias has 2 values for 3 output channels")]:
+        with pytest.raises(ValueError, match=match):
+            _conv.direct(*args, *geometry)
+
+
+def test_correlate_region_takes_misaligned_arrays(rng):
+    # The seam that fastconv.dask and fastconv.ndimage call: arrays unpickled
+    # from a buffer (a Dask worker's) may be misaligned; they are read aligned.
+    from fastconv import _signal
+    x, k = rng.standard_normal((9, 11)), rng.standard_normal((3, 3))
+
+    def misaligned(a):
+        raw = np.zeros(a.nbytes + 1, np.uint8)
+        m = raw[1:].view(a.dtype).reshape(a.shape)
+        m[...] = a
+        assert not m.flags.aligned
+        return m
+    ref = reference.correlate(x, k, mode="valid")
+    for xa, ka in ((misaligned(x), k), (x, misaligned(k))):
+        got = _signal.correlate_channel(xa, ka, "valid", "fill", 0.0, "auto", None)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)

@@ -48,7 +48,10 @@ def maxpool2(x):
     """2x2 max-pool and the argmax mask the backward pass needs."""
     n, c, h, w = x.shape
     v = x.reshape(n, c, h // 2, 2, w // 2, 2)
-    y = v.max(axis=(3, 5))
+    # Two elementwise maxima (of the window's rows, then of its columns):
+    # several times faster than NumPy's reduction over the axes (3, 5).
+    rows = np.maximum(v[:, :, :, 0], v[:, :, :, 1])
+    y = np.maximum(rows[..., 0], rows[..., 1])
     mask = v == y[:, :, :, None, :, None]
     return y, mask
 

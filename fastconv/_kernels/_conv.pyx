@@ -11,12 +11,15 @@ Work is split over OpenMP threads in items that each own a disjoint part of
 the output, and every output element is summed in an order fixed by the
 problem alone: results are bitwise identical for any thread count.
 """
+cimport numpy as cnp
 from libc.stdint cimport int64_t
+from libc.string cimport memset
 from cython.parallel cimport prange
 
 import numpy as np
 
 from fastconv._kernels._fused cimport floating
+from fastconv._kernels._ndarray cimport array_data, dim
 from fastconv._kernels._openmp cimport (
     omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 # The GEMM's C functions (gemm.c is compiled into this extension too); the
@@ -27,6 +30,8 @@ from fastconv._kernels._gemm cimport (
 from fastconv._kernels.kernels cimport (
     FC_DEPTHWISE_ROWS, FC_DIRECT_OCB, depthwise_item, direct_item, fc_geom, fc_wgeom,
     im2col_pack, wino_input, wino_output, wino_weights)
+
+cnp.import_array()
 
 #: Bytes of unfolded input one thread packs at a time (the GEMM's B block):
 #: about half of a 512 KiB L2 cache, so a block and the weights' panels stay close.
@@ -52,6 +57,10 @@ IM2COL_POINTWISE_PACK_BELOW = 16
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
+#: Elements of the zero row the direct kernel keeps on the stack (a longer
+#: row is allocated).
+cdef enum:
+    ZROW_STACK = 256
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -81,9 +90,9 @@ cdef inline const floating* _ptr(const floating[::1] a) noexcept nogil:
     return &a[0]
 
 
-def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] weight,
-           bias, floating[:, :, :, :, ::1] out, tuple stride, tuple padding,
-           tuple dilation, int64_t groups, int num_threads, int isa):
+def direct(cnp.ndarray x not None, cnp.ndarray weight not None, bias,
+           cnp.ndarray out not None, tuple stride, tuple padding, tuple dilation,
+           int64_t groups, int num_threads, int isa):
     """Direct convolution into ``out`` (every element written).
 
     Work items are (image, group, block of FC_DIRECT_OCB output channels,
@@ -107,28 +116,58 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
         SIMD level (``fastconv._kernels._gemm``'s numbering); a level this CPU
         does not support runs the baseline code.
     """
-    cdef fc_geom g = _geometry(_shape5(x.shape), _shape5(weight.shape), _shape5(out.shape),
-                               stride, padding, dilation, groups)
+    # The arrays are read through NumPy's C API (checked by array_data: a
+    # typed memoryview per argument and a fused dispatch cost more than a
+    # tiny call's arithmetic); C-contiguous, they are indexed from their
+    # first element.
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        raise ValueError(f"direct computes in float32 or float64, got x of dtype "
+                         f"{(<object>x).dtype}")
+    cdef const char *xp = array_data(x, 5, typenum, False, "x")
+    cdef const char *wp = array_data(weight, 5, typenum, False, "weight")
+    cdef char *op = array_data(out, 5, typenum, True, "out")
+    cdef const char *bp = NULL
+    cdef cnp.ndarray b
+    if bias is not None:
+        b = np.ascontiguousarray(bias, cnp.PyArray_DescrFromType(typenum))
+        bp = array_data(b, 1, typenum, False, "bias")
+        if dim(b, 0) != dim(weight, 0):
+            raise ValueError(f"bias has {dim(b, 0)} values for {dim(weight, 0)} output channels")
+    cdef fc_geom g = _geometry(_shape5(<Py_ssize_t *>cnp.PyArray_DIMS(x)),
+                               _shape5(<Py_ssize_t *>cnp.PyArray_DIMS(weight)),
+                               _shape5(<Py_ssize_t *>cnp.PyArray_DIMS(out)), stride, padding, dilation,
+                               groups)
+    if typenum == cnp.NPY_FLOAT32:
+        _direct(&g, <const float *>xp, <const float *>wp, <const float *>bp, <float *>op,
+                num_threads, isa)
+    else:
+        _direct(&g, <const double *>xp, <const double *>wp, <const double *>bp,
+                <double *>op, num_threads, isa)
+    return out
+
+
+cdef int _direct(fc_geom *gp, const floating *xp, const floating *wp, const floating *bp,
+                 floating *op, int num_threads, int isa) except -1:
+    cdef fc_geom g = gp[0]
     dtype = np.float32 if floating is float else np.float64
-    cdef const floating[::1] xf = np.asarray(x).reshape(-1)
-    cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
-    cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
-                                   else np.ascontiguousarray(bias, dtype))
-    cdef const floating[::1] zrow = np.zeros(max(g.W, 1), dtype)
-    cdef floating[::1] of = np.asarray(out).reshape(-1)
     cdef int64_t ocb = FC_DIRECT_OCB
     cdef int64_t nob = (g.Cog + ocb - 1) // ocb
     cdef int64_t total = g.N * g.groups * nob * g.OD * g.OH
     cdef int64_t t, r, n, grp, ob, od, oh, nb
-    cdef const floating *xp = _ptr(xf)
-    cdef const floating *wp = _ptr(wf)
-    cdef const floating *bp = _ptr(bf)
-    cdef const floating *zp = &zrow[0]
-    cdef floating *op = &of[0] if of.shape[0] else NULL
     cdef int64_t rows = FC_DEPTHWISE_ROWS
     cdef int64_t nrb = (g.OH + rows - 1) // rows
     cdef double macs = (<double>g.N * g.Co * g.OD * g.OH * g.OW) * g.Cg * g.KD * g.KH * g.KW
     cdef fc_team team
+    # A row of zeros the kernels read for padded rows, on the stack when it is short.
+    cdef floating zbuf[ZROW_STACK]
+    cdef const floating[::1] zrow
+    cdef const floating *zp = zbuf
+    if g.W <= ZROW_STACK:
+        memset(zbuf, 0, sizeof(zbuf))
+    else:
+        zrow = np.zeros(g.W, dtype)
+        zp = &zrow[0]
     if g.Cg == 1:
         total = g.N * g.Co * g.OD * nrb
         team_begin(&team, num_threads, macs, total, 0)
@@ -148,9 +187,9 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
                 nb = rows
             depthwise_item(isa, &g, xp, wp, bp, op, zp, n, ob, od, oh, nb)
         team_end(&team)
-        return out
+        return 0
     if total == 0:
-        return out
+        return 0
     team_begin(&team, num_threads, macs, total, 0)
     for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
@@ -170,7 +209,7 @@ def direct(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
             nb = ocb
         direct_item(isa, &g, xp, wp, bp, op, zp, n, grp, grp * g.Cog + ob * ocb, nb, od, oh)
     team_end(&team)
-    return out
+    return 0
 
 
 def balanced_blocks(int64_t npanels, int64_t per_block, int64_t images=1, int64_t threads=1):

@@ -8,16 +8,19 @@ blocks of output rows and columns; each output element sums its products in
 an order fixed by the problem, so results are bitwise identical for any
 thread count.
 """
+cimport numpy as cnp
 from libc.stdint cimport int64_t
 from cython.parallel cimport prange
 
-import numpy as np
+from fastconv._kernels._ndarray cimport array_data, dim
 
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport (
     omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
 
 from fastconv._kernels.kernels cimport fc_fgeom, fc_filter_level, filter_item
+
+cnp.import_array()
 
 #: Output rows per work item (the item's input rows are copied at most once).
 ROWS_PER_ITEM = 16
@@ -26,8 +29,8 @@ ROWS_PER_ITEM = 16
 COLS_PER_ITEM = 4096
 
 
-def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1] out,
-             const int64_t[::1] rmap, const int64_t[::1] cmap, int64_t padl, double fill,
+def filter2d(cnp.ndarray x not None, cnp.ndarray w not None, cnp.ndarray out not None,
+             cnp.ndarray rmap not None, cnp.ndarray cmap not None, int64_t padl, double fill,
              int num_threads, int isa):
     """Correlate ``x`` with ``w`` over a virtual padded image, into ``out``.
 
@@ -38,9 +41,9 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
 
     Parameters
     ----------
-    x : (H, W) array
-    w : (KH, KW) array of the same dtype
-    out : (OH, OW) array of the same dtype
+    x : (H, W) array, C-contiguous float32 or float64
+    w : (KH, KW) array of the same dtype, C-contiguous
+    out : (OH, OW) array of the same dtype, C-contiguous and writeable
     rmap : (OH + KH - 1,) int64 array
         x row of each padded row, or -1.
     cmap : (OW + KW - 1,) int64 array
@@ -53,15 +56,36 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
         SIMD level (``fastconv._kernels._gemm``'s numbering); a level this CPU
         does not support runs the baseline code.
     """
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        raise ValueError(f"filter2d computes in float32 or float64, got x of dtype {(<object>x).dtype}")
+    cdef const char *xp = array_data(x, 2, typenum, False, "x")
+    cdef const char *wp = array_data(w, 2, typenum, False, "w")
+    cdef char *op = array_data(out, 2, typenum, True, "out")
+    cdef const int64_t *rp = <const int64_t *>array_data(rmap, 1, cnp.NPY_INT64, False, "rmap")
+    cdef const int64_t *cp = <const int64_t *>array_data(cmap, 1, cnp.NPY_INT64, False, "cmap")
     cdef fc_fgeom g
-    g.H, g.W = x.shape[0], x.shape[1]
-    g.KH, g.KW = w.shape[0], w.shape[1]
-    g.OH, g.OW = out.shape[0], out.shape[1]
+    g.H, g.W = dim(x, 0), dim(x, 1)
+    g.KH, g.KW = dim(w, 0), dim(w, 1)
+    g.OH, g.OW = dim(out, 0), dim(out, 1)
     g.padl = padl
     if g.OH == 0 or g.OW == 0:
         return
-    if rmap.shape[0] != g.OH + g.KH - 1 or cmap.shape[0] != g.OW + g.KW - 1:
+    if dim(rmap, 0) != g.OH + g.KH - 1 or dim(cmap, 0) != g.OW + g.KW - 1:
         raise ValueError("filter2d: the index maps do not match the output and kernel")
+    if g.H == 0 or g.W == 0 or g.KH == 0 or g.KW == 0:
+        raise ValueError(f"filter2d: empty x {(<object>x).shape} or w {(<object>w).shape}")
+    if typenum == cnp.NPY_FLOAT32:
+        _filter2d(&g, <const float *>xp, <const float *>wp, <float *>op, rp, cp, <float>fill,
+                  num_threads, isa)
+    else:
+        _filter2d(&g, <const double *>xp, <const double *>wp, <double *>op, rp, cp, fill,
+                  num_threads, isa)
+
+
+cdef int _filter2d(fc_fgeom *g, const floating *xp, const floating *wp, floating *op,
+                   const int64_t *rp, const int64_t *cp, floating fv, int num_threads,
+                   int isa) except -1:
     g.RI = min(<int64_t>ROWS_PER_ITEM, g.OH)
     g.CI = min(<int64_t>COLS_PER_ITEM, g.OW)
     cdef int64_t nitems = ((g.OH + g.RI - 1) // g.RI) * ((g.OW + g.CI - 1) // g.CI)
@@ -73,12 +97,6 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
     cdef int64_t t
     cdef int tid
     cdef char *wsp
-    cdef const floating *xp = &x[0, 0]
-    cdef const floating *wp = &w[0, 0]
-    cdef floating *op = &out[0, 0]
-    cdef const int64_t *rp = &rmap[0]
-    cdef const int64_t *cp = &cmap[0]
-    cdef floating fv = <floating>fill
     cdef fc_team team
     team_begin(&team, num_threads, <double>g.OH * g.OW * g.KH * g.KW, nitems,
                bufbytes + nin * sizeof(void *))
@@ -90,6 +108,7 @@ def filter2d(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1
         wsp = <char *>fc_team_workspace(&team, tid)
         if wsp == NULL:
             continue
-        filter_item(level, &g, xp, wp, op, rp, cp, fv, t, <floating *>wsp,
+        filter_item(level, g, xp, wp, op, rp, cp, fv, t, <floating *>wsp,
                     <const floating **>(wsp + bufbytes))
     team_end(&team)
+    return 0
