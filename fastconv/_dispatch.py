@@ -162,12 +162,10 @@ def depthwise_kernel(problem):
             and _dwconv.supported(problem.kernel[0], problem.stride[0]))
 
 
-@functools.lru_cache(maxsize=256)
 def pointwise_kernel(problem):
     """Whether the im2col algorithm runs ``problem`` as a matrix times a few
     vectors (``_pointwise``): 1x1 taps, stride 1, no padding, at most
-    ``POINTWISE_GEMV_MAX_PIXELS`` output pixels over the whole batch.
-    (Cached by problem, like :func:`_call_shapes`: it is asked on every call.)"""
+    ``POINTWISE_GEMV_MAX_PIXELS`` output pixels over the whole batch."""
     return (all(k == 1 for k in problem.kernel) and all(s == 1 for s in problem.stride)
             and not any(problem.pad_before) and not any(problem.pad_after)
             and problem.n * math.prod(problem.out_spatial) <= POINTWISE_GEMV_MAX_PIXELS)
@@ -270,6 +268,8 @@ class CallShapes(NamedTuple):
     max_threads: int
     #: The direct algorithm runs on a depthwise kernel (:func:`depthwise_kernel`).
     depthwise: bool
+    #: auto's im2col runs as a matrix times vectors (:func:`pointwise_kernel`).
+    pointwise: bool
 
 
 #: The :class:`CallShapes` of recent problems, by ``id(problem)``, with the
@@ -295,7 +295,8 @@ def _call_shapes(problem):
         (problem.n, problem.c_out) + as_3d(problem.out_spatial, 1),
         as_3d(kernel_padding(problem), 0), as_3d(problem.stride, 1),
         as_3d(problem.dilation, 1), as_3d(problem.kernel, 1), rule(problem),
-        max(1, problem.macs // SMALL_WORK_MACS), depthwise_kernel(problem))
+        max(1, problem.macs // SMALL_WORK_MACS), depthwise_kernel(problem),
+        pointwise_kernel(problem))
     if len(_shapes) >= CALL_SHAPES_CACHE_SIZE:
         _shapes.clear()
     _shapes[id(problem)] = (problem, shapes)
@@ -348,7 +349,7 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
             run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
                          problem.groups, threads, isa, variant.get("block_bytes", 0))
         elif (algorithm == "im2col" and problem.algorithm == "auto" and not variant
-              and few_pixels and pointwise_kernel(problem)):
+              and few_pixels and shapes.pointwise):
             # Only auto's own choice: an explicit or pinned im2col (a chunk of a
             # larger array, a tuned variant) keeps the GEMM's order of summation,
             # so a region of few pixels gives the bits of the same region of the whole.
