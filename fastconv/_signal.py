@@ -156,8 +156,10 @@ def _rank1(w):
 
 
 #: Kernels of at most this many taps keep their :func:`_rank1` result, keyed
-#: by their bytes (a repeated call with the same small kernel skips the SVD).
-RANK1_CACHE_MAX_TAPS = 64
+#: by their bytes (a repeated call with the same kernel skips the SVD). The
+#: check costs about 0.5 ms on an 11x11 kernel, 6% of a 1024x1024 image's
+#: direct correlation on one thread; hashing its bytes, about a microsecond.
+RANK1_CACHE_MAX_TAPS = 1024
 _rank1_results = {}
 
 
