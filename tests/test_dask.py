@@ -518,6 +518,20 @@ def _rss():
     return psutil.Process().memory_info().rss
 
 
+class _NpyRegions:
+    """A .npy file that ``da.store`` writes region by region. It pickles as
+    its path: a ``numpy.memmap`` target would be shipped to the workers with
+    all its data (the whole result, more than their memory)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __setitem__(self, key, value):
+        target = np.load(self.path, mmap_mode="r+")
+        target[key] = value
+        target.flush()
+
+
 def _spot(x, k, top, left, rows, cols):
     """The in-memory result of a region: its input with the halo (zeros
     outside the array, boundary='fill'), correlated 'valid'."""
@@ -530,6 +544,8 @@ def _spot(x, k, top, left, rows, cols):
     return fastconv.correlate(padded, k, mode="valid")
 
 
+# Opt-in, and at present failing: the workers pass their 400 MiB and are
+# restarted (docs/user_guide/dask.rst, "Out of core", says so).
 def test_out_of_core(client, tmp_path):
     """A 2 GiB input, generated lazily, convolved by two workers of 400 MiB and
     written to a memory-mapped file: no worker killed or restarted, every
@@ -550,8 +566,9 @@ def test_out_of_core(client, tmp_path):
     x = da.random.default_rng(7).standard_normal(shape, chunks=chunks, dtype=np.float32)
     k = _gauss(5)
     y = fd.correlate(x, k, mode="same", boundary="fill")
-    out = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.float32,
-                                    shape=shape)
+    path = tmp_path / "y.npy"
+    np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape).flush()
+    out = _NpyRegions(path)
     peaks, done = {}, threading.Event()
 
     def poll():
@@ -574,7 +591,7 @@ def test_out_of_core(client, tmp_path):
     assert client.run(os.getpid) == workers_before            # nobody killed or restarted
     assert max(peaks.values()) < limit, peaks
     assert max(v for _, v in sampler.samples["run"]) < 2 * limit
-    out.flush()
+    out = np.load(path, mmap_mode="r")
     for top, left in [(0, 0), (7000, 30000), (shape[0] - 900, 12345)]:
         np.testing.assert_array_equal(out[top:top + 900, left:left + 700],
                                       _spot(x, k, top, left, 900, 700))
