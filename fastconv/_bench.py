@@ -392,19 +392,27 @@ def time_call(fn, repeat, min_timing):
     checking.
     """
     result = fn()
+    inner = _inner_calls(fn, min_timing)
+    return Timing(result, [_best_of(fn, inner) for _ in range(repeat)], inner)
+
+
+def _inner_calls(fn, min_timing):
+    """Calls per timing: enough that one timing of ``fn`` lasts about
+    ``min_timing`` seconds, judged from one (warm) call."""
     start = time.perf_counter()
     fn()
     warm = time.perf_counter() - start
-    inner = max(1, min(MAX_INNER, math.ceil(min_timing / max(warm, 1e-7))))
-    times = []
-    for _ in range(repeat):
-        best = math.inf
-        for _ in range(inner):
-            start = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - start)
-        times.append(best)
-    return Timing(result, times, inner)
+    return max(1, min(MAX_INNER, math.ceil(min_timing / max(warm, 1e-7))))
+
+
+def _best_of(fn, inner):
+    """One timing: the fastest of ``inner`` consecutive calls of ``fn``."""
+    best = math.inf
+    for _ in range(inner):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 
@@ -413,22 +421,14 @@ def time_interleaved(fns, repeat, min_timing):
     of each (as :func:`time_call` takes them), so a change of the machine's
     load during the rounds weighs on all of them alike. Returns one
     :class:`Timing` per function."""
-    warm = []
+    inner = []
     for fn in fns:
         fn()
-        start = time.perf_counter()
-        fn()
-        warm.append(time.perf_counter() - start)
-    inner = [max(1, min(MAX_INNER, math.ceil(min_timing / max(w, 1e-7)))) for w in warm]
+        inner.append(_inner_calls(fn, min_timing))
     times = [[] for _ in fns]
     for _ in range(repeat):
         for fn, n, out in zip(fns, inner, times):
-            best = math.inf
-            for _ in range(n):
-                start = time.perf_counter()
-                fn()
-                best = min(best, time.perf_counter() - start)
-            out.append(best)
+            out.append(_best_of(fn, n))
     return [Timing(None, t, n) for t, n in zip(times, inner)]
 
 
