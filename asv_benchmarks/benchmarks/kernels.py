@@ -10,6 +10,10 @@
   call without a plan) against the same layer through a plan (weights packed
   once), on the small-map 1x1 and 3x3 layers where the weights are the large
   operand (7x7 and 14x14 maps).
+* ``GroupedGrid``: the direct algorithm's grid kernel (grouped 3 x 3 layers
+  of few channels per group, stride 1 and 2), on ResNeXt-50 32x4d's grouped
+  layers and the few-group layers of small networks, with ``"direct"`` and
+  with ``"auto"``.
 * ``PointwiseFewPixels``: 1 x 1 layers over at most 4 pixels (the
   ``pw1x1gemv`` matrix-times-vectors kernel, chosen by ``"auto"``):
   EfficientNet-B0's squeeze-and-excitation pairs on the pooled 1 x 1 map and
@@ -131,4 +135,43 @@ class PointwiseFewPixels:
         return fastconv.conv2d(self.x, self.w, self.b)
 
     def time_pointwise(self, layer, dtype, threads):
+        self._run()
+
+
+#: name -> (channels, map size, groups, stride) of the network layer.
+GROUPED_LAYERS = {
+    "g32_3x3_256_28": (common.pick(256, 64), common.pick(28, 14), common.pick(32, 8), 1),
+    "g32_3x3_512_14": (common.pick(512, 128), 14, common.pick(32, 8), 1),
+    "g32_3x3_1024_7": (common.pick(1024, 256), 7, common.pick(32, 8), 1),
+    "g32_3x3s2_256_56": (common.pick(256, 64), common.pick(56, 28), common.pick(32, 8), 2),
+    "g8_3x3_64_28": (64, 28, 8, 1),
+    "g4_3x3_96_14": (96, 14, 4, 1),
+}
+
+
+class GroupedGrid:
+    """``conv2d`` of grouped 3 x 3 layers on the grid kernel (``"direct"``) and
+    as ``"auto"`` runs them."""
+
+    params = (tuple(GROUPED_LAYERS), ("direct", "auto"), common.DTYPES, common.THREADS)
+    param_names = ("layer", "algorithm", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, layer, algorithm, dtype, threads):
+        common.set_threads(threads)
+        c, hw, groups, s = GROUPED_LAYERS[layer]
+        self.x = common.random_array((1, c, hw, hw), dtype, seed=0)
+        self.w = common.random_array((c, c // groups, 3, 3), dtype, seed=1)
+        self.b = common.random_array((c,), dtype, seed=2)
+        self.kwargs = dict(stride=s, padding=1, groups=groups, algorithm=algorithm)
+        common.check_call(self._run, algorithm)
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, self.b, **self.kwargs)
+
+    def time_grouped(self, layer, algorithm, dtype, threads):
         self._run()

@@ -28,8 +28,8 @@ from fastconv._kernels._gemm cimport (
     FC_DTYPE_F32, FC_DTYPE_F64, fc_gemm_mr_at, fc_gemm_nr_at, fc_packed_a_size_at,
     gemm_ai_at, gemm_ex_at, gemm_packed_at, pack_a_at, pack_b_at)
 from fastconv._kernels.kernels cimport (
-    FC_DEPTHWISE_ROWS, FC_DIRECT_OCB, depthwise_item, direct_item, fc_geom, fc_wgeom,
-    im2col_pack, wino_input, wino_output, wino_weights)
+    FC_DEPTHWISE_ROWS, FC_DIRECT_OCB, depthwise_item, direct_item, fc_geom, fc_grid_layout,
+    fc_grid_plan, fc_wgeom, grid_item, im2col_pack, wino_input, wino_output, wino_weights)
 
 cnp.import_array()
 
@@ -61,6 +61,15 @@ cdef int64_t WINOGRAD_STRIDE_PAD = 24
 #: row is allocated).
 cdef enum:
     ZROW_STACK = 256
+#: Bytes of phase planes (a band's zero-padded input) one grid work item
+#: copies, at most: with the output tile and the packed weights, well inside a
+#: 512 KiB L2 cache, which every output-channel block of the item sweeps again.
+cdef int64_t GRID_BLOCK_BYTES = 192 * 1024
+#: Largest workspace of a one-row band the grid kernel takes (a longer row
+#: runs on the row kernel).
+cdef int64_t GRID_MAX_BYTES = 8 * 1024 * 1024
+#: Work items per thread the grid kernel's split aims for (dynamic schedule).
+cdef int64_t GRID_ITEMS_PER_THREAD = 4
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -190,6 +199,8 @@ cdef int _direct(fc_geom *gp, const floating *xp, const floating *wp, const floa
         return 0
     if total == 0:
         return 0
+    if grid_applies(&g, sizeof(floating)):
+        return _direct_grid(&g, xp, wp, bp, op, num_threads, isa, macs)
     team_begin(&team, num_threads, macs, total, 0)
     for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
                     use_threads_if=team.threads > 1):
@@ -208,6 +219,100 @@ cdef int _direct(fc_geom *gp, const floating *xp, const floating *wp, const floa
         if nb > ocb:
             nb = ocb
         direct_item(isa, &g, xp, wp, bp, op, zp, n, grp, grp * g.Cog + ob * ocb, nb, od, oh)
+    team_end(&team)
+    return 0
+
+
+cdef bint grid_applies(const fc_geom *g, int64_t itemsize) noexcept nogil:
+    # The grid kernel (fc_grid_item) takes 1-D and 2-D problems whose one-row
+    # band fits GRID_MAX_BYTES; 3-D ones and huge rows stay on the row kernel.
+    cdef fc_grid_layout lay
+    if g.D != 1 or g.KD != 1 or g.OD != 1:
+        return False
+    fc_grid_plan(g, 1, itemsize, &lay)
+    return lay.bytes <= GRID_MAX_BYTES
+
+
+def grid_blocking(tuple x_shape, tuple w_shape, tuple out_shape, tuple stride, tuple padding,
+                  tuple dilation, int64_t groups, int num_threads, int64_t itemsize):
+    """The grid kernel's split of a problem into work items, for ``num_threads``
+    threads: ``(rows, nbands, nparts)`` (output rows per band, bands, parts
+    of each group's output-channel blocks), or None when the grid kernel does
+    not take the problem."""
+    cdef fc_geom g = _geometry(x_shape, w_shape, out_shape, stride, padding, dilation, groups)
+    if not grid_applies(&g, itemsize):
+        return None
+    cdef int64_t rows, nbands, nparts
+    _grid_split(&g, num_threads, itemsize, &rows, &nbands, &nparts)
+    return rows, nbands, nparts
+
+
+cdef void _grid_split(const fc_geom *g, int num_threads, int64_t itemsize, int64_t *rows,
+                      int64_t *nbands, int64_t *nparts) noexcept nogil:
+    # Bands of output rows whose phase planes fit GRID_BLOCK_BYTES (one row at
+    # least); with several threads, more bands and then parts of the channel
+    # blocks until there are GRID_ITEMS_PER_THREAD items per thread. How the
+    # work is split never changes the bits (each element's sum is computed
+    # whole by one item, in a fixed order).
+    cdef fc_grid_layout lay
+    cdef int64_t nob = (g.Cog + FC_DIRECT_OCB - 1) // FC_DIRECT_OCB
+    cdef int64_t per_row, outer = g.N * g.groups, want, r
+    fc_grid_plan(g, 1, itemsize, &lay)
+    per_row = lay.obuf_at
+    fc_grid_plan(g, 2, itemsize, &lay)
+    per_row = lay.obuf_at - per_row            # plane bytes of one more row
+    r = g.OH
+    if per_row > 0 and r * per_row > GRID_BLOCK_BYTES:
+        r = GRID_BLOCK_BYTES // per_row
+        if r < 1:
+            r = 1
+    nbands[0] = (g.OH + r - 1) // r
+    nparts[0] = 1
+    if num_threads > 1:
+        want = GRID_ITEMS_PER_THREAD * num_threads
+        if outer * nbands[0] < want:
+            nbands[0] = min(g.OH, max(nbands[0], (want + outer - 1) // outer))
+        if outer * nbands[0] < want:
+            nparts[0] = min(nob, (want + outer * nbands[0] - 1) // (outer * nbands[0]))
+    r = (g.OH + nbands[0] - 1) // nbands[0]
+    nbands[0] = (g.OH + r - 1) // r
+    rows[0] = r
+
+
+cdef int _direct_grid(fc_geom *gp, const floating *xp, const floating *wp, const floating *bp,
+                      floating *op, int num_threads, int isa, double macs) except -1:
+    cdef fc_geom g = gp[0]
+    cdef fc_grid_layout lay
+    cdef int64_t rows, nbands, nparts, total, t, r, n, grp, band, part, ob0, ob1, oh0, nr
+    cdef int64_t nob = (g.Cog + FC_DIRECT_OCB - 1) // FC_DIRECT_OCB
+    cdef void *ws
+    cdef fc_team team
+    _grid_split(&g, num_threads, sizeof(floating), &rows, &nbands, &nparts)
+    fc_grid_plan(&g, rows, sizeof(floating), &lay)
+    total = g.N * g.groups * nparts * nbands
+    team_begin(&team, num_threads, macs, total, lay.bytes)
+    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                    use_threads_if=team.threads > 1):
+        if fc_team_stop(&team):
+            continue
+        ws = fc_team_workspace(&team, omp_get_thread_num())
+        if ws == NULL:
+            continue
+        r = t
+        band = r % nbands
+        r = r // nbands
+        part = r % nparts
+        r = r // nparts
+        grp = r % g.groups
+        n = r // g.groups
+        ob0 = part * nob // nparts
+        ob1 = (part + 1) * nob // nparts
+        oh0 = band * rows
+        nr = g.OH - oh0
+        if nr > rows:
+            nr = rows
+        if ob1 > ob0:
+            grid_item(isa, &g, xp, wp, bp, op, ws, n, grp, ob0, ob1, oh0, nr)
     team_end(&team)
     return 0
 

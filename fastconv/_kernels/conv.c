@@ -231,6 +231,11 @@ FC_DISPATCH(fc_direct_item, SFX,                                                
              const T *zrow, int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od,     \
              int64_t oh),                                                                    \
             g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh)                               \
+FC_DISPATCH(fc_grid_item, SFX,                                                               \
+            (int level, const fc_geom *g, const T *x, const T *w, const T *bias, T *out,     \
+             void *ws, int64_t n, int64_t grp, int64_t ob0, int64_t ob1, int64_t oh0,        \
+             int64_t rows),                                                                  \
+            g, x, w, bias, out, ws, n, grp, ob0, ob1, oh0, rows)                             \
 FC_DISPATCH(fc_depthwise_item, SFX,                                                          \
             (int level, const fc_geom *g, const T *x, const T *w, const T *bias, T *out,     \
              const T *zrow, int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows),   \

@@ -45,6 +45,46 @@ void fc_direct_item_f64(int level, const fc_geom *g, const double *x, const doub
                         double *out, const double *zrow,
                         int64_t n, int64_t grp, int64_t oc0, int64_t nb, int64_t od, int64_t oh);
 
+/* Direct convolution on a flattened grid, for 1-D and 2-D problems
+ * (D == KD == OD == 1): the same sums as fc_direct_item, in the same order
+ * (the same bits), tiled for small maps and few channels per group (see
+ * direct_impl.h). A work item is image n, group grp, output-channel blocks
+ * [ob0, ob1) of FC_DIRECT_OCB channels of the group, output rows
+ * [oh0, oh0 + rows); `ws` is a workspace of fc_grid_plan(g, rows, ...)'s
+ * `bytes`, aligned to 64 bytes. */
+typedef struct {
+    int64_t Wq, Hq;         /* a phase plane's columns and rows */
+    int64_t ps;             /* elements of a plane, slack included */
+    int64_t obs;            /* elements of an output-channel row of the output tile */
+    int64_t buf_at, obuf_at, wpk_at, toff_at, bytes;   /* workspace layout, in bytes */
+} fc_grid_layout;
+
+static inline int64_t fc_grid_round64(int64_t b) { return (b + 63) / 64 * 64; }
+
+/* The workspace of a grid item of `rows` output rows, elements of itemsize bytes. */
+static inline void fc_grid_plan(const fc_geom *g, int64_t rows, int64_t itemsize,
+                                fc_grid_layout *l)
+{
+    const int64_t qw = (g->KW - 1) * g->dw / g->sw, qh = (g->KH - 1) * g->dh / g->sh;
+    const int64_t K = g->KH * g->KW;
+    l->Wq = g->OW + qw;
+    l->Hq = rows + qh;
+    l->ps = l->Hq * l->Wq + qw + 16;      /* a tile reads up to 16 lanes past the band */
+    l->obs = rows * l->Wq + 16;
+    l->buf_at = 0;
+    l->obuf_at = fc_grid_round64(g->Cg * g->sh * g->sw * l->ps * itemsize);
+    l->wpk_at = l->obuf_at + fc_grid_round64(FC_DIRECT_OCB * l->obs * itemsize);
+    l->toff_at = l->wpk_at + fc_grid_round64(FC_DIRECT_OCB * g->Cg * K * itemsize);
+    l->bytes = l->toff_at + fc_grid_round64(K * (int64_t)sizeof(int64_t));
+}
+
+void fc_grid_item_f32(int level, const fc_geom *g, const float *x, const float *w,
+                      const float *bias, float *out, void *ws, int64_t n, int64_t grp,
+                      int64_t ob0, int64_t ob1, int64_t oh0, int64_t rows);
+void fc_grid_item_f64(int level, const fc_geom *g, const double *x, const double *w,
+                      const double *bias, double *out, void *ws, int64_t n, int64_t grp,
+                      int64_t ob0, int64_t ob1, int64_t oh0, int64_t rows);
+
 /* Output rows of one depthwise work item (they share the input windows' set-up). */
 #define FC_DEPTHWISE_ROWS 16
 

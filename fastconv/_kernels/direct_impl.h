@@ -457,6 +457,167 @@ void FC_FN(fc_direct_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const
     }
 }
 
+/* Grid kernel (2-D and 1-D problems, see conv.h's fc_grid_item). The band's
+ * input is copied once per item into phase planes: plane (ic, a, b) holds the
+ * zero-padded input rows oh0 * sh + i * sh + a, columns j * sw + b, as a
+ * Hq x Wq grid flattened row by row (Wq = OW + ((KW-1)*dw)/sw, Hq = rows +
+ * ((KH-1)*dh)/sh). Output position (i, ow) of the band is grid position
+ * p = i * Wq + ow, and tap (kh, kw) reads plane ((kh*dh)%sh, (kw*dw)%sw) at
+ * p + ((kh*dh)/sh) * Wq + (kw*dw)/sw: the same offset for every position, so
+ * U consecutive vectors of positions -- spanning several output rows on a
+ * small map -- take each tap as U contiguous loads. Positions with ow >= OW
+ * are computed and dropped. A tile of NB (<= FC_DIRECT_OCB) output channels x
+ * U vectors keeps its accumulators in registers over the whole (ic, kh, kw)
+ * reduction, the weights broadcast from a block packed as (ic, kh, kw, NB).
+ * Each output element is bias, then the products in (ic, kh, kw) order, as
+ * in fc_direct_rows: the two kernels give the same bits. */
+#if FC_VBYTES >= 64
+#define FC_GRID_U 6
+#else
+#define FC_GRID_U 3
+#endif
+
+/* One tile: NB output channels x U vectors of grid positions starting at
+ * src0 (plane 0 of channel 0, offset by the tile's first position), stored
+ * at dst (row j at dst + j * obs). */
+static inline __attribute__((always_inline))
+void FC_FN(fc_grid_tile)(const FC_T *src0, const int64_t *toff, int64_t K, int64_t Cg,
+                         int64_t cs, const FC_T *wpk, const FC_T *bv, FC_T *dst, int64_t obs,
+                         const int NB, const int U)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), MB = FC_DIRECT_OCB };
+    FC_VEC acc[FC_DIRECT_OCB][FC_GRID_U];
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) acc[j][u] = (FC_VEC){0} + bv[j];
+    }
+    const FC_T *wk = wpk;
+    for (int64_t ic = 0; ic < Cg; ++ic) {
+        const FC_T *s = src0 + ic * cs;
+        for (int64_t k = 0; k < K; ++k, wk += MB) {
+            const FC_T *t = s + toff[k];
+            FC_VEC xv[FC_GRID_U];
+#pragma GCC unroll 8
+            for (int u = 0; u < U; ++u) xv[u] = *(const FC_VEC *)(t + u * VL);
+#pragma GCC unroll 8
+            for (int j = 0; j < NB; ++j) {
+                const FC_T wv = wk[j];
+#pragma GCC unroll 8
+                for (int u = 0; u < U; ++u) acc[j][u] += wv * xv[u];
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) *(FC_VEC *)(dst + j * obs + u * VL) = acc[j][u];
+    }
+}
+
+/* All P grid positions of one channel block: tiles of FC_GRID_U vectors
+ * while more than FC_GRID_U - 1 vectors are left, then one tile of those. */
+static inline __attribute__((always_inline))
+void FC_FN(fc_grid_block)(const FC_T *buf, const int64_t *toff, int64_t K, int64_t Cg,
+                          int64_t cs, const FC_T *wpk, const FC_T *bv, FC_T *obuf, int64_t obs,
+                          int64_t P, const int NB)
+{
+    enum { VL = FC_VBYTES / sizeof(FC_T), U = FC_GRID_U };
+    int64_t p0 = 0;
+    for (; P - p0 > (U - 1) * VL; p0 += U * VL)     /* (the last may end past P) */
+        FC_FN(fc_grid_tile)(buf + p0, toff, K, Cg, cs, wpk, bv, obuf + p0, obs, NB, U);
+    const int64_t rem = (P - p0 + VL - 1) / VL;
+#define FC_GRID_REM(r)                                                                   \
+    case r: if (r < U) FC_FN(fc_grid_tile)(buf + p0, toff, K, Cg, cs, wpk, bv, obuf + p0,   \
+                                           obs, NB, r < U ? r : 1); break;
+    switch (rem) {
+    FC_GRID_REM(1) FC_GRID_REM(2) FC_GRID_REM(3) FC_GRID_REM(4) FC_GRID_REM(5)
+    default: break;
+    }
+#undef FC_GRID_REM
+}
+
+void FC_FN(fc_grid_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
+                         FC_T *out, void *ws, int64_t n, int64_t grp, int64_t ob0, int64_t ob1,
+                         int64_t oh0, int64_t rows)
+{
+    enum { MB = FC_DIRECT_OCB };
+    fc_grid_layout lay;
+    fc_grid_plan(g, rows, sizeof(FC_T), &lay);
+    const int64_t sh = g->sh, sw = g->sw, Wq = lay.Wq, Hq = lay.Hq, ps = lay.ps;
+    const int64_t K = g->KH * g->KW, Cg = g->Cg, W = g->W, OW = g->OW;
+    const int64_t nph = sh * sw, cs = nph * ps;
+    FC_T *buf = (FC_T *)((char *)ws + lay.buf_at);
+    FC_T *obuf = (FC_T *)((char *)ws + lay.obuf_at);
+    FC_T *wpk = (FC_T *)((char *)ws + lay.wpk_at);
+    int64_t *toff = (int64_t *)((char *)ws + lay.toff_at);
+
+    /* The band's phase planes, zero where they hang over the padding, and
+     * their slack zeroed (read by the last tile's unused lanes). */
+    const FC_T *xg = x + (n * g->C + grp * Cg) * g->H * W;
+    for (int64_t ic = 0; ic < Cg; ++ic)
+    for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+        FC_T *pl = buf + ic * cs + (a * sw + b) * ps;
+        /* Columns j whose input column j * sw + b - pw lies in [0, W). */
+        const int64_t c0 = b - g->pw;
+        int64_t jlo = c0 >= 0 ? 0 : (-c0 + sw - 1) / sw;
+        int64_t jhi = W - 1 - c0 < 0 ? 0 : (W - 1 - c0) / sw + 1;
+        if (jlo > Wq) jlo = Wq;
+        if (jhi > Wq) jhi = Wq;
+        if (jhi < jlo) jhi = jlo;
+        for (int64_t i = 0; i < Hq; ++i) {
+            FC_T *d = pl + i * Wq;
+            const int64_t ih = (oh0 + i) * sh + a - g->ph;
+            if (ih < 0 || ih >= g->H) {
+                for (int64_t j = 0; j < Wq; ++j) d[j] = 0;
+                continue;
+            }
+            const FC_T *src = xg + (ic * g->H + ih) * W + c0;
+            for (int64_t j = 0; j < jlo; ++j) d[j] = 0;
+            if (sw == 1) {
+                for (int64_t j = jlo; j < jhi; ++j) d[j] = src[j];
+            } else {
+                for (int64_t j = jlo; j < jhi; ++j) d[j] = src[j * sw];
+            }
+            for (int64_t j = jhi; j < Wq; ++j) d[j] = 0;
+        }
+        for (int64_t j = Hq * Wq; j < ps; ++j) pl[j] = 0;
+    }
+    for (int64_t kh = 0; kh < g->KH; ++kh)
+        for (int64_t kw = 0; kw < g->KW; ++kw) {
+            const int64_t rh = kh * g->dh, rw = kw * g->dw;
+            toff[kh * g->KW + kw] = ((rh % sh) * sw + rw % sw) * ps + (rh / sh) * Wq + rw / sw;
+        }
+
+    const int64_t P = (rows - 1) * Wq + OW;    /* the band's last position + 1 */
+    for (int64_t ob = ob0; ob < ob1; ++ob) {
+        const int64_t j0 = ob * MB;
+        const int64_t nb = g->Cog - j0 < MB ? g->Cog - j0 : MB;
+        const int64_t oc0 = grp * g->Cog + j0;
+        FC_T bv[MB];
+        for (int64_t j = 0; j < MB; ++j) bv[j] = (j < nb && bias) ? bias[oc0 + j] : (FC_T)0;
+        for (int64_t ic = 0; ic < Cg; ++ic)
+            for (int64_t k = 0; k < K; ++k)
+                for (int64_t j = 0; j < MB; ++j)
+                    wpk[(ic * K + k) * MB + j] = j < nb ? w[((oc0 + j) * Cg + ic) * K + k] : (FC_T)0;
+        switch (nb) {
+        case 1: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, 1); break;
+        case 2: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, 2); break;
+        case 3: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, 3); break;
+        default: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, MB); break;
+        }
+        for (int64_t j = 0; j < nb; ++j)
+            for (int64_t i = 0; i < rows; ++i) {
+                FC_T *orow = out + ((n * g->Co + oc0 + j) * g->OH + oh0 + i) * OW;
+                const FC_T *s = obuf + j * lay.obs + i * Wq;
+                for (int64_t ow = 0; ow < OW; ++ow) orow[ow] = s[ow];
+            }
+    }
+}
+
+#undef FC_GRID_U
+
 #undef FC_DIRECT_MAXWIN
 #undef FC_DIRECT_MAXPHASE
 #undef FC_VEC

@@ -35,6 +35,15 @@ cdef extern from "conv.h" nogil:
                             const double *bias, double *out, const double *zrow,
                             int64_t n, int64_t grp, int64_t oc0, int64_t nb,
                             int64_t od, int64_t oh)
+    ctypedef struct fc_grid_layout:
+        int64_t Wq, Hq, ps, obs, buf_at, obuf_at, wpk_at, toff_at, bytes
+    void fc_grid_plan(const fc_geom *g, int64_t rows, int64_t itemsize, fc_grid_layout *l)
+    void fc_grid_item_f32(int level, const fc_geom *g, const float *x, const float *w,
+                          const float *bias, float *out, void *ws, int64_t n, int64_t grp,
+                          int64_t ob0, int64_t ob1, int64_t oh0, int64_t rows)
+    void fc_grid_item_f64(int level, const fc_geom *g, const double *x, const double *w,
+                          const double *bias, double *out, void *ws, int64_t n, int64_t grp,
+                          int64_t ob0, int64_t ob1, int64_t oh0, int64_t rows)
     void fc_depthwise_item_f32(int level, const fc_geom *g, const float *x, const float *w,
                                const float *bias, float *out, const float *zrow,
                                int64_t n, int64_t oc, int64_t od, int64_t oh, int64_t nrows)
@@ -119,6 +128,16 @@ cdef inline void direct_item(int level, const fc_geom *g, const floating *x,
         fc_direct_item_f32(level, g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh)
     else:
         fc_direct_item_f64(level, g, x, w, bias, out, zrow, n, grp, oc0, nb, od, oh)
+
+
+cdef inline void grid_item(int level, const fc_geom *g, const floating *x, const floating *w,
+                           const floating *bias, floating *out, void *ws, int64_t n,
+                           int64_t grp, int64_t ob0, int64_t ob1, int64_t oh0,
+                           int64_t rows) noexcept nogil:
+    if floating is float:
+        fc_grid_item_f32(level, g, x, w, bias, out, ws, n, grp, ob0, ob1, oh0, rows)
+    else:
+        fc_grid_item_f64(level, g, x, w, bias, out, ws, n, grp, ob0, ob1, oh0, rows)
 
 
 cdef inline void depthwise_item(int level, const fc_geom *g, const floating *x,
