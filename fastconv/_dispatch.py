@@ -34,6 +34,18 @@ page.
   float32 and float64, 64 -> 64 up to 1280 -> 320 and 320 -> 1280
   channels): 0.26-0.97x its time at 1 to 4 pixels (one 1.06), 0.36-1.85x at
   6, 0.79-1.21x at 9; the table is in the docs' Algorithms page.
+* direct comes first for grouped 1-D and 2-D layers (``groups >= 2``, more
+  than one tap) of 2 to
+  ``GRID_CHANNELS_PER_GROUP`` input channels per group, or up to
+  ``GRID_WIDE_CHANNELS_PER_GROUP`` on maps of at most ``GRID_WIDE_MAX_PIXELS``
+  output pixels: its grid kernel (a register tile of 4 output channels x 3
+  vectors of positions over the whole reduction) took 0.3-0.9x the time of
+  the best of im2col and Winograd on ResNeXt-50 32x4d's grouped 3x3 layers
+  (4 to 32 channels per group, stride 1 and 2, 56x56 to 7x7 maps, batch 1 and
+  8) and on 4- and 8-group layers of 16 to 64 channels per group at 7x7 to
+  28x28 (1 thread, same process); at 64 channels per group on 28x28 and
+  56x56 maps Winograd took 0.5-0.85x its time. The table is in the docs'
+  Algorithms page.
 * direct wins on the rest: depthwise and small groups (few output channels per
   group), and single-channel images, where a GEMM's M dimension is tiny.
 
@@ -67,6 +79,11 @@ WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MIN_TILES = 100
 WINOGRAD_FEW_TILES = 40
 WINOGRAD_WIDE_CHANNELS = 192
+#: Grouped layers on the direct algorithm's grid kernel (:func:`grouped_grid`).
+GRID_CHANNELS_PER_GROUP = 32
+GRID_WIDE_CHANNELS_PER_GROUP = 64
+GRID_WIDE_MAX_PIXELS = 196
+GRID_MAX_STRIDE = 8
 #: Multiply-accumulates per thread below which a call uses fewer threads
 #: (about 13 us of arithmetic at 5 GMAC/s, several times the start and
 #: barrier of a parallel region on an idle machine; on a loaded one a
@@ -136,6 +153,8 @@ def rule(problem, planned=False):
     """The measured rule of ``auto`` (this module's docstring), without wisdom."""
     cog = problem.c_out // problem.groups
     cig = problem.c_in // problem.groups
+    if grouped_grid(problem, cig):
+        return "direct"
     if (winograd_reason(problem.kernel, problem.stride) is None
             and cig >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
@@ -149,6 +168,21 @@ def rule(problem, planned=False):
     if math.prod(problem.kernel) == 1 and cig >= IM2COL_MIN_POINTWISE_CHANNELS:
         return "im2col"
     return "direct"
+
+
+def grouped_grid(problem, cig):
+    """Whether ``auto`` runs a grouped layer on the direct algorithm's grid
+    kernel: 1-D and 2-D, more than one tap (1x1 layers stay on the GEMM),
+    strides up to ``GRID_MAX_STRIDE``, several groups of
+    2 to ``GRID_CHANNELS_PER_GROUP`` input channels, or up to
+    ``GRID_WIDE_CHANNELS_PER_GROUP`` on maps of at most ``GRID_WIDE_MAX_PIXELS``
+    output pixels (beyond, Winograd and im2col win)."""
+    if (problem.groups < 2 or cig < 2 or problem.nd > 2 or math.prod(problem.kernel) < 2
+            or max(problem.stride) > GRID_MAX_STRIDE):
+        return False
+    return cig <= GRID_CHANNELS_PER_GROUP or (
+        cig <= GRID_WIDE_CHANNELS_PER_GROUP
+        and math.prod(problem.out_spatial) <= GRID_WIDE_MAX_PIXELS)
 
 
 def depthwise_kernel(problem):

@@ -17,6 +17,7 @@ from conftest import assert_conv_close, n_terms_of
 
 import fastconv
 from fastconv import _dispatch, reference
+from fastconv._args import prepare_conv
 from fastconv._kernels import _conv, _gemm
 
 LEVELS = _gemm.isa_levels()
@@ -141,3 +142,25 @@ def test_inputs_are_not_modified():
     fastconv.conv2d(x, w, b, padding=1, groups=4, algorithm="direct")
     for a, c in zip((x, w, b), copies):
         np.testing.assert_array_equal(a, c)
+
+
+def _problem(x_shape, w_shape, groups, stride=1, nd=2):
+    x = np.zeros(x_shape, np.float32)
+    w = np.zeros(w_shape, np.float32)
+    return prepare_conv(nd, x, w, None, stride, 1, 1, groups, "zeros", "auto", None)[0]
+
+
+def test_auto_runs_grouped_layers_on_the_grid_kernel():
+    choose = _dispatch.choose_algorithm
+    # ResNeXt-50 32x4d's grouped 3x3 layers, stride 1 and 2, and few groups.
+    assert choose(_problem((1, 256, 28, 28), (256, 8, 3, 3), 32)) == "direct"
+    assert choose(_problem((1, 1024, 14, 14), (1024, 32, 3, 3), 32, stride=2)) == "direct"
+    assert choose(_problem((8, 96, 14, 14), (96, 24, 3, 3), 4)) == "direct"
+    assert choose(_problem((1, 512, 14, 14), (512, 64, 3, 3), 8)) == "direct"
+    assert choose(_problem((1, 64, 300), (64, 16, 5), 4, nd=1)) == "direct"
+    # 64 channels per group on a larger map: Winograd; one group, 1x1 and
+    # 3-D layers keep their rules.
+    assert choose(_problem((1, 256, 28, 28), (256, 64, 3, 3), 4)) == "winograd"
+    assert choose(_problem((1, 64, 56, 56), (64, 64, 3, 3), 1)) == "winograd"
+    assert not _dispatch.grouped_grid(_problem((1, 64, 9, 9), (64, 8, 1, 1), 8), 8)
+    assert not _dispatch.grouped_grid(_problem((1, 16, 6, 6, 6), (16, 4, 3, 3, 3), 4, nd=3), 4)

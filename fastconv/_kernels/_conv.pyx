@@ -70,6 +70,9 @@ cdef int64_t GRID_BLOCK_BYTES = 192 * 1024
 cdef int64_t GRID_MAX_BYTES = 8 * 1024 * 1024
 #: Work items per thread the grid kernel's split aims for (dynamic schedule).
 cdef int64_t GRID_ITEMS_PER_THREAD = 4
+#: Largest stride the grid kernel takes (its phases: direct_impl.h's
+#: FC_DIRECT_MAXPHASE).
+cdef int64_t GRID_MAX_STRIDE = 8
 
 
 cdef fc_geom _geometry(tuple xs, tuple ws, tuple os, tuple stride, tuple padding,
@@ -224,10 +227,11 @@ cdef int _direct(fc_geom *gp, const floating *xp, const floating *wp, const floa
 
 
 cdef bint grid_applies(const fc_geom *g, int64_t itemsize) noexcept nogil:
-    # The grid kernel (fc_grid_item) takes 1-D and 2-D problems whose one-row
-    # band fits GRID_MAX_BYTES; 3-D ones and huge rows stay on the row kernel.
+    # The grid kernel (fc_grid_item) takes 1-D and 2-D problems of strides up
+    # to GRID_MAX_STRIDE whose one-row band fits GRID_MAX_BYTES; 3-D ones,
+    # larger strides and huge rows stay on the row kernel.
     cdef fc_grid_layout lay
-    if g.D != 1 or g.KD != 1 or g.OD != 1:
+    if g.D != 1 or g.KD != 1 or g.OD != 1 or g.sh > GRID_MAX_STRIDE or g.sw > GRID_MAX_STRIDE:
         return False
     fc_grid_plan(g, 1, itemsize, &lay)
     return lay.bytes <= GRID_MAX_BYTES
