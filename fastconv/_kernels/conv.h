@@ -56,7 +56,7 @@ typedef struct {
     int64_t Wq, Hq;         /* a phase plane's columns and rows */
     int64_t ps;             /* elements of a plane, slack included */
     int64_t obs;            /* elements of an output-channel row of the output tile */
-    int64_t buf_at, obuf_at, wpk_at, toff_at, bytes;   /* workspace layout, in bytes */
+    int64_t buf_at, obuf_at, toff_at, row_at, bytes;   /* workspace layout, in bytes */
 } fc_grid_layout;
 
 static inline int64_t fc_grid_round64(int64_t b) { return (b + 63) / 64 * 64; }
@@ -73,9 +73,9 @@ static inline void fc_grid_plan(const fc_geom *g, int64_t rows, int64_t itemsize
     l->obs = rows * l->Wq + 16;
     l->buf_at = 0;
     l->obuf_at = fc_grid_round64(g->Cg * g->sh * g->sw * l->ps * itemsize);
-    l->wpk_at = l->obuf_at + fc_grid_round64(FC_DIRECT_OCB * l->obs * itemsize);
-    l->toff_at = l->wpk_at + fc_grid_round64(FC_DIRECT_OCB * g->Cg * K * itemsize);
-    l->bytes = l->toff_at + fc_grid_round64(K * (int64_t)sizeof(int64_t));
+    l->toff_at = l->obuf_at + fc_grid_round64(FC_DIRECT_OCB * l->obs * itemsize);
+    l->row_at = l->toff_at + fc_grid_round64(K * (int64_t)sizeof(int64_t));
+    l->bytes = l->row_at + fc_grid_round64(l->Wq * g->sw * itemsize);
 }
 
 void fc_grid_item_f32(int level, const fc_geom *g, const float *x, const float *w,

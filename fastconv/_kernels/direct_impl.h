@@ -468,7 +468,8 @@ void FC_FN(fc_direct_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const
  * small map -- take each tap as U contiguous loads. Positions with ow >= OW
  * are computed and dropped. A tile of NB (<= FC_DIRECT_OCB) output channels x
  * U vectors keeps its accumulators in registers over the whole (ic, kh, kw)
- * reduction, the weights broadcast from a block packed as (ic, kh, kw, NB).
+ * reduction, each weight broadcast from the weight array in place (packing
+ * them per channel block was measured at 11% of a 7x7 map's time).
  * Each output element is bias, then the products in (ic, kh, kw) order, as
  * in fc_direct_rows: the two kernels give the same bits. */
 #if FC_VBYTES >= 64
@@ -482,27 +483,27 @@ void FC_FN(fc_direct_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const
  * at dst (row j at dst + j * obs). */
 static inline __attribute__((always_inline))
 void FC_FN(fc_grid_tile)(const FC_T *src0, const int64_t *toff, int64_t K, int64_t Cg,
-                         int64_t cs, const FC_T *wpk, const FC_T *bv, FC_T *dst, int64_t obs,
-                         const int NB, const int U)
+                         int64_t cs, const FC_T *const *wb, const FC_T *bv, FC_T *dst,
+                         int64_t obs, const int NB, const int U)
 {
-    enum { VL = FC_VBYTES / sizeof(FC_T), MB = FC_DIRECT_OCB };
+    enum { VL = FC_VBYTES / sizeof(FC_T) };
     FC_VEC acc[FC_DIRECT_OCB][FC_GRID_U];
 #pragma GCC unroll 8
     for (int j = 0; j < NB; ++j) {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u) acc[j][u] = (FC_VEC){0} + bv[j];
     }
-    const FC_T *wk = wpk;
+    int64_t e = 0;                          /* weight (ic, k) of each channel */
     for (int64_t ic = 0; ic < Cg; ++ic) {
         const FC_T *s = src0 + ic * cs;
-        for (int64_t k = 0; k < K; ++k, wk += MB) {
+        for (int64_t k = 0; k < K; ++k, ++e) {
             const FC_T *t = s + toff[k];
             FC_VEC xv[FC_GRID_U];
 #pragma GCC unroll 8
             for (int u = 0; u < U; ++u) xv[u] = *(const FC_VEC *)(t + u * VL);
 #pragma GCC unroll 8
             for (int j = 0; j < NB; ++j) {
-                const FC_T wv = wk[j];
+                const FC_T wv = wb[j][e];
 #pragma GCC unroll 8
                 for (int u = 0; u < U; ++u) acc[j][u] += wv * xv[u];
             }
@@ -519,16 +520,16 @@ void FC_FN(fc_grid_tile)(const FC_T *src0, const int64_t *toff, int64_t K, int64
  * while more than FC_GRID_U - 1 vectors are left, then one tile of those. */
 static inline __attribute__((always_inline))
 void FC_FN(fc_grid_block)(const FC_T *buf, const int64_t *toff, int64_t K, int64_t Cg,
-                          int64_t cs, const FC_T *wpk, const FC_T *bv, FC_T *obuf, int64_t obs,
-                          int64_t P, const int NB)
+                          int64_t cs, const FC_T *const *wb, const FC_T *bv, FC_T *obuf,
+                          int64_t obs, int64_t P, const int NB)
 {
     enum { VL = FC_VBYTES / sizeof(FC_T), U = FC_GRID_U };
     int64_t p0 = 0;
     for (; P - p0 > (U - 1) * VL; p0 += U * VL)     /* (the last may end past P) */
-        FC_FN(fc_grid_tile)(buf + p0, toff, K, Cg, cs, wpk, bv, obuf + p0, obs, NB, U);
+        FC_FN(fc_grid_tile)(buf + p0, toff, K, Cg, cs, wb, bv, obuf + p0, obs, NB, U);
     const int64_t rem = (P - p0 + VL - 1) / VL;
 #define FC_GRID_REM(r)                                                                   \
-    case r: if (r < U) FC_FN(fc_grid_tile)(buf + p0, toff, K, Cg, cs, wpk, bv, obuf + p0,   \
+    case r: if (r < U) FC_FN(fc_grid_tile)(buf + p0, toff, K, Cg, cs, wb, bv, obuf + p0,    \
                                            obs, NB, r < U ? r : 1); break;
     switch (rem) {
     FC_GRID_REM(1) FC_GRID_REM(2) FC_GRID_REM(3) FC_GRID_REM(4) FC_GRID_REM(5)
@@ -549,30 +550,28 @@ void FC_FN(fc_grid_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const F
     const int64_t nph = sh * sw, cs = nph * ps;
     FC_T *buf = (FC_T *)((char *)ws + lay.buf_at);
     FC_T *obuf = (FC_T *)((char *)ws + lay.obuf_at);
-    FC_T *wpk = (FC_T *)((char *)ws + lay.wpk_at);
     int64_t *toff = (int64_t *)((char *)ws + lay.toff_at);
 
     /* The band's phase planes, zero where they hang over the padding, and
      * their slack zeroed (read by the last tile's unused lanes). An input row
      * is read once, left to right, into its sw planes (a deinterleave for
      * stride 2), and the rows in order: reading each plane's columns in a
-     * separate pass was measured at half the stride-2 kernel's time. Plane b's columns j whose input
-     * column j * sw + b - pw lies in [0, W) are [jlo[b], jhi[b]). */
+     * separate pass was measured at half the stride-2 kernel's time. */
     const FC_T *xg = x + (n * g->C + grp * Cg) * g->H * W;
-    int64_t jlo[FC_DIRECT_MAXPHASE], jhi[FC_DIRECT_MAXPHASE];
-    int64_t mlo = 0, mhi = Wq;              /* columns inside the row for every b */
-    for (int64_t b = 0; b < sw; ++b) {
-        const int64_t c0 = b - g->pw;
-        int64_t lo = c0 >= 0 ? 0 : (-c0 + sw - 1) / sw;
-        int64_t hi = W - 1 - c0 < 0 ? 0 : (W - 1 - c0) / sw + 1;
-        if (lo > Wq) lo = Wq;
-        if (hi > Wq) hi = Wq;
-        if (hi < lo) hi = lo;
-        jlo[b] = lo; jhi[b] = hi;
-        if (lo > mlo) mlo = lo;
-        if (hi < mhi) mhi = hi;
+    const int64_t pw = g->pw;
+    /* Padded columns [clo, chi) are the row's (padded column c is input
+     * column c - pw); the planes hold padded columns [0, L). */
+    const int64_t L = Wq * sw;
+    const int64_t clo = pw < L ? pw : L;
+    int64_t chi = pw + W < L ? pw + W : L;
+    if (chi < clo) chi = clo;
+    /* Stride > 1: each row is staged zero-padded in tmp (its zero columns
+     * written once here), then split into its sw planes. */
+    FC_T *tmp = (FC_T *)((char *)ws + lay.row_at);
+    if (sw > 1) {
+        for (int64_t c = 0; c < clo; ++c) tmp[c] = 0;
+        for (int64_t c = chi; c < L; ++c) tmp[c] = 0;
     }
-    if (mhi < mlo) mhi = mlo;
     for (int64_t ic = 0; ic < Cg; ++ic) {
         for (int64_t i = 0; i < Hq; ++i)          /* input rows in order */
         for (int64_t a = 0; a < sh; ++a) {
@@ -584,28 +583,23 @@ void FC_FN(fc_grid_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const F
                 continue;
             }
             const FC_T *row = xg + (ic * g->H + ih) * W;
-            const int64_t pw = g->pw;    /* padded column c is row[c - pw] */
             if (sw == 1) {
                 FC_T *d = pa + i * Wq;
-                for (int64_t j = 0; j < jlo[0]; ++j) d[j] = 0;
-                for (int64_t j = jlo[0]; j < jhi[0]; ++j) d[j] = row[j - pw];
-                for (int64_t j = jhi[0]; j < Wq; ++j) d[j] = 0;
+                for (int64_t j = 0; j < clo; ++j) d[j] = 0;
+                for (int64_t j = clo; j < chi; ++j) d[j] = row[j - pw];
+                for (int64_t j = chi; j < Wq; ++j) d[j] = 0;
                 continue;
             }
-            for (int64_t b = 0; b < sw; ++b) {      /* the edges */
-                FC_T *d = pa + b * ps + i * Wq;
-                for (int64_t j = 0; j < mlo; ++j) d[j] = j >= jlo[b] && j < jhi[b] ? row[j * sw + b - pw] : 0;
-                for (int64_t j = mhi; j < Wq; ++j) d[j] = j >= jlo[b] && j < jhi[b] ? row[j * sw + b - pw] : 0;
-            }
+            for (int64_t c = clo; c < chi; ++c) tmp[c] = row[c - pw];
             if (sw == 2) {
                 FC_T *d0 = pa + i * Wq, *d1 = pa + ps + i * Wq;
-                for (int64_t j = mlo; j < mhi; ++j) {
-                    d0[j] = row[2 * j - pw];
-                    d1[j] = row[2 * j + 1 - pw];
+                for (int64_t j = 0; j < Wq; ++j) {
+                    d0[j] = tmp[2 * j];
+                    d1[j] = tmp[2 * j + 1];
                 }
             } else {
-                for (int64_t j = mlo; j < mhi; ++j)
-                    for (int64_t b = 0; b < sw; ++b) pa[b * ps + i * Wq + j] = row[j * sw + b - pw];
+                for (int64_t j = 0; j < Wq; ++j)
+                    for (int64_t b = 0; b < sw; ++b) pa[b * ps + i * Wq + j] = tmp[j * sw + b];
             }
         }
         for (int64_t r = 0; r < sh * sw; ++r)
@@ -623,16 +617,16 @@ void FC_FN(fc_grid_item)(const fc_geom *g, const FC_T *x, const FC_T *w, const F
         const int64_t nb = g->Cog - j0 < MB ? g->Cog - j0 : MB;
         const int64_t oc0 = grp * g->Cog + j0;
         FC_T bv[MB];
-        for (int64_t j = 0; j < MB; ++j) bv[j] = (j < nb && bias) ? bias[oc0 + j] : (FC_T)0;
-        for (int64_t ic = 0; ic < Cg; ++ic)
-            for (int64_t k = 0; k < K; ++k)
-                for (int64_t j = 0; j < MB; ++j)
-                    wpk[(ic * K + k) * MB + j] = j < nb ? w[((oc0 + j) * Cg + ic) * K + k] : (FC_T)0;
+        const FC_T *wb[MB];    /* each channel's (ic, kh, kw) weights, read in place */
+        for (int64_t j = 0; j < MB; ++j) {
+            bv[j] = (j < nb && bias) ? bias[oc0 + j] : (FC_T)0;
+            wb[j] = w + (oc0 + (j < nb ? j : 0)) * Cg * K;
+        }
         switch (nb) {
-        case 1: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, 1); break;
-        case 2: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, 2); break;
-        case 3: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, 3); break;
-        default: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wpk, bv, obuf, lay.obs, P, MB); break;
+        case 1: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wb, bv, obuf, lay.obs, P, 1); break;
+        case 2: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wb, bv, obuf, lay.obs, P, 2); break;
+        case 3: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wb, bv, obuf, lay.obs, P, 3); break;
+        default: FC_FN(fc_grid_block)(buf, toff, K, Cg, cs, wb, bv, obuf, lay.obs, P, MB); break;
         }
         for (int64_t j = 0; j < nb; ++j)
             for (int64_t i = 0; i < rows; ++i) {

@@ -36,7 +36,7 @@ cdef extern from "conv.h" nogil:
                             int64_t n, int64_t grp, int64_t oc0, int64_t nb,
                             int64_t od, int64_t oh)
     ctypedef struct fc_grid_layout:
-        int64_t Wq, Hq, ps, obs, buf_at, obuf_at, wpk_at, toff_at, bytes
+        int64_t Wq, Hq, ps, obs, buf_at, obuf_at, toff_at, row_at, bytes
     void fc_grid_plan(const fc_geom *g, int64_t rows, int64_t itemsize, fc_grid_layout *l)
     void fc_grid_item_f32(int level, const fc_geom *g, const float *x, const float *w,
                           const float *bias, float *out, void *ws, int64_t n, int64_t grp,
