@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import fastconv
-from fastconv import _signal
+from fastconv._blockwise import correlate_channel
 from fastconv.dask._workers import threads_for_task
 
 
@@ -144,7 +144,7 @@ class CorrelateBlock:
     num_threads: object
 
     def __call__(self, ext, kernel, bias, spec, shared):
-        run = _signal.correlate_channel
+        run = correlate_channel
         if not self.channels:
             return run(ext, kernel, "valid", "fill", 0.0, self.algorithm, None)
         out = np.empty(spec.out_shape, spec.dtype)
