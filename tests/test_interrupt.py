@@ -39,10 +39,11 @@ rng = np.random.default_rng(0)
 small_x = rng.standard_normal((2, 8, 17, 19)).astype(np.float32)
 small_w = rng.standard_normal((6, 8, 3, 3)).astype(np.float32)
 expected = fastconv.conv2d(small_x, small_w, padding=1)
-# About 100 GFLOP through the direct kernel: tens of seconds on a 2-core
-# machine, at least several on a fast one.
-x = np.full((4, 64, 192, 192), 0.5, np.float32)
-w = np.full((64, 64, 7, 7), 0.25, np.float32)
+# About 500 GFLOP through the direct kernel (its grid kernel, about 80
+# GFLOP/s on 2 cores of the development machine): several seconds, at least
+# one on a fast machine.
+x = np.full((4, 128, 192, 192), 0.5, np.float32)
+w = np.full((128, 128, 11, 11), 0.25, np.float32)
 print("ready", flush=True)
 start = time.monotonic()
 try:
