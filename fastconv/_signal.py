@@ -72,8 +72,14 @@ BOUNDARIES = ("fill", "reflect", "symmetric", "mirror", "nearest", "wrap")
 #:   in cache) cost ``FFT_BLOCK_PER_POINT`` instead (10^6 samples, 501 taps:
 #:   14.6 ms, against 18.6 ms direct); the blocks of a 2-D or 3-D array cost
 #:   ``FFT_PER_POINT`` for all their points.
+#:
+#: Complex arrays: ``direct`` and ``separable`` are composed of real
+#: correlations (:func:`real_products`: 2 or 4 of them) and cost that many
+#: times the real ones; ``fft`` transforms the complex arrays themselves and
+#: costs ``FFT_COMPLEX`` times the real FFT of the same shapes (a complex
+#: transform has twice a real one's points).
 _COST = dict(DIRECT_PER_MAC=0.055, DIRECT_PER_OUTPUT=0.2, FFT_PER_POINT=0.9,
-             FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0)
+             FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0, FFT_COMPLEX=2.0)
 #: The FFT's blocks (overlap-save) are transforms of about ``_BLOCK_FACTOR``
 #: times the kernel's taps along each axis (see :func:`fft_threshold`).
 _BLOCK_FACTOR = 8
@@ -190,12 +196,28 @@ def _index_map(start, size, k, n, boundary):
     return m, lo, max(hi, lo)
 
 
-def _extended(x, maps, fill):
+def _extended(x, maps, fill, shape=None, dtype=None):
     """``in1`` extended by the index maps, as an array (for the FFT and 3-D paths).
 
     One dimension at a time: the interior is one slice copy, the edges are
-    gathered through the map (or filled).
+    gathered through the map (or filled). With ``shape`` (at least the
+    extension's, per dim) and ``dtype``: an array of that shape and dtype
+    holding the extension at its start and zeros after it; an extension by
+    the fill value alone is then written straight into it.
     """
+    if shape is not None:
+        ext_shape = tuple(m.size for m, _, _ in maps)
+        region = tuple(slice(0, e) for e in ext_shape)
+        dst = np.zeros(shape, dtype)
+        if not all(np.all(m[:lo] < 0) and np.all(m[hi:] < 0) for m, lo, hi in maps):
+            dst[region] = _extended(x, maps, fill)
+            return dst
+        if fill != 0:
+            dst[region] = fill
+        if all(hi > lo for _, lo, hi in maps):
+            dst[tuple(slice(lo, hi) for _, lo, hi in maps)] = x[
+                tuple(slice(int(m[lo]), int(m[lo]) + hi - lo) for m, lo, hi in maps)]
+        return dst
     ext = x
     for dim, (m, lo, hi) in enumerate(maps):
         shape = list(ext.shape)
@@ -321,37 +343,79 @@ def _fft(x, w, maps, sizes, fill, out):
     the extended input is transformed, multiplied by the kernel's spectrum
     and transformed back; its valid part is the block's outputs. The blocks'
     segments are a strided view of the input (no gathered copy), transformed
-    a batch at a time.
+    a batch at a time. Real arrays take real transforms (``rfftn``/``irfftn``),
+    complex ones (``x`` and ``w`` of one complex dtype) complex-to-complex
+    transforms (``fftn``/``ifftn``): one forward transform per operand, one
+    product, one inverse, whatever the parts.
     """
-    ext = _extended(x, maps, fill)
     wf = w[(slice(None, None, -1),) * w.ndim]          # correlation = convolution with w flipped
     fft, upcast = fft_backend()
-    upcast = upcast and x.dtype == np.float32
-    nd = ext.ndim
-    seg, n_fft, block = zip(*fft_blocks(ext.shape, w.shape))
+    upcast = upcast and x.dtype in (np.float32, np.complex64)
+    if x.dtype.kind == "c":
+        forward = fft.fftn
+        dtype = np.complex128 if upcast else x.dtype
+    else:
+        forward = fft.rfftn
+        dtype = np.float64 if upcast else x.dtype
+    # The spectra are this function's own: scipy.fft may transform them in place.
+    in_place = {} if fft is np.fft else {"overwrite_x": True}
+    nd = x.ndim
+    ext_shape = tuple(m.size for m, _, _ in maps)
+    seg, n_fft, block = zip(*fft_blocks(ext_shape, w.shape))
     nblocks = [-(-size // b) for size, b in zip(sizes, block)]
     need = tuple(nb * b + k - 1 for nb, b, k in zip(nblocks, block, w.shape))
-    dtype = np.float64 if upcast else x.dtype
-    if need == ext.shape and ext.dtype == dtype:
-        padded = ext
-    else:       # the last blocks' segments reach past the input: zeros
-        padded = np.zeros(need, dtype)
-        padded[tuple(slice(0, e) for e in ext.shape)] = ext
-    segments = np.lib.stride_tricks.sliding_window_view(padded, seg)[
+    # The extended input, followed by zeros: past the last blocks' segments,
+    # and up to the transform length along an axis transformed whole (so
+    # that the transforms read it as it is, without a padded copy).
+    padded = _extended(x, maps, fill, tuple(e + n - s for e, n, s in zip(need, n_fft, seg)),
+                       dtype)
+    segments = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[
         tuple(slice(None, None, b) for b in block)]
     axes = tuple(range(nd, 2 * nd))
-    spec_w = fft.rfftn(wf.astype(dtype, copy=False), n_fft, axes=tuple(range(nd)))
-    keep = (Ellipsis,) + tuple(slice(k - 1, k - 1 + b) for k, b in zip(w.shape, block))
+    spec_w = _kernel_spectrum(fft, wf.astype(dtype, copy=False), n_fft)
+    keep = tuple(slice(k - 1, k - 1 + b) for k, b in zip(w.shape, block))
     # Batches of whole rows of blocks along the first axis.
     per_row = math.prod(nblocks[1:]) * math.prod(n_fft)
     rows = max(1, _FFT_BATCH_POINTS // max(per_row, 1))
     for r0 in range(0, nblocks[0], rows):
         r1 = min(nblocks[0], r0 + rows)
-        spec = fft.rfftn(segments[r0:r1], n_fft, axes=axes)
+        spec = forward(segments[r0:r1], n_fft, axes=axes)
         spec *= spec_w
-        res = fft.irfftn(spec, n_fft, axes=axes)[keep]
+        res = _kept_inverse(fft, spec, n_fft, keep, x.dtype.kind != "c", in_place)
         _put_blocks(out[r0 * block[0]:min(sizes[0], r1 * block[0])], res, block)
     return out
+
+
+def _kernel_spectrum(fft, w, n_fft):
+    """The spectrum of ``w`` zero-padded to ``n_fft`` (``rfftn``'s for a real
+    ``w``, ``fftn``'s for a complex one), one axis at a time: each pass
+    transforms only the lines the previous ones made non-zero, so a small
+    kernel's spectrum costs about one pass over the transform, not ``nd``."""
+    if w.dtype.kind == "c":
+        spec = w
+    else:
+        spec = fft.rfft(w, n_fft[-1], axis=w.ndim - 1)
+    for axis in range(w.ndim - (w.dtype.kind != "c")):
+        spec = fft.fft(spec, n_fft[axis], axis=axis)
+    return spec
+
+
+def _kept_inverse(fft, spec, n_fft, keep, real, in_place):
+    """The inverse transform of ``spec`` (blocks along the leading axes, then
+    the transform axes), cut to ``keep`` along each transform axis: one axis
+    at a time, each pass cut to its kept outputs before the next, which then
+    transforms fewer lines. Complex spectra take ``ifft`` along every axis,
+    the half spectra of ``real`` data ``irfft`` along the last."""
+    nd = len(n_fft)
+    first = spec.ndim - nd
+    for i in range(nd):
+        axis = first + i
+        if i == nd - 1 and real:
+            spec = fft.irfft(spec, n_fft[i], axis=axis)
+        else:
+            spec = fft.ifft(spec, n_fft[i], axis=axis, **(in_place if i == 0 else {}))
+        spec = spec[(slice(None),) * axis + (keep[i],)]
+    return spec
 
 
 def _put_blocks(out, res, block):
@@ -359,6 +423,9 @@ def _put_blocks(out, res, block):
     outputs) into ``out``, cropped to its shape: whole blocks with one
     strided copy, then the partial last block of each axis."""
     nd = out.ndim
+    if all(s <= b for s, b in zip(out.shape, block)):      # one block
+        out[...] = res[(0,) * nd + tuple(slice(0, s) for s in out.shape)]
+        return
     full = [s // b for s, b in zip(out.shape, block)]
     order = [a for d in range(nd) for a in (d, nd + d)]
     # Per axis: the whole blocks, and the partial last one if there is one.
@@ -387,11 +454,22 @@ def _winograd(x, w, maps, fill, out):
     return out
 
 
+def real_products(x, w):
+    """How many real correlations a correlation of ``x`` and ``w`` is composed
+    of off the FFT path: 1 for real arrays, 2 with one complex side, SciPy's
+    convention's :data:`fastconv._complex.PRODUCTS` with two."""
+    xc, wc = x.dtype.kind == "c", w.dtype.kind == "c"
+    return _complex.PRODUCTS["scipy"] if xc and wc else 2 if xc or wc else 1
+
+
 def algorithm_costs(x, w, sizes):
     """Estimated nanoseconds of each algorithm (see ``_COST``); ``separable`` is
-    priced for any 2-D kernel, as if it had rank 1."""
+    priced for any 2-D kernel, as if it had rank 1. Complex arrays: the direct
+    and separable costs are those of their :func:`real_products`, the FFT's
+    ``FFT_COMPLEX`` times the real one."""
     c = _COST
-    per = 2.0 if x.dtype == np.float64 else 1.0
+    dtypes = {_complex.REAL_OF.get(a.dtype, a.dtype) for a in (x, w)}
+    per = 2.0 if np.float64 in dtypes else 1.0
     outputs = math.prod(sizes)
     costs = {"direct": per * outputs * (c["DIRECT_PER_MAC"] * w.size + c["DIRECT_PER_OUTPUT"])}
     if x.ndim == 2 and min(w.shape) > 1:
@@ -410,6 +488,10 @@ def algorithm_costs(x, w, sizes):
     # images with a 31 x 31 kernel, the small 1-D blocks 0.4).
     per_point = c["FFT_BLOCK_PER_POINT"] if blocked and x.ndim == 1 else c["FFT_PER_POINT"]
     costs["fft"] = per_point * length * log * 3 + c["FFT_PER_OUTPUT"] * outputs
+    products = real_products(x, w)
+    if products > 1:
+        for name in costs:
+            costs[name] *= c["FFT_COMPLEX"] if name == "fft" else products
     return costs
 
 
@@ -512,6 +594,17 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
         # (a Dask worker's block or kernel) may start anywhere.
         x, w = np.require(x, requirements="CA"), np.require(w, requirements="CA")
     starts, sizes = tuple(starts), tuple(sizes)
+    if x.dtype.kind == "c" or w.dtype.kind == "c" or isinstance(fill, complex):
+        composed = _complex_region(x, w, starts, sizes, boundary, fill, algorithm, isa,
+                                   threads)
+        if composed is not None:
+            if out is None:
+                return composed
+            out[...] = composed
+            return out
+        # The FFT: both arrays complex, transformed as they are (below).
+        cdt = x.dtype if x.dtype.kind == "c" else w.dtype
+        x, w, algorithm = x.astype(cdt, copy=False), w.astype(cdt, copy=False), "fft"
     key = (x.shape, w.shape, x.dtype, starts, sizes, boundary, fill == 0)
     setup = _setups.get(key)
     if setup is None:
@@ -552,18 +645,40 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     return target
 
 
+def _complex_region(x, w, starts, sizes, boundary, fill, algorithm, isa, threads):
+    """:func:`correlate_region` of complex arrays (or a complex ``fill``) off
+    the FFT path: composed of real correlations of the parts
+    (:func:`fastconv._complex.bilinear`, SciPy's convention's form), run
+    with the same algorithm. Returns None when the FFT computes it, on the
+    complex arrays themselves (asked for, or ``auto``'s choice by the
+    complex costs of :func:`algorithm_costs`)."""
+    if x.dtype.kind != "c" and w.dtype.kind != "c":
+        pass        # real arrays and a complex fill: bilinear raises unless it is real
+    elif algorithm == "fft":
+        return None
+    elif algorithm == "auto":
+        costs = algorithm_costs(x, w, sizes)
+        best = min(costs, key=costs.get)
+        if best == "separable" and any(
+                (_small_rank1(p) if p.size <= RANK1_CACHE_MAX_TAPS else _rank1(p)) is None
+                for p in _complex.parts(w) if p is not None):
+            del costs["separable"]     # the parts are filtered with "auto": as if direct
+            best = min(costs, key=costs.get)
+        if best == "fft":
+            return None
+    if w.dtype.kind == "c" and x.dtype.kind != "c" and np.imag(fill) != 0:
+        x = x.astype(w.dtype)       # the fill's imaginary part extends x's imaginary part
+
+    def real(xr, wr, fr):
+        return correlate_region(xr, wr, starts, sizes, boundary, fr, algorithm, None, isa,
+                                threads)
+    return _complex.bilinear(real, x, w, fill=fill)
+
+
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     if _complex.is_complex(in1, in2):
-        # SciPy's semantics: correlate conjugates in2, convolve does not; a
-        # complex fillvalue extends the real and imaginary parts of in1.
-        if not isinstance(fillvalue, (numbers.Number, np.bool_)):
-            raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
-
-        def real(xr, wr, fill):
-            return _correlate(xr, wr, mode, boundary, fill, algorithm, None, convolve)
-        fill = fillvalue if boundary == "fill" and mode != "valid" else 0.0
-        return _complex.compose(real, in1, in2, convention="scipy", names=("in1", "in2"),
-                                conj_w=not convolve, fill=fill, out=out)
+        return _correlate_complex(in1, in2, mode, boundary, fillvalue, algorithm, out,
+                                  convolve)
     a_in, b_in = in1, in2
     a = input_array(in1, "in1")
     b = input_array(in2, "in2")
@@ -591,15 +706,53 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     if convolve:
         b = b[(slice(None, None, -1),) * nd]
     w = np.ascontiguousarray(b, dtype=dtype)
-    fill = float(fillvalue)
-    if not channels:
-        x = np.ascontiguousarray(a, dtype=dtype)
+    return _channels(a, dtype, w, starts, sizes, boundary, float(fillvalue), algorithm, out,
+                     shape, dtype)
+
+
+def _channels(a, x_dtype, w, starts, sizes, boundary, fill, algorithm, out, shape, dtype):
+    """:func:`correlate_region` of ``a`` (as ``x_dtype``) with ``w``, or of each
+    channel of ``a`` when its ``shape`` has a trailing channel axis (the
+    result, of ``dtype``, into ``out`` if given)."""
+    if len(shape) == w.ndim:
+        x = np.ascontiguousarray(a, dtype=x_dtype)
         return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
     result = out if out is not None else np.empty(shape, dtype)
-    for c in range(channels[0]):
-        x = np.ascontiguousarray(a[..., c], dtype=dtype)
+    for c in range(shape[-1]):
+        x = np.ascontiguousarray(a[..., c], dtype=x_dtype)
         result[..., c] = correlate_region(x, w, starts, sizes, boundary, fill, algorithm, None)
     return result
+
+
+def _correlate_complex(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
+    """:func:`_correlate` with a complex ``in1`` or ``in2``, SciPy's semantics:
+    correlate conjugates ``in2``, convolve does not; a complex ``fillvalue``
+    extends the real and imaginary parts of ``in1``. The complex arrays go to
+    :func:`correlate_region` as they are (its FFT transforms them, the other
+    algorithms are composed of real correlations)."""
+    if not isinstance(fillvalue, (numbers.Number, np.bool_)):
+        raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
+    a, b = _complex.as_any_array(in1, "in1"), _complex.as_any_array(in2, "in2")
+    dtype = _complex.result_dtype(a, b)
+    rdt = _complex.REAL_OF[dtype]
+    # The checks of the real path, on the real parts (views).
+    _, shape, mode, nd, _, starts, sizes = _check_call(a.real, b.real, mode, boundary,
+                                                       algorithm, convolve)
+    fill = complex(fillvalue) if boundary == "fill" and mode != "valid" else 0.0
+    if mode == "valid":
+        boundary = "fill"
+    if fill.imag == 0:
+        fill = fill.real
+    if out is not None:
+        check_out(out, shape, dtype, [("in1", in1), ("in2", in2)])
+    if convolve:
+        b = b[(slice(None, None, -1),) * nd]
+    elif b.dtype.kind == "c":
+        b = np.conj(b)
+    w = np.ascontiguousarray(b, dtype=dtype if b.dtype.kind == "c" else rdt)
+    x_dtype = dtype if a.dtype.kind == "c" or isinstance(fill, complex) else rdt
+    return _channels(a, x_dtype, w, starts, sizes, boundary, fill, algorithm, out, shape,
+                     dtype)
 
 
 _checked = {}
