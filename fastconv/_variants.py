@@ -168,6 +168,11 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     far less memory than the two convolutions one after the other, and is
     faster.
 
+    Complex arrays (complex64, complex128, any of them, mixed with real ones as NumPy
+    promotes them) are accepted with PyTorch's semantics (no conjugation), computed by
+    the fused kernel: three runs (Gauss's form in the input and the depthwise weights),
+    each giving both parts of the pointwise stage.
+
     Parameters
     ----------
     x : array_like
@@ -341,6 +346,10 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
     'same' padding is worked out for the whole ``(kh, kw)`` kernel on the
     input's size; the padding modes give what the ``(kh, kw)`` convolution
     with that mode gives.
+
+    Complex arrays (complex64, complex128, any of them, mixed with real ones as NumPy
+    promotes them) are accepted with PyTorch's semantics (no conjugation): each stage is
+    a complex convolution (a stage of real arrays stays real).
 
     Parameters
     ----------
@@ -604,6 +613,10 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
     concatenated inputs ``[x_low, avgpool(x_high)]`` (the pooled input is
     written straight into that buffer), and the upsampled low-to-high term is
     added into ``y_high`` in place (the upsampled array is never built).
+
+    Complex arrays (complex64, complex128, any of them, mixed with real ones as NumPy
+    promotes them) are accepted with PyTorch's semantics (no conjugation): each path is
+    a complex convolution (a path of real arrays stays real).
 
     Parameters
     ----------

@@ -346,7 +346,8 @@ def test_fft_transforms_complex_arrays_as_they_are(rng, monkeypatch):
     y = fastconv.correlate(a, v, algorithm="fft")
     # One forward transform per operand (the kernel's one axis at a time), one
     # inverse (one axis at a time): complex transforms, no real one of a part.
-    assert sorted(counting.calls) == ["fft", "fft", "fftn", "ifft", "ifft"]
+    transforms = [c for c in counting.calls if c != "next_fast_len"]
+    assert sorted(transforms) == ["fft", "fft", "fftn", "ifft", "ifft"]
     assert_complex_close(y, _scipy().correlate(a, v, method="direct"), np.complex128, 0,
                          rel=1e-12)
 
@@ -418,13 +419,14 @@ def test_fft_results_do_not_depend_on_the_thread_count(rng):
 def test_auto_prices_complex_arrays(rng):
     """Off the FFT, a complex correlation costs its real products; the FFT
     ``FFT_COMPLEX`` real FFTs; auto follows these prices."""
-    x, w = np.zeros((200, 300), np.complex64), np.zeros((9, 9), np.complex64)
-    real = _signal.algorithm_costs(x.real, w.real, (200, 300))
-    costs = _signal.algorithm_costs(x, w, (200, 300))
+    # Extended sizes of powers of two: real and complex transforms of one length.
+    x, w = np.zeros((248, 504), np.complex64), np.zeros((9, 9), np.complex64)
+    real = _signal.algorithm_costs(x.real, w.real, (248, 504))
+    costs = _signal.algorithm_costs(x, w, (248, 504))
     products = fastconv._complex.PRODUCTS["scipy"]
     assert costs["direct"] == pytest.approx(products * real["direct"])
     assert costs["fft"] == pytest.approx(_signal._COST["FFT_COMPLEX"] * real["fft"])
-    mixed = _signal.algorithm_costs(x.real, w, (200, 300))
+    mixed = _signal.algorithm_costs(x.real, w, (248, 504))
     assert mixed["direct"] == pytest.approx(2 * real["direct"])
     # A long signal with many taps: the FFT; a small kernel: the direct sum.
     for shapes, want in ((((20000,), (301,)), "fft"), (((2000,), (5,)), "direct")):
