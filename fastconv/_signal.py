@@ -117,9 +117,9 @@ def next_fast_len(n, complex_data=False):
     225 ms for ``scipy.fft.next_fast_len``'s 2178 = 2 3^2 11^2), 1120 for
     1084, 1056 for 1054, 528 for 526.
     """
-    fft, _ = fft_backend()
-    if complex_data and fft is not np.fft:
-        return _fast_complex_len(int(n), int(fft.next_fast_len(int(n), real=False)))
+    if complex_data and fft_backend()[0] is not np.fft:
+        smallest = int(fft_backend()[0].next_fast_len(int(n), real=False))
+        return _fast_complex_len(int(n), smallest)
     best = 1 << max(int(n - 1).bit_length(), 0)
     p7 = 1
     while p7 < best:
