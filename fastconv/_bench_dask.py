@@ -11,9 +11,11 @@ Rows: ``fastconv.dask.correlate`` against ``dask_image.ndfilters.correlate``
 (``mode="same"``, boundary ``reflect``) on a float32 image (16384 x 16384 in
 2048 x 2048 chunks; ``--quick``: 4096 x 4096 in 1024 x 1024) with 5 x 5 to
 11 x 11 kernels and a volume (512^3 in 128^3 chunks; quick: 256^3 in 64^3)
-with 5 x 5 x 5; and a ResNet-style 3 x 3, 64 -> 64 conv2d over N = 256
+with 5 x 5 x 5; a ResNet-style 3 x 3, 64 -> 64 conv2d over N = 256
 images of 56 x 56 chunked by 16 (quick: N = 32) against the same layer in
-memory. Checked before timing on a crop with the same chunks: fastconv.dask
+memory; and ``fastconv.dask.ndimage``'s ``gaussian_filter`` (sigma 3),
+``uniform_filter`` (7) and ``sobel`` on the image against the functions of
+the same name in ``dask_image.ndfilters``. Checked before timing on a crop with the same chunks: fastconv.dask
 bitwise equal to the in-memory function, dask-image within float32 rounding.
 """
 import math
@@ -22,14 +24,16 @@ import time
 import numpy as np
 
 import fastconv
+from fastconv import ndimage as in_memory
 from fastconv._bench import time_once
 
 try:            # optional: the suite says what is missing
     import dask.array as da
     import distributed
     import fastconv.dask as fd
+    import fastconv.dask.ndimage as fdn
 except ImportError:
-    da = distributed = fd = None
+    da = distributed = fd = fdn = None
 
 SUITES = ("dask",)
 _REL_TOL = 1e-5          # dask-image (SciPy in float32 or float64) vs fastconv, relative to max|y|
@@ -41,13 +45,29 @@ def _rows(quick):
     rows = [("correlate2d", image[0], image[1], k) for k in (5, 7, 9, 11)]
     rows.append(("correlate3d", volume[0], volume[1], 5))
     rows.append(("conv2d_resnet", 32 if quick else 256, 16, 3))
+    rows += [(f"ndimage:{f}", image[0], image[1], a) for f, a in NDIMAGE_ROWS]
     return rows
+
+
+#: ``fastconv.dask.ndimage`` rows: (filter, its argument) on the 2-D image,
+#: against the ``dask_image.ndfilters`` function of the same name.
+NDIMAGE_ROWS = (("gaussian_filter", 3.0), ("uniform_filter", 7), ("sobel", 0))
+
+
+def _ndimage_call(module, fn, arg):
+    """``module.fn`` (fastconv.dask.ndimage or dask_image.ndfilters) as a
+    function of the input, with mode ``reflect``."""
+    f = getattr(module, fn)
+    return (lambda x: f(x, axis=arg, mode="reflect")) if fn == "sobel" else (
+        lambda x: f(x, arg, mode="reflect"))
 
 
 def _name(row):
     kind, size, chunk, k = row
     if kind == "conv2d_resnet":
         return f"conv2d 64->64 3x3 N={size} chunks of {chunk} (vs in-memory)"
+    if kind.startswith("ndimage:"):
+        return f"ndimage.{kind[8:]}({k}) {size}x{size} chunks {chunk}^2"
     nd = 2 if kind == "correlate2d" else 3
     return (f"correlate {'x'.join([str(size)] * nd)} chunks {chunk}^{nd} "
             f"kernel {'x'.join([str(k)] * nd)}")
@@ -119,6 +139,26 @@ def run_suite(name, args, emit):
                 ours = lambda: client.compute(_blockmax(fd.conv2d(x, w, padding=1))).result()
                 peer = lambda: float(fastconv.conv2d(xm, w, padding=1).max())
                 peer_name = "fastconv in memory"
+            elif kind.startswith("ndimage:"):
+                fn = kind[8:]
+                ours_f = _ndimage_call(fdn, fn, k)
+                xs = np.random.default_rng(1).standard_normal((2 * chunk + 37,) * 2).astype(
+                    np.float32)
+                ref = _ndimage_call(in_memory, fn, k)(xs)
+                rec["passed"] = bool(np.array_equal(
+                    ours_f(da.from_array(xs, chunks=chunk)).compute(), ref))
+                peer_f = None if ndf is None else _ndimage_call(ndf, fn, k)
+                if peer_f is not None:
+                    theirs = peer_f(da.from_array(xs, chunks=chunk)).compute()
+                    rec["peer_rel_error"] = float(np.max(np.abs(theirs - ref))
+                                                  / max(float(np.max(np.abs(ref))), 1e-30))
+                x = da.random.default_rng(0).standard_normal((size, size), chunks=chunk,
+                                                            dtype=np.float32).persist()
+                distributed.wait(x)
+                ours = lambda: client.compute(_blockmax(ours_f(x))).result()
+                peer = None if peer_f is None else (
+                    lambda: client.compute(_blockmax(peer_f(x))).result())
+                peer_name = f"dask_image.ndfilters.{fn}"
             else:
                 nd = 2 if kind == "correlate2d" else 3
                 w = _kernel(k, nd)

@@ -4,8 +4,9 @@
 quick profile: 1024 x 1024 in 256 x 256) with a k x k Gaussian-size kernel in
 ``mode="same"``, ``boundary="reflect"``: the graph built and computed (time,
 peak memory), and the graph alone (``time_build``: what the lazy call costs).
-``ChunkedBatch`` runs a ResNet-style 3 x 3, 64 -> 64 channel conv2d over a
-batch chunked along N. ``dask.compute`` uses the threaded scheduler with as
+``ChunkedFilters`` runs ``fastconv.dask.ndimage``'s Gaussian, uniform and
+Sobel filters on the image. ``ChunkedBatch`` runs a ResNet-style 3 x 3,
+64 -> 64 channel conv2d over a batch chunked along N. ``dask.compute`` uses the threaded scheduler with as
 many workers as the ``threads`` parameter, each task on one thread.
 
 Skipped (n/a) where dask or this fastconv version's ``fastconv.dask`` is
@@ -82,4 +83,32 @@ class ChunkedBatch:
     def time_conv2d(self, threads):
         import fastconv.dask
         y = fastconv.dask.conv2d(self.x, self.w, padding=1, num_threads=1)
+        y.compute(scheduler="threads", num_workers=self.threads)
+
+
+class ChunkedFilters:
+    """fastconv.dask.ndimage filters on a chunked float32 image, mode 'reflect'."""
+
+    params = (("gaussian_filter", "uniform_filter", "sobel"), common.THREADS)
+    param_names = ("filter", "threads")
+    repeat = (2, 5, 30.0)
+    number = 1
+    timeout = 300
+
+    def setup(self, name, threads):
+        _require_dask()
+        try:
+            import fastconv.dask.ndimage  # noqa: F401
+        except ImportError:
+            raise NotImplementedError("fastconv.dask.ndimage is not in this version")
+        import dask.array as da
+        size, chunk = common.pick((2048, 512), (1024, 256))
+        self.x = da.from_array(common.random_array((size, size), "float32", seed=0),
+                               chunks=chunk)
+        self.args = {"gaussian_filter": (3.0,), "uniform_filter": (7,), "sobel": ()}[name]
+        self.threads = threads
+
+    def time_filter(self, name, threads):
+        import fastconv.dask.ndimage as dndi
+        y = getattr(dndi, name)(self.x, *self.args, num_threads=1)
         y.compute(scheduler="threads", num_workers=self.threads)

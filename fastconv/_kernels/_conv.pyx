@@ -43,17 +43,6 @@ IM2COL_BLOCK_BYTES = 256 * 1024
 #: ``out`` (each continues the previous one's sums), so the result's bits do
 #: not depend on this blocking.
 IM2COL_KC = 256
-#: A 1x1 layer with fewer output channels per group than this packs its
-#: input's columns block by block instead of letting the GEMM read them in
-#: place: read in place, each register tile takes a cache line from each of
-#: the K input channels (K streams, too many for the hardware prefetchers,
-#: so mostly misses), and too few output channels use each line to hide it.
-#: Measured (1 thread, same process, packed time / in-place time): 64 input
-#: channels to 1, 2, 3, 5, 8 and 12 output channels on 97x97 to 388x388
-#: maps 0.38-0.66; 64 to 15 (56x56) 1.01; 256 to 16 and 24 (56x56) 0.88 and
-#: 0.64; 64 to 64 (56x56) 0.88 (the threshold was not raised beyond the
-#: rows measured before).
-IM2COL_POINTWISE_PACK_BELOW = 16
 #: The same for the transformed input tiles of the Winograd algorithm.
 WINOGRAD_BLOCK_BYTES = 256 * 1024
 cdef int64_t WINOGRAD_STRIDE_PAD = 24
@@ -326,10 +315,14 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     and multiply it with the group's packed weights, in passes of whole input
     channels and at most ``IM2COL_KC`` rows of K (the bias is added in the
     first pass's epilogue). A pointwise problem
-    (1x1x1 kernel, stride 1, no padding before or after) is not packed at all: its unfolded
-    input *is* the input, ``x[n, group]`` as a ``Cg x P`` matrix, which the
-    GEMM reads in place (only a last block's columns short of a full panel
-    are packed). Without ``packed`` weights, the GEMM reads the weights in
+    (1x1x1 kernel, stride 1, no padding before or after) is not unfolded: its
+    unfolded input *is* the input, ``x[n, group]`` as a ``Cg x P`` matrix, whose
+    block's columns are packed as they are in one pass over all of K. (Read in
+    place, each register tile took a cache line from each of the K input
+    channels, and a panel read again for every row panel of the weights did
+    not stay in L1: 1 thread, same process, against PyTorch, the packed form
+    measured 0.86-1.09x PyTorch's time where in place measured 0.91-1.27x, on
+    1x1 layers of 64 to 2048 channels on 7x7 to 56x56 maps, batch 1 and 8.) Without ``packed`` weights, the GEMM reads the weights in
     place (no per-call packing); few output positions per group also split
     the output channels among the threads. Extra memory: one block per thread.
 
@@ -353,7 +346,6 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef int64_t taps = g.KD * g.KH * g.KW
     # Input channels per pass, and the rows of K a pass packs.
     cdef int64_t cpass = _im2col_cpass(&g, pass_rows)
-    cdef bint pack_cols = pointwise and M < IM2COL_POINTWISE_PACK_BELOW
     cdef int64_t kpass = cpass * taps
     cdef int64_t nblk = im2col_blocks(kpass, P, nr, np.dtype(dtype).itemsize,
                                       g.N * g.groups, num_threads, block_bytes)
@@ -379,9 +371,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     cdef const floating[::1] ap = packed if prepacked else None
     if prepacked and ap.shape[0] != g.groups * asz:
         raise ValueError(f"packed weights have {ap.shape[0]} elements, expected {g.groups * asz}")
-    # Per-thread workspace (one packed block); pointwise: only the columns
-    # short of a full panel are packed (unless pack_cols).
-    cdef size_t ws_bytes = kpass * (nr if pointwise and not pack_cols else ncolb) * sizeof(floating)
+    # Per-thread workspace: one packed block.
+    cdef size_t ws_bytes = kpass * ncolb * sizeof(floating)
     cdef const floating[::1] xf = np.asarray(x).reshape(-1)
     cdef const floating[::1] wf = np.asarray(weight).reshape(-1)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
@@ -431,20 +422,12 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
             ag = app + grp * asz + (m0 // mr) * K * mr
         else:
             ag = wp + (grp * M + m0) * K
-        if pack_cols:
+        if pointwise:
+            # The unfolded input is the input: its block's columns are packed
+            # as they are, and one pass covers all of K.
             xg = xp + (n * g.C + grp * g.Cg) * P + p0
             pack_b_at(isa, K, ncols, xg, P, bpk)
             _gemm(isa, rows, ncols, K, ag, K * mr, lda, bpk, nr, K * nr, cp, P, bias_g, 0)
-        elif pointwise:
-            xg = xp + (n * g.C + grp * g.Cg) * P + p0
-            nfull = ncols // nr * nr
-            # One pass over all of K: blocking K was measured slower here (1x1
-            # layers of 256-1024 input channels).
-            _gemm(isa, rows, nfull, K, ag, K * mr, lda, xg, P, nr, cp, P, bias_g, 0)
-            if nfull < ncols:
-                pack_b_at(isa, K, ncols - nfull, xg + nfull, P, bpk)
-                _gemm(isa, rows, ncols - nfull, K, ag, K * mr, lda, bpk, nr, K * nr,
-                      cp + nfull, P, bias_g, 0)
         else:
             ic0 = 0
             while ic0 < g.Cg:
