@@ -617,7 +617,11 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     ``x`` (extended by ``boundary``) with ``w``, into ``out`` or a new array.
 
     ``x`` and ``w`` are C-contiguous arrays of one float dtype and of the same
-    ndim (1-D to 3-D; any ndim for ``algorithm="fft"``); ``algorithm`` is one of
+    ndim (1-D to 3-D; any ndim for ``algorithm="fft"``), or complex arrays
+    (one or both of the complex dtype of that float dtype; ``fill`` may be
+    complex): the FFT transforms them as they are, the other algorithms
+    compose real correlations of their parts (:func:`_complex_region`); ``w``
+    is not conjugated. ``algorithm`` is one of
     :data:`ALGORITHMS`; ``isa`` and ``threads`` the SIMD level and thread
     count of the 1-D and 2-D direct kernels (default: those in use). The entry
     point of :mod:`fastconv.signal` and :mod:`fastconv.ndimage`, which place

@@ -353,9 +353,9 @@ def test_fft_transforms_complex_arrays_as_they_are(rng, monkeypatch):
 
 
 FFT_CASES = [
-    ((5000,), (31,)),           # overlap-save blocks along a long signal
+    ((1500,), (31,)),           # overlap-save blocks along a long signal
     ((301, 23), (3, 5)),        # blocks along the first axis only
-    ((97, 101), (15, 13)),      # one transform
+    ((41, 37), (11, 9)),        # one transform
     ((13, 11, 9), (3, 4, 5)),
     ((7, 9), (12, 10)),         # the kernel larger than the input: they swap roles
 ]
@@ -438,3 +438,16 @@ def test_auto_prices_complex_arrays(rng):
         scale = float(np.abs(expected).max())
         np.testing.assert_allclose(y, expected, rtol=0, atol=3e-5 * scale)
         assert fastconv.signal.choose_conv_method(a, v, "same") == want
+
+
+def test_auto_filters_a_complex_image_with_a_rank1_kernel_in_two_passes(rng):
+    """Off the FFT, auto's choice for the parts: a rank-1 kernel (here real,
+    and complex with rank-1 parts) runs as two 1-D passes per part."""
+    a = crandn(rng, (97, 101))
+    g = np.exp(-0.5 * np.linspace(-2, 2, 9) ** 2)
+    for v in (np.outer(g, g), np.outer(g, g) * (1 - 2j)):
+        with _dispatch.recording() as chosen:
+            y = fastconv.correlate(a, v, "same", boundary="reflect")
+        assert chosen and set(chosen) == {"separable"}, chosen
+        expected = fastconv.correlate(a, v, "same", boundary="reflect", algorithm="direct")
+        assert_complex_close(y, expected, np.complex128, 2 * v.size)
