@@ -15,7 +15,13 @@ page.
   ``WINOGRAD_FEW_TILES`` with ``WINOGRAD_WIDE_CHANNELS`` channels per group in
   and out, where the GEMMs outweigh the transforms; a plan transforms the
   weights once and drops the tile condition. On the suite's other 3-tap
-  stride-1 layers it took 0.44-0.75x im2col's time.
+  stride-1 layers it took 0.44-0.75x im2col's time. Only up to a dilation
+  of ``WINOGRAD_MAX_DILATION``: its time over im2col's (1 thread, 3-tap
+  layers, padding = dilation), by dilation 1, 2, 4, 8, 16, 64:
+  conv1d 128 channels x 4000 samples 0.83, 0.96, 0.99, 1.04, 1.26, 1.35;
+  64 x 16000 0.61, 0.79, 0.81, 0.85, 1.21, 1.15; conv2d 128 channels at
+  56x56, by dilation 1, 2, 4, 6, 8, 12: 0.70, 0.73, 0.82, 1.26, 1.18, 1.54;
+  256 at 33x33: 0.62, 0.82, 0.92, 1.22, 1.07, 1.82.
 * im2col (implicit GEMM) wins as soon as each group has enough output
   channels and enough reduction length for the GEMM's register tile to be
   filled: ``C_out / groups >= 8`` and ``C_in / groups * prod(kernel) >= 16``;
@@ -64,6 +70,7 @@ IM2COL_MIN_POINTWISE_CHANNELS = 32
 #: matrix times vectors (:func:`pointwise_kernel`).
 POINTWISE_GEMV_MAX_PIXELS = 4
 WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
+WINOGRAD_MAX_DILATION = 4
 WINOGRAD_MIN_TILES = 100
 WINOGRAD_FEW_TILES = 40
 WINOGRAD_WIDE_CHANNELS = 192
@@ -137,6 +144,7 @@ def rule(problem, planned=False):
     cog = problem.c_out // problem.groups
     cig = problem.c_in // problem.groups
     if (winograd_reason(problem.kernel, problem.stride) is None
+            and max(problem.dilation) <= WINOGRAD_MAX_DILATION
             and cig >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and (planned or _winograd_amortised(winograd_tiles(problem), cig, cog))):

@@ -366,18 +366,54 @@ def test_graph_is_lazy_deterministic_and_holds_the_weights_once():
 
 
 def test_only_halos_travel():
-    # A block reads its own chunk by key and the neighbours' edges through
-    # small take tasks (the halo), never a whole neighbouring chunk.
+    # A block reads its own chunk by key and the neighbours' edges from their
+    # chunks' halos tasks (copies of the strips), never a whole neighbouring chunk.
+    from fastconv.dask._blocks import halos
     x = _chunked(_rand((1, 1, 64, 64)), (1, 1, 16, 16))
     y = fd.conv2d(x, np.ones((1, 1, 5, 5), np.float32), padding=2)
     graph = y.__dask_graph__().layers[y.name]
-    takes = [v for k, v in graph.items() if "take" in k[0]]
-    assert takes
-    for _, source, index in takes:
-        chunk = [x.chunks[axis][j] for axis, j in enumerate(source[1:])]
-        sizes = [len(range(n)[i]) if isinstance(i, slice) else len(i)
-                 for n, i in zip(chunk, index)]
-        assert np.prod(sizes) <= 16 * 2          # at most a 2-wide strip of a 16 x 16 chunk
+    cuts = [v for k, v in graph.items() if "-halo-" in k[0]]
+    assert len(cuts) == 16                        # one per input chunk
+    for task in cuts:
+        assert task[0] is halos and task[1][0] == x.name
+        chunk = [x.chunks[axis][j] for axis, j in enumerate(task[1][1:])]
+        assert 3 <= len(task) - 2 <= 8           # the pieces its 3 to 8 neighbours read
+        for index in task[2:]:
+            sizes = [len(range(n)[i]) if isinstance(i, slice) else len(i)
+                     for n, i in zip(chunk, index)]
+            assert np.prod(sizes) <= 16 * 2       # at most a 2-wide strip of a 16 x 16 chunk
+    strip = halos(np.arange(16.0).reshape(4, 4), (slice(0, 2), slice(None)))[0]
+    assert strip.base is None                     # a copy: it does not hold the chunk
+
+
+def _held_peak(array, prefix):
+    """The most chunks of ``prefix`` held at once when ``array``'s graph runs
+    one task at a time in ``dask.order``'s order (a chunk is released when
+    its last dependent has run)."""
+    from dask.core import get_deps
+    from dask.order import order
+    graph = dict(array.__dask_graph__())
+    deps, dependents = get_deps(graph)
+    left = {k: len(v) for k, v in dependents.items()}
+    held = peak = 0
+    for key in sorted(graph, key=order(graph, dependencies=deps).__getitem__):
+        held += key[0].startswith(prefix)
+        peak = max(peak, held)
+        for dep in deps[key]:
+            left[dep] -= 1
+            held -= left[dep] == 0 and dep[0].startswith(prefix)
+    return peak
+
+
+def test_an_input_chunk_is_released_after_its_own_block():
+    # Out of core, the input chunks in memory at once are about one row of
+    # chunks: a chunk's halos are cut as soon as it exists, so its
+    # neighbours' blocks do not keep it (one task per piece, or blocks
+    # reading their neighbours whole, would keep about two rows).
+    x = da.random.default_rng(0).standard_normal((32, 64), chunks=4, dtype=np.float32)
+    y = fd.correlate(x, np.ones((5, 5), np.float32), mode="same")
+    assert x.numblocks == (8, 16)
+    assert _held_peak(y, x.name) <= 16 + 4
 
 
 # --------------------------------------------------------------------------
@@ -519,17 +555,26 @@ def _rss():
 
 
 class _NpyRegions:
-    """A .npy file that ``da.store`` writes region by region. It pickles as
-    its path: a ``numpy.memmap`` target would be shipped to the workers with
-    all its data (the whole result, more than their memory)."""
+    """A .npy file that ``da.store`` writes region by region, with file
+    writes. It pickles as its path and header: a ``numpy.memmap`` target
+    would be shipped to the workers with all its data (the whole result,
+    more than their memory), and one mapped in the worker's ``__setitem__``
+    counts the file's pages it touches (and the pages read around them) in
+    the worker's memory, up to several times the region."""
 
     def __init__(self, path):
-        self.path = str(path)
+        header = np.load(path, mmap_mode="r")
+        self.path, self.shape, self.dtype, self.offset = (
+            str(path), header.shape, header.dtype, header.offset)
 
     def __setitem__(self, key, value):
-        target = np.load(self.path, mmap_mode="r+")
-        target[key] = value
-        target.flush()
+        rows, cols = key                          # a slice per axis, from da.store
+        value = np.ascontiguousarray(value, self.dtype)
+        row = self.shape[1] * self.dtype.itemsize
+        with open(self.path, "r+b") as f:
+            for i, r in enumerate(range(rows.start, rows.stop)):
+                f.seek(self.offset + r * row + cols.start * self.dtype.itemsize)
+                f.write(value[i].tobytes())
 
 
 def _spot(x, k, top, left, rows, cols):
@@ -544,11 +589,9 @@ def _spot(x, k, top, left, rows, cols):
     return fastconv.correlate(padded, k, mode="valid")
 
 
-# Opt-in, and at present failing: the workers pass their 400 MiB and are
-# restarted (docs/user_guide/dask.rst, "Out of core", says so).
 def test_out_of_core(client, tmp_path):
     """A 2 GiB input, generated lazily, convolved by two workers of 400 MiB and
-    written to a memory-mapped file: no worker killed or restarted, every
+    written to a .npy file: no worker killed or restarted, every
     worker's memory under its limit throughout, spot checks bitwise."""
     import shutil
     import threading
@@ -558,14 +601,15 @@ def test_out_of_core(client, tmp_path):
     shape, chunks = (16384, 32768), (2048, 2048)
     nbytes = shape[0] * shape[1] * 4
     if shutil.disk_usage(tmp_path).free < 2 * nbytes:
-        pytest.skip("not enough disk space for the memory-mapped result")
+        pytest.skip("not enough disk space for the result")
     limit = dask.utils.parse_bytes(WORKER_MEMORY)
     assert nbytes > 2 * limit                    # more than the workers' memory together
     client.wait_for_workers(2, timeout=120)
     workers_before = client.run(os.getpid)
     x = da.random.default_rng(7).standard_normal(shape, chunks=chunks, dtype=np.float32)
-    k = _gauss(5)
+    k = _gauss(5).astype(np.float32)
     y = fd.correlate(x, k, mode="same", boundary="fill")
+    assert y.dtype == np.float32 and y.chunks == x.chunks
     path = tmp_path / "y.npy"
     np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape).flush()
     out = _NpyRegions(path)
@@ -579,6 +623,7 @@ def test_out_of_core(client, tmp_path):
 
     poller = threading.Thread(target=poll)
     sampler = MemorySampler()
+    start = time.perf_counter()
     with sampler.sample("run", client=client, measure="process", interval=0.1):
         poller.start()
         try:
@@ -586,7 +631,8 @@ def test_out_of_core(client, tmp_path):
         finally:
             done.set()
             poller.join()
-    print(f"out of core: peak worker RSS {max(peaks.values()) / 2**20:.0f} MiB, limit "
+    print(f"out of core: {time.perf_counter() - start:.0f} s, peak RSS per worker "
+          f"{ {a: round(v / 2**20) for a, v in peaks.items()} } MiB, limit "
           f"{limit / 2**20:.0f} MiB, input {nbytes / 2**30:.1f} GiB")   # shown with -rP
     assert client.run(os.getpid) == workers_before            # nobody killed or restarted
     assert max(peaks.values()) < limit, peaks

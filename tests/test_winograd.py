@@ -264,6 +264,11 @@ def test_auto_rule():
     assert choose(_problem((1, 64, 56, 56), (64, 64, 3, 3), stride=2)) == "im2col"
     assert choose(_problem((1, 64, 56, 56), (64, 1, 3, 3), groups=64)) == "direct"
     assert choose(_problem((8, 64, 4096), (64, 64, 3), padding=1)) == "winograd"
+    # Dilated: Winograd up to a dilation of 4, im2col beyond (tiles gather far apart).
+    assert choose(_problem((1, 128, 4000), (128, 128, 3), padding=4, dilation=4)) == "winograd"
+    assert choose(_problem((1, 128, 4000), (128, 128, 3), padding=16, dilation=16)) == "im2col"
+    assert choose(_problem((1, 128, 56, 56), (128, 128, 3, 3), padding=8, dilation=(1, 8))) \
+        == "im2col"
 
 
 # --------------------------------------------------------------------------

@@ -16,14 +16,13 @@ import numpy as np
 import dask.array as da
 
 import fastconv
-from fastconv import _signal
+from fastconv import _blockwise as core
 from fastconv._args import (check_layout, check_winograd, from_channels_first, prepare_conv,
                             stand_in, to_channels_first)
 from fastconv._dispatch import choose_algorithm, pointwise_kernel
-from fastconv._threads import check_num_threads
-from fastconv._transposed import (phase_plan, choose_transposed_algorithm, conv_weight_of,
-                                  prepare_transposed)
-from fastconv._variants import check_depthwise_weight, input_channels, check_separable
+from fastconv._blockwise import (check_depthwise_weight, check_num_threads, check_separable,
+                                 choose_transposed_algorithm, conv_weight_of, input_channels,
+                                 phase_plan, prepare_transposed)
 from fastconv.dask import _geometry as geo
 from fastconv.dask._blocks import (ConvBlock, CorrelateBlock, SeparableBlock,
                                    TransposedBlock)
@@ -505,16 +504,16 @@ conv_transpose3d = _make_transposed(3)
 # --------------------------------------------------------------------------
 def _fft_axes(kernel, sizes):
     """Per axis ``(align, minimum)`` of the output chunks for the FFT
-    algorithm: whole blocks of the whole problem (:func:`fastconv._signal.fft_blocks`),
+    algorithm: whole blocks of the whole problem (:func:`fastconv._blockwise.fft_blocks`),
     enough of them that a block's own FFT is blocked alike; None where the
     axis is one transform (it stays one chunk)."""
-    plan = _signal.fft_blocks([s + k - 1 for s, k in zip(sizes, kernel)], kernel)
+    plan = core.fft_blocks([s + k - 1 for s, k in zip(sizes, kernel)], kernel)
     out = []
     for (_, _, block), size, k in zip(plan, sizes, kernel):
         if block >= size:
             out.append(None)
             continue
-        limit = _signal.fft_threshold(k, len(kernel))[1]
+        limit = core.fft_threshold(k, len(kernel))[1]
         need = limit - k + 2           # outputs whose extended input passes the limit
         out.append((block, -(-need // block) * block))
     return out
@@ -526,7 +525,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
     x = _as_dask(in1, "in1")
     kernel_in = np.asarray(in2)
     probe = stand_in(x.shape, x.dtype)
-    boundary, fillvalue, dtype, sizes, channels = _signal.check_correlate(
+    boundary, fillvalue, dtype, sizes, channels = core.check_correlate(
         probe, kernel_in, mode, boundary, fillvalue, algorithm, name)
     nd = kernel_in.ndim
     w = np.asarray(kernel_in, dtype=dtype)
@@ -545,7 +544,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
                and all(k >= n for k, n in zip(w.shape, spatial)))
     pinned = algorithm
     if algorithm == "auto" and not swapped:
-        pinned = _signal.choose_correlate_algorithm(stand_in(spatial, dtype), w, sizes)[0]
+        pinned = core.choose_correlate_algorithm(stand_in(spatial, dtype), w, sizes)[0]
     fft_axes = _fft_axes(w.shape, sizes) if pinned == "fft" else None
     if swapped:
         fn = partial(getattr(fastconv, name), in2=kernel_in, mode=mode, boundary=boundary,
@@ -554,7 +553,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
     plans = []
     for axis in range(nd):
         n, k = spatial[axis], w.shape[axis]
-        start = _signal.region(n, k, mode)[0]
+        start = core.region(n, k, mode)[0]
         align, minimum, bounds = 1, 1, None
         if pinned == "winograd":
             align = geo.tile_align(k, 1, True)

@@ -11,17 +11,27 @@ from dataclasses import dataclass
 import numpy as np
 
 import fastconv
-from fastconv import _signal
+from fastconv._blockwise import correlate_channel
 from fastconv.dask._workers import threads_for_task
 
 
 def take(block, index):
-    """``block`` indexed by one slice or int64 array per axis (outer indexing)."""
+    """``block`` indexed by one slice or int64 array per axis (outer
+    indexing), as a new array: a view would keep the whole chunk alive in
+    the worker's memory for as long as the piece is held (and Dask would
+    count only the piece's bytes)."""
     out = block[tuple(i if isinstance(i, slice) else slice(None) for i in index)]
     for axis, i in enumerate(index):
         if not isinstance(i, slice):
             out = np.take(out, i, axis=axis)
-    return out
+    return out.copy() if out.base is not None else out
+
+
+def halos(block, *indices):
+    """The pieces of one input chunk that its neighbours' blocks read (one
+    :func:`take` per index), computed together as soon as the chunk is, so
+    that the chunk can be released once its own block has run."""
+    return tuple(take(block, index) for index in indices)
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ class CorrelateBlock:
     num_threads: object
 
     def __call__(self, ext, kernel, bias, spec, shared):
-        run = _signal.correlate_channel
+        run = correlate_channel
         if not self.channels:
             return run(ext, kernel, "valid", "fill", 0.0, self.algorithm, None)
         out = np.empty(spec.out_shape, spec.dtype)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastconv._signal import extend_index
+from fastconv._blockwise import extend_index
 
 #: A padding mode of the convolutions as the boundary rule of the index maps.
 PADDING_MODE_BOUNDARY = {"zeros": "fill", "reflect": "mirror", "replicate": "nearest",

@@ -2,23 +2,33 @@
 
 For every output block, the runs of its axes (:class:`fastconv.dask._geometry.AxisPlan`)
 are crossed into pieces: an input chunk used whole is read by key, a part of
-one (a halo, a reflected edge) by a small ``take`` task next to that chunk,
-so only the part travels between workers; a piece in the padding is filled
+one (a halo, a reflected edge) from that chunk's ``halos`` task, which cuts
+every piece the neighbouring blocks need from the chunk as soon as it exists,
+so only the parts travel between workers; a piece in the padding is filled
 in the block's own task. The block's task assembles its pieces and runs the
 in-memory function (:func:`fastconv.dask._blocks.run_block`).
+
+Memory in flight: an input chunk is held until its own block has run (the
+neighbours hold only its halo pieces), so when blocks run in the order of
+the input chunks, the chunks held are about one row of chunks (the chunks
+along every axis but the first) plus the blocks running. One task per
+halo piece instead would hold each chunk until its last neighbour's block
+has run (about two rows), since Dask orders such a small task just before
+the block that reads it.
 
 Weights and biases are keys of their own, one per chunk of output channels:
 a graph holds each of them once, and every name is a token of the call's
 arguments, so the same call builds the same graph.
 """
 import itertools
+import operator
 
 import numpy as np
 from dask.array.core import Array
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from fastconv.dask._blocks import Assembly, run_block, take
+from fastconv.dask._blocks import Assembly, halos, run_block
 
 
 def _axis_pieces(plan, j):
@@ -31,12 +41,13 @@ def _axis_pieces(plan, j):
     return out, start
 
 
-def _pieces(x_name, block, axes, take_name, graph):
-    """The pieces of one output block: keys (or take tasks added to ``graph``),
+def _pieces(x_name, block, axes, halo_name, cuts):
+    """The pieces of one output block: keys or tasks (a part of a chunk: an
+    item of that chunk's ``halos`` task, its index appended to ``cuts``),
     their boxes in the block's extended input, the boxes of fill, its shape."""
     per_axis = [axes[a][j] for a, j in enumerate(block)]
     keys, boxes, fills = [], [], []
-    for count, combo in enumerate(itertools.product(*[p[0] for p in per_axis])):
+    for combo in itertools.product(*[p[0] for p in per_axis]):
         box = tuple(c[3] for c in combo)
         src = tuple(c[0] for c in combo)
         if None in src:
@@ -45,9 +56,9 @@ def _pieces(x_name, block, axes, take_name, graph):
         if all(c[2] for c in combo):
             keys.append((x_name,) + src)
         else:
-            key = (take_name,) + block + (count,)
-            graph[key] = (take, (x_name,) + src, tuple(c[1] for c in combo))
-            keys.append(key)
+            indices = cuts.setdefault(src, [])
+            keys.append((operator.getitem, (halo_name,) + src, len(indices)))
+            indices.append(tuple(c[1] for c in combo))
         boxes.append(box)
     return keys, tuple(boxes), tuple(fills), tuple(p[1] for p in per_axis)
 
@@ -83,7 +94,7 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
         weights of a separable convolution), a key of its own.
     """
     token = tokenize(x, op, plans, dtype, token_args, fill)
-    names = {"out": f"{name}-{token}", "take": f"{name}-take-{token}",
+    names = {"out": f"{name}-{token}", "halo": f"{name}-halo-{token}",
              "weight": f"{name}-weight-{token}", "bias": f"{name}-bias-{token}",
              "shared": f"{name}-shared-{token}"}
     graph = {}
@@ -97,8 +108,9 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
             graph[(names["bias"], j)] = b
     chunks = tuple(plan.chunks for plan in plans)
     axes = [[_axis_pieces(plan, j) for j in range(len(plan.chunks))] for plan in plans]
+    cuts = {}
     for block in itertools.product(*[range(len(c)) for c in chunks]):
-        keys, boxes, fills, shape = _pieces(x.name, block, axes, names["take"], graph)
+        keys, boxes, fills, shape = _pieces(x.name, block, axes, names["halo"], cuts)
         out_shape = tuple(c[j] for c, j in zip(chunks, block))
         spec = Assembly(shape=shape, dtype=np.dtype(dtype), boxes=boxes, fill_boxes=fills,
                         fill=fill, local=tuple(plan.local[j] for plan, j in zip(plans, block)),
@@ -108,6 +120,8 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
             run_block, op, spec, keys, (names["weight"], jw),
             (names["bias"], jw) if has_bias else None,
             (names["shared"], 0) if shared is not None else None)
+    for src, indices in cuts.items():
+        graph[(names["halo"],) + src] = (halos, (x.name,) + src) + tuple(indices)
     hlg = HighLevelGraph.from_collections(names["out"], graph, dependencies=[x])
     return Array(hlg, names["out"], chunks, dtype=dtype,
                  meta=np.empty((0,) * len(chunks), dtype=dtype))

@@ -23,7 +23,7 @@ import contextlib
 import functools
 import threading
 
-from fastconv._threads import effective_n_threads
+from fastconv._blockwise import effective_n_threads
 
 
 @functools.lru_cache(maxsize=1)

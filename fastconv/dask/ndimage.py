@@ -318,7 +318,7 @@ def uniform_filter(image, size=3, mode="reflect", cval=0.0, origin=0, *, axes=No
     Examples
     --------
     >>> import numpy as np, dask.array as da, fastconv.ndimage, fastconv.dask.ndimage
-    >>> x = da.random.default_rng(3).random((33, 47), chunks=12)
+    >>> x = da.random.default_rng(3).random((33, 47), chunks=12).astype(np.float32)
     >>> y = fastconv.dask.ndimage.uniform_filter(x, size=(4, 5), origin=(1, -2))
     >>> bool(np.array_equal(y.compute(), fastconv.ndimage.uniform_filter(x.compute(), (4, 5), origin=(1, -2))))
     True
