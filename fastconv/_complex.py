@@ -102,6 +102,22 @@ def result_dtype(*arrays):
     return complex_dtype(compute_dtype(*reals))
 
 
+def whole_dtype(*arrays):
+    """The dtype of an operation on ``arrays`` (None entries skipped): their
+    :func:`fastconv._args.compute_dtype` when all are real, else their
+    :func:`result_dtype`."""
+    arrays = [a for a in arrays if a is not None]
+    return result_dtype(*arrays) if is_complex(*arrays) else compute_dtype(*arrays)
+
+
+def part_dtype(a, dtype):
+    """The dtype ``a`` is computed in within an operation of dtype ``dtype``
+    (:func:`whole_dtype`): ``dtype`` itself for a complex ``a``, its real
+    dtype for a real one (a real factor stays real: two real products, not
+    three)."""
+    return dtype if a.dtype.kind == "c" else REAL_OF.get(dtype, dtype)
+
+
 def complex_dtype(real_dtype):
     """The complex dtype whose parts are ``real_dtype`` (float32 or float64)."""
     real_dtype = np.dtype(real_dtype).newbyteorder("=")
@@ -124,7 +140,9 @@ def bilinear(product, x, w, *, conj_w=False, fill=0.0, products=None):
     product : callable
         ``product(xr, wr, fill) -> ndarray``: the real operation, linear in
         ``xr`` (extended beyond its edges by the real scalar ``fill``, if it
-        is extended at all) and in ``wr``.
+        is extended at all) and in ``wr``. It may return complex arrays (an
+        operation with a third, complex factor): the parts are then combined
+        as complex numbers.
     x, w : ndarray
         Real or complex arrays; a complex one is split into its parts.
     conj_w : bool
@@ -173,6 +191,10 @@ def bilinear(product, x, w, *, conj_w=False, fill=0.0, products=None):
         im -= k2
         re = k1
         re -= k2
+    if re.dtype.kind == "c":
+        im *= 1j
+        re += im
+        return re
     out = np.empty(re.shape, complex_dtype(re.dtype))
     out.real = re
     out.imag = im

@@ -22,7 +22,8 @@ Algorithms
     run as two 1-D passes when that is cheaper (:func:`_rank1`, with the
     factors of :func:`fastconv.separate`).
 ``fft``
-    The convolution theorem with real FFTs (``scipy.fft`` when SciPy is
+    The convolution theorem with real FFTs, or complex ones for complex
+    arrays (``scipy.fft`` when SciPy is
     installed, else ``numpy.fft``, see :func:`fft_backend`); along an axis
     much longer than the kernel the output is cut into blocks (overlap-save,
     :func:`fft_blocks`) so that each FFT stays short. The blocks are defined
@@ -72,8 +73,17 @@ BOUNDARIES = ("fill", "reflect", "symmetric", "mirror", "nearest", "wrap")
 #:   in cache) cost ``FFT_BLOCK_PER_POINT`` instead (10^6 samples, 501 taps:
 #:   14.6 ms, against 18.6 ms direct); the blocks of a 2-D or 3-D array cost
 #:   ``FFT_PER_POINT`` for all their points.
+#:
+#: Complex arrays: ``direct`` and ``separable`` are composed of real
+#: correlations (:func:`real_products`: 2 or 4 of them) and cost that many
+#: times the real ones; ``fft`` transforms two complex arrays themselves (one
+#: side real: two real FFT correlations) and costs ``FFT_COMPLEX`` times the
+#: real FFT of the same shapes (a complex transform has twice a real one's
+#: points; measured 1.4-2.5 times, median 2.0, complex64 and complex128 on
+#: 2e5 and 1e6 samples with 101 and 1001 taps and 248 x 504 to 1024 x 1024
+#: images with 9 x 9 to 31 x 31 kernels, 'same').
 _COST = dict(DIRECT_PER_MAC=0.055, DIRECT_PER_OUTPUT=0.2, FFT_PER_POINT=0.9,
-             FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0)
+             FFT_BLOCK_PER_POINT=0.35, FFT_PER_OUTPUT=1.0, FFT_COMPLEX=2.0)
 #: The FFT's blocks (overlap-save) are transforms of about ``_BLOCK_FACTOR``
 #: times the kernel's taps along each axis (see :func:`fft_threshold`).
 _BLOCK_FACTOR = 8
@@ -97,8 +107,22 @@ def fft_backend():
 
 
 @functools.lru_cache(maxsize=256)
-def next_fast_len(n):
-    """The smallest 2^a 3^b 5^c 7^d >= n (lengths numpy.fft transforms fast)."""
+def next_fast_len(n, complex_data=False):
+    """The smallest 2^a 3^b 5^c 7^d >= n (lengths numpy.fft transforms fast).
+
+    ``complex_data``: the length of a complex-to-complex transform, which
+    ``scipy.fft`` (when it is the backend, :func:`fft_backend`) also
+    transforms fast with factors of 11, fastest with many factors of 2: of
+    the 2^a 3^b 5^c 7^d 11^e lengths up to 10% above ``n``, the one of least
+    ``length * (1 + 0.4 / 2^a)``. Measured on the development machine
+    (shared and loaded; 2-D complex64 transforms, time per point): 30-32 ns for a >= 5, 34-36
+    for a = 3, 36-48 for a <= 2; so 2240 for 2172 (2^6 5 7: 168 ms, against
+    225 ms for ``scipy.fft.next_fast_len``'s 2178 = 2 3^2 11^2), 1120 for
+    1084, 1056 for 1054, 528 for 526.
+    """
+    if complex_data and fft_backend()[0] is not np.fft:
+        smallest = int(fft_backend()[0].next_fast_len(int(n), real=False))
+        return _fast_complex_len(int(n), smallest)
     best = 1 << max(int(n - 1).bit_length(), 0)
     p7 = 1
     while p7 < best:
@@ -114,6 +138,24 @@ def next_fast_len(n):
             p5 *= 5
         p7 *= 7
     return max(best, 1)
+
+
+def _fast_complex_len(n, smallest):
+    """:func:`next_fast_len` of complex data: ``smallest`` is the least
+    2357-11-smooth length >= ``n``."""
+    def cost(length):
+        twos = (length & -length).bit_length() - 1
+        return length * (1 + 0.4 / 2 ** twos)
+
+    best = smallest
+    for length in range(smallest + 1, max(smallest, n + n // 10) + 1):
+        rest = length
+        for p in (2, 3, 5, 7, 11):
+            while rest % p == 0:
+                rest //= p
+        if rest == 1 and cost(length) < cost(best):
+            best = length
+    return best
 
 
 def extend_index(idx, n, boundary):
@@ -190,12 +232,28 @@ def _index_map(start, size, k, n, boundary):
     return m, lo, max(hi, lo)
 
 
-def _extended(x, maps, fill):
+def _extended(x, maps, fill, shape=None, dtype=None):
     """``in1`` extended by the index maps, as an array (for the FFT and 3-D paths).
 
     One dimension at a time: the interior is one slice copy, the edges are
-    gathered through the map (or filled).
+    gathered through the map (or filled). With ``shape`` (at least the
+    extension's, per dim) and ``dtype``: an array of that shape and dtype
+    holding the extension at its start and zeros after it; an extension by
+    the fill value alone is then written straight into it.
     """
+    if shape is not None:
+        ext_shape = tuple(m.size for m, _, _ in maps)
+        region = tuple(slice(0, e) for e in ext_shape)
+        dst = np.zeros(shape, dtype)
+        if not all(np.all(m[:lo] < 0) and np.all(m[hi:] < 0) for m, lo, hi in maps):
+            dst[region] = _extended(x, maps, fill)
+            return dst
+        if fill != 0:
+            dst[region] = fill
+        if all(hi > lo for _, lo, hi in maps):
+            dst[tuple(slice(lo, hi) for _, lo, hi in maps)] = x[
+                tuple(slice(int(m[lo]), int(m[lo]) + hi - lo) for m, lo, hi in maps)]
+        return dst
     ext = x
     for dim, (m, lo, hi) in enumerate(maps):
         shape = list(ext.shape)
@@ -289,7 +347,7 @@ def fft_threshold(k, nd):
     return n, (_BLOCK_FACTOR * 2 * k if nd == 1 else _BLOCK_FACTOR * n)
 
 
-def fft_blocks(ext_shape, kernel):
+def fft_blocks(ext_shape, kernel, complex_data=False):
     """The FFT's blocks, per axis: ``(segment, transform length, outputs per block)``.
 
     An axis whose extended input is longer than :func:`fft_threshold`'s
@@ -298,7 +356,8 @@ def fft_blocks(ext_shape, kernel):
     blocks start at the first output, so an output's bits do not depend on
     how far the array reaches beyond its block: a region of whole blocks,
     computed from its own extended input, is computed exactly as in the
-    whole array.
+    whole array. ``complex_data``: the lengths of complex transforms
+    (:func:`next_fast_len`).
     """
     plan = []
     for e, k in zip(ext_shape, kernel):
@@ -306,7 +365,7 @@ def fft_blocks(ext_shape, kernel):
         if e > limit:
             plan.append((n, n, n - k + 1))
         else:
-            plan.append((e, next_fast_len(e), e - k + 1))
+            plan.append((e, next_fast_len(e, complex_data), e - k + 1))
     return plan
 
 
@@ -321,37 +380,79 @@ def _fft(x, w, maps, sizes, fill, out):
     the extended input is transformed, multiplied by the kernel's spectrum
     and transformed back; its valid part is the block's outputs. The blocks'
     segments are a strided view of the input (no gathered copy), transformed
-    a batch at a time.
+    a batch at a time. Real arrays take real transforms (``rfftn``/``irfftn``),
+    complex ones (``x`` and ``w`` of one complex dtype) complex-to-complex
+    transforms (``fftn``/``ifftn``): one forward transform per operand, one
+    product, one inverse, whatever the parts.
     """
-    ext = _extended(x, maps, fill)
     wf = w[(slice(None, None, -1),) * w.ndim]          # correlation = convolution with w flipped
     fft, upcast = fft_backend()
-    upcast = upcast and x.dtype == np.float32
-    nd = ext.ndim
-    seg, n_fft, block = zip(*fft_blocks(ext.shape, w.shape))
+    upcast = upcast and x.dtype in (np.float32, np.complex64)
+    if x.dtype.kind == "c":
+        forward = fft.fftn
+        dtype = np.complex128 if upcast else x.dtype
+    else:
+        forward = fft.rfftn
+        dtype = np.float64 if upcast else x.dtype
+    # The spectra are this function's own: scipy.fft may transform them in place.
+    in_place = {} if fft is np.fft else {"overwrite_x": True}
+    nd = x.ndim
+    ext_shape = tuple(m.size for m, _, _ in maps)
+    seg, n_fft, block = zip(*fft_blocks(ext_shape, w.shape, x.dtype.kind == "c"))
     nblocks = [-(-size // b) for size, b in zip(sizes, block)]
     need = tuple(nb * b + k - 1 for nb, b, k in zip(nblocks, block, w.shape))
-    dtype = np.float64 if upcast else x.dtype
-    if need == ext.shape and ext.dtype == dtype:
-        padded = ext
-    else:       # the last blocks' segments reach past the input: zeros
-        padded = np.zeros(need, dtype)
-        padded[tuple(slice(0, e) for e in ext.shape)] = ext
-    segments = np.lib.stride_tricks.sliding_window_view(padded, seg)[
+    # The extended input, followed by zeros: past the last blocks' segments,
+    # and up to the transform length along an axis transformed whole (so
+    # that the transforms read it as it is, without a padded copy).
+    padded = _extended(x, maps, fill, tuple(e + n - s for e, n, s in zip(need, n_fft, seg)),
+                       dtype)
+    segments = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[
         tuple(slice(None, None, b) for b in block)]
     axes = tuple(range(nd, 2 * nd))
-    spec_w = fft.rfftn(wf.astype(dtype, copy=False), n_fft, axes=tuple(range(nd)))
-    keep = (Ellipsis,) + tuple(slice(k - 1, k - 1 + b) for k, b in zip(w.shape, block))
+    spec_w = _kernel_spectrum(fft, wf.astype(dtype, copy=False), n_fft)
+    keep = tuple(slice(k - 1, k - 1 + b) for k, b in zip(w.shape, block))
     # Batches of whole rows of blocks along the first axis.
     per_row = math.prod(nblocks[1:]) * math.prod(n_fft)
     rows = max(1, _FFT_BATCH_POINTS // max(per_row, 1))
     for r0 in range(0, nblocks[0], rows):
         r1 = min(nblocks[0], r0 + rows)
-        spec = fft.rfftn(segments[r0:r1], n_fft, axes=axes)
+        spec = forward(segments[r0:r1], n_fft, axes=axes)
         spec *= spec_w
-        res = fft.irfftn(spec, n_fft, axes=axes)[keep]
+        res = _kept_inverse(fft, spec, n_fft, keep, x.dtype.kind != "c", in_place)
         _put_blocks(out[r0 * block[0]:min(sizes[0], r1 * block[0])], res, block)
     return out
+
+
+def _kernel_spectrum(fft, w, n_fft):
+    """The spectrum of ``w`` zero-padded to ``n_fft`` (``rfftn``'s for a real
+    ``w``, ``fftn``'s for a complex one), one axis at a time: each pass
+    transforms only the lines the previous ones made non-zero, so a small
+    kernel's spectrum costs about one pass over the transform, not ``nd``."""
+    if w.dtype.kind == "c":
+        spec = w
+    else:
+        spec = fft.rfft(w, n_fft[-1], axis=w.ndim - 1)
+    for axis in range(w.ndim - (w.dtype.kind != "c")):
+        spec = fft.fft(spec, n_fft[axis], axis=axis)
+    return spec
+
+
+def _kept_inverse(fft, spec, n_fft, keep, real, in_place):
+    """The inverse transform of ``spec`` (blocks along the leading axes, then
+    the transform axes), cut to ``keep`` along each transform axis: one axis
+    at a time, each pass cut to its kept outputs before the next, which then
+    transforms fewer lines. Complex spectra take ``ifft`` along every axis,
+    the half spectra of ``real`` data ``irfft`` along the last."""
+    nd = len(n_fft)
+    first = spec.ndim - nd
+    for i in range(nd):
+        axis = first + i
+        if i == nd - 1 and real:
+            spec = fft.irfft(spec, n_fft[i], axis=axis)
+        else:
+            spec = fft.ifft(spec, n_fft[i], axis=axis, **(in_place if i == 0 else {}))
+        spec = spec[(slice(None),) * axis + (keep[i],)]
+    return spec
 
 
 def _put_blocks(out, res, block):
@@ -359,6 +460,9 @@ def _put_blocks(out, res, block):
     outputs) into ``out``, cropped to its shape: whole blocks with one
     strided copy, then the partial last block of each axis."""
     nd = out.ndim
+    if all(s <= b for s, b in zip(out.shape, block)):      # one block
+        out[...] = res[(0,) * nd + tuple(slice(0, s) for s in out.shape)]
+        return
     full = [s // b for s, b in zip(out.shape, block)]
     order = [a for d in range(nd) for a in (d, nd + d)]
     # Per axis: the whole blocks, and the partial last one if there is one.
@@ -387,11 +491,22 @@ def _winograd(x, w, maps, fill, out):
     return out
 
 
+def real_products(x, w):
+    """How many real correlations a correlation of ``x`` and ``w`` is composed
+    of off the FFT path: 1 for real arrays, 2 with one complex side, SciPy's
+    convention's :data:`fastconv._complex.PRODUCTS` with two."""
+    xc, wc = x.dtype.kind == "c", w.dtype.kind == "c"
+    return _complex.PRODUCTS["scipy"] if xc and wc else 2 if xc or wc else 1
+
+
 def algorithm_costs(x, w, sizes):
     """Estimated nanoseconds of each algorithm (see ``_COST``); ``separable`` is
-    priced for any 2-D kernel, as if it had rank 1."""
+    priced for any 2-D kernel, as if it had rank 1. Complex arrays: the direct
+    and separable costs are those of their :func:`real_products`, the FFT's
+    ``FFT_COMPLEX`` times the real one."""
     c = _COST
-    per = 2.0 if x.dtype == np.float64 else 1.0
+    dtypes = {_complex.REAL_OF.get(a.dtype, a.dtype) for a in (x, w)}
+    per = 2.0 if np.float64 in dtypes else 1.0
     outputs = math.prod(sizes)
     costs = {"direct": per * outputs * (c["DIRECT_PER_MAC"] * w.size + c["DIRECT_PER_OUTPUT"])}
     if x.ndim == 2 and min(w.shape) > 1:
@@ -400,7 +515,8 @@ def algorithm_costs(x, w, sizes):
                                                        + c["DIRECT_PER_OUTPUT"])
                                     + outputs * (c["DIRECT_PER_MAC"] * w.shape[0]
                                                  + c["DIRECT_PER_OUTPUT"]))
-    plan = fft_blocks([s + k - 1 for s, k in zip(sizes, w.shape)], w.shape)
+    plan = fft_blocks([s + k - 1 for s, k in zip(sizes, w.shape)], w.shape,
+                      x.dtype.kind == "c" or w.dtype.kind == "c")
     points = math.prod(n for _, n, _ in plan)
     length = points * math.prod(-(-s // b) for s, (_, _, b) in zip(sizes, plan))
     log = math.log2(max(points, 2))
@@ -410,6 +526,10 @@ def algorithm_costs(x, w, sizes):
     # images with a 31 x 31 kernel, the small 1-D blocks 0.4).
     per_point = c["FFT_BLOCK_PER_POINT"] if blocked and x.ndim == 1 else c["FFT_PER_POINT"]
     costs["fft"] = per_point * length * log * 3 + c["FFT_PER_OUTPUT"] * outputs
+    products = real_products(x, w)
+    if products > 1:
+        for name in costs:
+            costs[name] *= c["FFT_COMPLEX"] if name == "fft" else products
     return costs
 
 
@@ -500,7 +620,11 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     ``x`` (extended by ``boundary``) with ``w``, into ``out`` or a new array.
 
     ``x`` and ``w`` are C-contiguous arrays of one float dtype and of the same
-    ndim (1-D to 3-D; any ndim for ``algorithm="fft"``); ``algorithm`` is one of
+    ndim (1-D to 3-D; any ndim for ``algorithm="fft"``), or complex arrays
+    (one or both of the complex dtype of that float dtype; ``fill`` may be
+    complex): the FFT transforms them as they are, the other algorithms
+    compose real correlations of their parts (:func:`_complex_region`); ``w``
+    is not conjugated. ``algorithm`` is one of
     :data:`ALGORITHMS`; ``isa`` and ``threads`` the SIMD level and thread
     count of the 1-D and 2-D direct kernels (default: those in use). The entry
     point of :mod:`fastconv.signal` and :mod:`fastconv.ndimage`, which place
@@ -512,6 +636,18 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
         # (a Dask worker's block or kernel) may start anywhere.
         x, w = np.require(x, requirements="CA"), np.require(w, requirements="CA")
     starts, sizes = tuple(starts), tuple(sizes)
+    if x.dtype.kind == "c" or w.dtype.kind == "c" or isinstance(fill, complex):
+        composed = _complex_region(x, w, starts, sizes, boundary, fill, algorithm, isa,
+                                   threads)
+        if composed is not None:
+            if out is None:
+                return composed
+            out[...] = composed
+            return out
+        # The FFT of two complex arrays, transformed as they are (below); a
+        # complex fill has made a real x complex.
+        cdt = w.dtype
+        x, algorithm = x.astype(cdt, copy=False), "fft"
     key = (x.shape, w.shape, x.dtype, starts, sizes, boundary, fill == 0)
     setup = _setups.get(key)
     if setup is None:
@@ -552,18 +688,43 @@ def correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out=None, i
     return target
 
 
+def _complex_region(x, w, starts, sizes, boundary, fill, algorithm, isa, threads):
+    """:func:`correlate_region` of complex arrays (or a complex ``fill``) off
+    the complex FFT: composed of real correlations of the parts
+    (:func:`fastconv._complex.bilinear`, SciPy's convention's form), run
+    with the same algorithm (``auto``: the one it picks by the complex costs
+    of :func:`algorithm_costs`). Returns None when both arrays are complex and
+    the FFT computes it (asked for, or ``auto``'s choice): on the complex
+    arrays themselves. With one side real the FFT is two real FFT
+    correlations, which cost about as much as one complex one and keep the
+    real transforms' accuracy (SciPy's own tests of complex64 by an integer
+    array pass with them, not with a complex64 transform)."""
+    if w.dtype.kind == "c" and x.dtype.kind != "c" and np.imag(fill) != 0:
+        x = x.astype(w.dtype)       # the fill's imaginary part extends x's imaginary part
+    both = x.dtype.kind == "c" and w.dtype.kind == "c"
+    if algorithm == "auto" and (x.dtype.kind == "c" or w.dtype.kind == "c"):
+        costs = algorithm_costs(x, w, sizes)
+        best = min(costs, key=costs.get)
+        if best == "separable" and any(
+                (_small_rank1(p) if p.size <= RANK1_CACHE_MAX_TAPS else _rank1(p)) is None
+                for p in _complex.parts(w) if p is not None):
+            del costs["separable"]     # the parts are filtered with "auto": as if direct
+            best = min(costs, key=costs.get)
+        if best == "fft":
+            algorithm = "fft"
+    if algorithm == "fft" and both:
+        return None
+
+    def real(xr, wr, fr):
+        return correlate_region(xr, wr, starts, sizes, boundary, fr, algorithm, None, isa,
+                                threads)
+    return _complex.bilinear(real, x, w, fill=fill)
+
+
 def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     if _complex.is_complex(in1, in2):
-        # SciPy's semantics: correlate conjugates in2, convolve does not; a
-        # complex fillvalue extends the real and imaginary parts of in1.
-        if not isinstance(fillvalue, (numbers.Number, np.bool_)):
-            raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
-
-        def real(xr, wr, fill):
-            return _correlate(xr, wr, mode, boundary, fill, algorithm, None, convolve)
-        fill = fillvalue if boundary == "fill" and mode != "valid" else 0.0
-        return _complex.compose(real, in1, in2, convention="scipy", names=("in1", "in2"),
-                                conj_w=not convolve, fill=fill, out=out)
+        return _correlate_complex(in1, in2, mode, boundary, fillvalue, algorithm, out,
+                                  convolve)
     a_in, b_in = in1, in2
     a = input_array(in1, "in1")
     b = input_array(in2, "in2")
@@ -591,15 +752,53 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
     if convolve:
         b = b[(slice(None, None, -1),) * nd]
     w = np.ascontiguousarray(b, dtype=dtype)
-    fill = float(fillvalue)
-    if not channels:
-        x = np.ascontiguousarray(a, dtype=dtype)
+    return _channels(a, dtype, w, starts, sizes, boundary, float(fillvalue), algorithm, out,
+                     shape, dtype)
+
+
+def _channels(a, x_dtype, w, starts, sizes, boundary, fill, algorithm, out, shape, dtype):
+    """:func:`correlate_region` of ``a`` (as ``x_dtype``) with ``w``, or of each
+    channel of ``a`` when its ``shape`` has a trailing channel axis (the
+    result, of ``dtype``, into ``out`` if given)."""
+    if len(shape) == w.ndim:
+        x = np.ascontiguousarray(a, dtype=x_dtype)
         return correlate_region(x, w, starts, sizes, boundary, fill, algorithm, out)
     result = out if out is not None else np.empty(shape, dtype)
-    for c in range(channels[0]):
-        x = np.ascontiguousarray(a[..., c], dtype=dtype)
+    for c in range(shape[-1]):
+        x = np.ascontiguousarray(a[..., c], dtype=x_dtype)
         result[..., c] = correlate_region(x, w, starts, sizes, boundary, fill, algorithm, None)
     return result
+
+
+def _correlate_complex(in1, in2, mode, boundary, fillvalue, algorithm, out, convolve):
+    """:func:`_correlate` with a complex ``in1`` or ``in2``, SciPy's semantics:
+    correlate conjugates ``in2``, convolve does not; a complex ``fillvalue``
+    extends the real and imaginary parts of ``in1``. The complex arrays go to
+    :func:`correlate_region` as they are (its FFT transforms them, the other
+    algorithms are composed of real correlations)."""
+    if not isinstance(fillvalue, (numbers.Number, np.bool_)):
+        raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
+    a, b = _complex.as_any_array(in1, "in1"), _complex.as_any_array(in2, "in2")
+    dtype = _complex.result_dtype(a, b)
+    rdt = _complex.REAL_OF[dtype]
+    # The checks of the real path, on the real parts (views).
+    _, shape, mode, nd, _, starts, sizes = _check_call(a.real, b.real, mode, boundary,
+                                                       algorithm, convolve)
+    fill = complex(fillvalue) if boundary == "fill" and mode != "valid" else 0.0
+    if mode == "valid":
+        boundary = "fill"
+    if fill.imag == 0:
+        fill = fill.real
+    if out is not None:
+        check_out(out, shape, dtype, [("in1", in1), ("in2", in2)])
+    if convolve:
+        b = b[(slice(None, None, -1),) * nd]
+    elif b.dtype.kind == "c":
+        b = np.conj(b)
+    w = np.ascontiguousarray(b, dtype=dtype if b.dtype.kind == "c" else rdt)
+    x_dtype = dtype if a.dtype.kind == "c" or isinstance(fill, complex) else rdt
+    return _channels(a, x_dtype, w, starts, sizes, boundary, fill, algorithm, out, shape,
+                     dtype)
 
 
 _checked = {}
@@ -666,9 +865,10 @@ _DOC = """{title}
     {definition}
 
     Complex ``in1`` and ``in2`` (complex64, complex128, mixed with real
-    arrays) are accepted with SciPy's semantics: {complex_rule}. The result
-    is composed from real {name}s of the real and imaginary parts, for every
-    algorithm, boundary and mode.
+    arrays) are accepted with SciPy's semantics: {complex_rule}, for every
+    algorithm, boundary and mode. The FFT transforms the complex arrays as
+    they are; the other algorithms compose the result from real {name}s of
+    the real and imaginary parts.
 
     Parameters
     ----------
@@ -698,8 +898,9 @@ _DOC = """{title}
         with a complex ``in1`` or ``in2`` (its real part extends the real
         part of ``in1``, its imaginary part the imaginary part).
     algorithm : {{'auto', 'direct', 'fft', 'winograd'}}, default 'auto'
-        'direct' sums the products; 'fft' uses real FFTs (overlap-save blocks
-        along axes much longer than the kernel); 'winograd' (F(2, 3))
+        'direct' sums the products; 'fft' uses real FFTs, complex ones for
+        complex arrays (overlap-save blocks along axes much longer than the
+        kernel); 'winograd' (F(2, 3))
         applies to 2-D arrays only, with a kernel of 3 x 3, 3 x 1 or 1 x 3
         taps, and raises ValueError otherwise (the kernel is ``in2``; with
         zero fill and an ``in2`` at least as large as ``in1`` in every dim,

@@ -168,6 +168,11 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     far less memory than the two convolutions one after the other, and is
     faster.
 
+    Complex arrays (complex64, complex128, any of them, mixed with real ones as NumPy
+    promotes them) are accepted with PyTorch's semantics (no conjugation), computed by
+    the fused kernel: three runs (Gauss's form in the input and the depthwise weights),
+    each giving both parts of the pointwise stage.
+
     Parameters
     ----------
     x : array_like
@@ -223,6 +228,9 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     >>> bool(np.allclose(y, two_calls, rtol=1e-5, atol=1e-5))
     True
     """
+    if _complex.is_complex(x, depthwise_weight, pointwise_weight, bias):
+        return _complex_separable(x, depthwise_weight, pointwise_weight, bias, stride, padding,
+                                  dilation, padding_mode, algorithm, out)
     xa = as_array(x, "input")
     pwa = as_array(pointwise_weight, "pointwise_weight")
     ba = None if bias is None else as_array(bias, "bias")
@@ -267,6 +275,56 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     return result
 
 
+def _complex_separable(x, depthwise_weight, pointwise_weight, bias, stride, padding, dilation,
+                       padding_mode, algorithm, out):
+    """:func:`separable_conv2d` with a complex argument (PyTorch's convention,
+    no conjugation), composed of real fused calls.
+
+    The call is bilinear in the input and the depthwise weights: Gauss's three
+    real products of their parts (:func:`fastconv._complex.bilinear`). Each
+    real product is one fused call whose pointwise weights are the real and
+    the imaginary part of ``pointwise_weight`` stacked as output channels
+    (one band of depthwise results serves both), read back as one complex
+    array.
+    """
+    xa = _complex.as_any_array(x, "input")
+    dwa = _complex.as_any_array(depthwise_weight, "depthwise_weight")
+    pwa = _complex.as_any_array(pointwise_weight, "pointwise_weight")
+    ba = None if bias is None else _complex.as_any_array(bias, "bias")
+    dtype = _complex.result_dtype(xa, dwa, pwa, ba)
+    # The real call's checks, on the parts (views; the input is not converted).
+    problem, _, _, _ = check_separable(xa.real, dwa.real, pwa.real,
+                                       None if ba is None else ba.real, stride, padding,
+                                       dilation, padding_mode, algorithm, convert_input=False)
+    c_out = int(pwa.shape[0])
+    out_shape = ((problem.n,) if problem.batched else ()) + (c_out,) + problem.out_spatial
+    if out is not None:
+        check_out(out, out_shape, dtype, [("input", x), ("depthwise_weight", depthwise_weight),
+                                          ("pointwise_weight", pointwise_weight),
+                                          ("bias", bias)])
+    pr, pi = _complex.parts(pwa.astype(_complex.part_dtype(pwa, dtype), copy=False))
+    stacked = pr if pi is None else np.concatenate([pr, pi])
+
+    def product(xr, dr, fill):
+        y = separable_conv2d(xr, dr, stacked, None, stride, padding, dilation,
+                             padding_mode=padding_mode, algorithm=algorithm)
+        if pi is None:
+            return y
+        res = np.empty(out_shape, dtype)
+        res.real = y[..., :c_out, :, :]
+        res.imag = y[..., c_out:, :, :]
+        return res
+
+    res = _complex.compose(product, xa.astype(_complex.part_dtype(xa, dtype), copy=False),
+                           dwa.astype(_complex.part_dtype(dwa, dtype), copy=False),
+                           convention="pytorch", names=("input", "depthwise_weight"),
+                           bias=ba, channel_axis=-3)
+    if out is None:
+        return res
+    out[...] = res
+    return out
+
+
 # --------------------------------------------------------------------------
 # spatially separable
 # --------------------------------------------------------------------------
@@ -288,6 +346,10 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
     'same' padding is worked out for the whole ``(kh, kw)`` kernel on the
     input's size; the padding modes give what the ``(kh, kw)`` convolution
     with that mode gives.
+
+    Complex arrays (complex64, complex128, any of them, mixed with real ones as NumPy
+    promotes them) are accepted with PyTorch's semantics (no conjugation): each stage is
+    a complex convolution (a stage of real arrays stays real).
 
     Parameters
     ----------
@@ -340,9 +402,9 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
     >>> bool(np.allclose(y, fastconv.conv2d(x, sobel, padding=1)))
     True
     """
-    xa = as_array(x, "input")
-    cw = as_array(column_weight, "column_weight")
-    rw = as_array(row_weight, "row_weight")
+    xa = _complex.as_any_array(x, "input")
+    cw = _complex.as_any_array(column_weight, "column_weight")
+    rw = _complex.as_any_array(row_weight, "row_weight")
     input_channels(xa)
     if not is_int(groups) or groups <= 0:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
@@ -363,13 +425,15 @@ def spatially_separable_conv2d(x, column_weight, row_weight, bias=None, stride=1
     dh, dw = per_dim(dilation, 2, "dilation", 1)
     before, after = explicit_padding(padding, 2, in_spatial, (kh, kw), (sh, sw), (dh, dw))
     output_spatial(in_spatial, (kh, kw), (sh, sw), (dh, dw), before, after)   # validates
-    dtype = compute_dtype(*[np.asarray(a) for a in (xa, cw, rw, bias) if a is not None])
-    if xa.dtype != dtype:       # both stages compute in the dtype of the whole call
-        xa = xa.astype(dtype)
+    ba = None if bias is None else _complex.as_any_array(bias, "bias")
+    dtype = _complex.whole_dtype(xa, cw, rw, ba)
+    # Both stages compute in the dtype of the whole call (complex arrays in its
+    # complex dtype: a complex stage is composed of real ones, a real
+    # intermediate stays real).
+    xa = xa.astype(_complex.part_dtype(xa, dtype), copy=False)
     z = conv2d(xa, cw, None, (sh, 1), ((before[0], after[0]), (0, 0)), (dh, 1), groups,
                padding_mode=padding_mode, algorithm=algorithm)
-    if z.dtype != dtype:
-        z = z.astype(dtype)
+    z = z.astype(_complex.part_dtype(z, dtype), copy=False)
     return conv2d(z, rw, bias, (1, sw), ((0, 0), (before[1], after[1])), (1, dw), groups,
                   padding_mode=padding_mode, algorithm=algorithm, out=out)
 
@@ -550,6 +614,10 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
     written straight into that buffer), and the upsampled low-to-high term is
     added into ``y_high`` in place (the upsampled array is never built).
 
+    Complex arrays (complex64, complex128, any of them, mixed with real ones as NumPy
+    promotes them) are accepted with PyTorch's semantics (no conjugation): each path is
+    a complex convolution (a path of real arrays stays real).
+
     Parameters
     ----------
     x_high : array_like
@@ -622,30 +690,37 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high=None, bias_lo
     problem, xh, xl, ws = prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high,
                                          bias_low, stride, padding, algorithm)
     dtype = problem.dtype
-    xh = np.ascontiguousarray(xh, dtype=dtype)
+
+    def part(a):
+        # Complex arrays in the call's complex dtype, real ones in its real
+        # dtype: a path with a real input and real weights stays real.
+        return np.ascontiguousarray(a, dtype=_complex.part_dtype(a, dtype))
+    xh = part(xh)
     if problem.low_in:
-        xl = np.ascontiguousarray(xl, dtype=dtype)
+        xl = part(xl)
     if problem.stride == 2:
         xh = avgpool2(xh)
         if problem.low_in:
             xl = avgpool2(xl)
-    y_high = conv2d(xh, ws["w_hh"].astype(dtype, copy=False), bias_high, 1, problem.pad_high,
-                    algorithm=algorithm)
+    ws = {nm: None if w is None else part(w) for nm, w in ws.items()}
+    y_high = conv2d(xh, ws["w_hh"], bias_high, 1, problem.pad_high, algorithm=algorithm)
+    y_high = y_high.astype(dtype, copy=False)
     y_low = None
     if problem.low_in:
-        z = conv2d(xl, ws["w_lh"].astype(dtype, copy=False), None, 1, problem.pad_low,
-                   algorithm=algorithm)
+        z = conv2d(xl, ws["w_lh"], None, 1, problem.pad_low, algorithm=algorithm)
         _add_upsampled(y_high, z)
     if problem.low_out:
         c_li, c_hi = problem.c_li, problem.c_hi
-        both = np.empty(xh.shape[:-3] + (c_li + c_hi,) + problem.low_size, dtype)
+        both = np.empty(xh.shape[:-3] + (c_li + c_hi,) + problem.low_size,
+                        np.result_type(xh, xl) if problem.low_in else xh.dtype)
         if problem.low_in:
             both[..., :c_li, :, :] = xl
         avgpool2(xh, out=both[..., c_li:, :, :])
-        w_low = ws["w_hl"].astype(dtype, copy=False)
+        w_low = ws["w_hl"]
         if problem.low_in:
-            w_low = np.concatenate([ws["w_ll"].astype(dtype, copy=False), w_low], axis=1)
+            w_low = np.concatenate([ws["w_ll"], w_low], axis=1)
         y_low = conv2d(both, w_low, bias_low, 1, problem.pad_low, algorithm=algorithm)
+        y_low = y_low.astype(dtype, copy=False)
     return y_high, y_low
 
 
@@ -707,13 +782,13 @@ def prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high, bias_low, s
         ``w_hh``, ``w_hl``, ``w_lh``, ``w_ll`` as arrays (None where absent).
     """
     check_algorithm(algorithm)
-    xh = as_array(x_high, "x_high")
+    xh = _complex.as_any_array(x_high, "x_high")
     input_channels(xh, "x_high")
-    ws = {nm: (None if v is None else as_array(v, nm))
+    ws = {nm: (None if v is None else _complex.as_any_array(v, nm))
           for nm, v in zip(OCTAVE_WEIGHTS, (w_hh, w_hl, w_lh, w_ll))}
     if ws["w_hh"] is None:
         raise ValueError("w_hh is required (the high-to-high path always exists)")
-    xl = None if x_low is None else as_array(x_low, "x_low")
+    xl = None if x_low is None else _complex.as_any_array(x_low, "x_low")
     low_in = xl is not None
     low_out = ws["w_hl"] is not None or ws["w_ll"] is not None
     _check_octave_weights(ws, low_in, low_out)
@@ -745,13 +820,14 @@ def prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, bias_high, bias_low, s
                 f"{tuple(2 * v for v in out_low)}; use 'same' or padding (k - 1) // 2 with an "
                 f"odd kernel")
     arrays = [a for a in (xh, xl) + tuple(ws.values()) if a is not None]
-    arrays += [np.asarray(b) for b in (bias_high, bias_low) if b is not None]
+    arrays += [_complex.as_any_array(b, nm)
+               for nm, b in (("bias_high", bias_high), ("bias_low", bias_low)) if b is not None]
     batched = xh.ndim == 4
     problem = OctaveProblem(
         batched=batched, n=int(xh.shape[0]) if batched else 1, low_in=low_in,
         low_out=low_out, stride=int(stride), kernel=kernel, c_hi=c_hi, c_li=c_li, c_ho=c_ho,
         c_lo=c_lo, size=size, low_size=low_size, pad_high=pad_high, pad_low=pad_low,
-        out_high=out_high, out_low=out_low, dtype=compute_dtype(*arrays))
+        out_high=out_high, out_low=out_low, dtype=_complex.whole_dtype(*arrays))
     return problem, xh, xl, ws
 
 
@@ -881,12 +957,12 @@ def octave_split(x, alpha):
     ((1, 4, 4), array([[[18.5, 20.5],
             [26.5, 28.5]]]))
     """
-    xa = as_array(x, "x")
+    xa = _complex.as_any_array(x, "x")
     c = input_channels(xa, "x")
     if not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
     c_h = int(round((1 - alpha) * c))
-    dtype = compute_dtype(xa)
+    dtype = _complex.whole_dtype(xa)
     x_high = np.array(xa[..., :c_h, :, :], dtype=dtype, order="C")
     if c_h == c:
         return x_high, None
@@ -941,11 +1017,11 @@ def octave_merge(x_high, x_low):
            [[5., 5.],
             [5., 5.]]])
     """
-    xh = as_array(x_high, "x_high")
+    xh = _complex.as_any_array(x_high, "x_high")
     input_channels(xh, "x_high")
     if x_low is None:
-        return np.array(xh, dtype=compute_dtype(xh), order="C")
-    xl = as_array(x_low, "x_low")
+        return np.array(xh, dtype=_complex.whole_dtype(xh), order="C")
+    xl = _complex.as_any_array(x_low, "x_low")
     if xl.ndim != xh.ndim or (xh.ndim == 4 and xl.shape[0] != xh.shape[0]):
         raise ValueError(f"x_low must be batched like x_high, with the same batch size: "
                          f"x_high has shape {xh.shape}, x_low {xl.shape}")
@@ -953,7 +1029,7 @@ def octave_merge(x_high, x_low):
     if any(v % 2 for v in hw) or tuple(xl.shape[-2:]) != (hw[0] // 2, hw[1] // 2):
         raise ValueError(f"x_low must be half the size of x_high: x_high has spatial size "
                          f"{tuple(hw)}, x_low {tuple(xl.shape[-2:])}")
-    dtype = compute_dtype(xh, xl)
+    dtype = _complex.whole_dtype(xh, xl)
     c_h, c_l = xh.shape[-3], xl.shape[-3]
     out = np.empty(xh.shape[:-3] + (c_h + c_l,) + tuple(hw), dtype)
     out[..., :c_h, :, :] = xh

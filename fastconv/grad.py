@@ -819,7 +819,7 @@ def separable_conv2d(input, depthwise_weight, pointwise_weight, grad_output, str
     ((8, 4, 1, 1), (1, 4, 9, 9))
     """
     x, dw, c = _depthwise_groups(input, depthwise_weight, "depthwise_weight")
-    pw = as_array(pointwise_weight, "pointwise_weight")
+    pw = _complex.as_any_array(pointwise_weight, "pointwise_weight")
     if pw.ndim != 4 or pw.shape[1:] != (dw.shape[0], 1, 1):
         raise ValueError(f"pointwise_weight must be (C_out, {dw.shape[0]}, 1, 1) for a "
                          f"depthwise_weight {dw.shape}, got {pw.shape}")
@@ -885,9 +885,9 @@ def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, st
     >>> g.column_weight.shape, g.row_weight.shape, g.input.shape
     ((3, 2, 3, 1), (4, 3, 1, 3), (1, 2, 8, 8))
     """
-    x = as_array(input, "input")
-    cw = as_array(column_weight, "column_weight")
-    rw = as_array(row_weight, "row_weight")
+    x = _complex.as_any_array(input, "input")
+    cw = _complex.as_any_array(column_weight, "column_weight")
+    rw = _complex.as_any_array(row_weight, "row_weight")
     if cw.ndim != 4 or cw.shape[3] != 1 or rw.ndim != 4 or rw.shape[2] != 1:
         raise ValueError(f"column_weight must be (C_mid, C_in // groups, kh, 1) and row_weight "
                          f"(C_out, C_mid // groups, 1, kw), got {cw.shape} and {rw.shape}")
@@ -899,10 +899,11 @@ def spatially_separable_conv2d(input, column_weight, row_weight, grad_output, st
     check_algorithm(algorithm)
     g = _geometry(2, xb.shape, (rw.shape[0], cw.shape[1]) + kernel, stride, padding, dilation,
                   groups, padding_mode, "input", "weights")
-    gy = as_array(grad_output, "grad_output")
+    gy = _complex.as_any_array(grad_output, "grad_output")
     gyb = gy if batched else gy[None]
-    dtype = compute_dtype(xb, cw, rw, gyb)
-    xpad = pad_spatial(np.asarray(xb, dtype=dtype), g.pad_before, g.pad_after, padding_mode)
+    dtype = _complex.whole_dtype(xb, cw, rw, gyb)
+    xpad = pad_spatial(np.asarray(xb, dtype=_complex.part_dtype(xb, dtype)), g.pad_before,
+                       g.pad_after, padding_mode)
     (sh, sw), (dh, dw) = g.stride, g.dilation
     z = conv2d(xpad, cw, None, (sh, 1), 0, (dh, 1), groups, algorithm=algorithm)
     row = dict(stride=(1, sw), dilation=(1, dw), groups=groups)
@@ -994,8 +995,8 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, grad_high, grad_low=Non
     """
     problem, xh, xl, ws = prepare_octave(x_high, x_low, w_hh, w_hl, w_lh, w_ll, None, None,
                                          stride, padding, algorithm)
-    gh = as_array(grad_high, "grad_high")
-    gl = None if grad_low is None else as_array(grad_low, "grad_low")
+    gh = _complex.as_any_array(grad_high, "grad_high")
+    gl = None if grad_low is None else _complex.as_any_array(grad_low, "grad_low")
     for name, g, want in (("grad_high", gh, problem.high_shape),
                           ("grad_low", gl, problem.low_shape)):
         if (g is None) != (want is None):
@@ -1004,7 +1005,9 @@ def octave_conv2d(x_high, x_low, w_hh, w_hl, w_lh, w_ll, grad_high, grad_low=Non
         if g is not None and g.shape != want:
             raise ValueError(f"{name} must have the shape of the forward output {want}, "
                              f"got {g.shape}")
-    dtype = compute_dtype(*[a for a in (xh, xl, gh, gl, *ws.values()) if a is not None])
+    # Complex arrays: every path in the complex dtype (each gradient of a path
+    # follows PyTorch's conjugate convention, so their sums do too).
+    dtype = _complex.whole_dtype(xh, xl, gh, gl, *ws.values())
 
     def prep(a):
         a = np.ascontiguousarray(a, dtype=dtype)

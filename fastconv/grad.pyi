@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from numpy.typing import ArrayLike
 
-from fastconv._typing import Algorithm, FloatArray, InexactArray, IntOrTuple, Padding, Shape
+from fastconv._typing import Algorithm, InexactArray, IntOrTuple, Padding, Shape
 
 __all__: list[str]
 
@@ -13,26 +13,26 @@ class DepthwiseGrads(NamedTuple):
     bias: InexactArray
 
 class SeparableGrads(NamedTuple):
-    input: FloatArray
-    depthwise_weight: FloatArray
-    pointwise_weight: FloatArray
-    bias: FloatArray
+    input: InexactArray
+    depthwise_weight: InexactArray
+    pointwise_weight: InexactArray
+    bias: InexactArray
 
 class SpatiallySeparableGrads(NamedTuple):
-    input: FloatArray
-    column_weight: FloatArray
-    row_weight: FloatArray
-    bias: FloatArray
+    input: InexactArray
+    column_weight: InexactArray
+    row_weight: InexactArray
+    bias: InexactArray
 
 class OctaveGrads(NamedTuple):
-    x_high: FloatArray
-    x_low: FloatArray | None
-    w_hh: FloatArray | None
-    w_hl: FloatArray | None
-    w_lh: FloatArray | None
-    w_ll: FloatArray | None
-    bias_high: FloatArray | None
-    bias_low: FloatArray | None
+    x_high: InexactArray
+    x_low: InexactArray | None
+    w_hh: InexactArray | None
+    w_hl: InexactArray | None
+    w_lh: InexactArray | None
+    w_ll: InexactArray | None
+    bias_high: InexactArray | None
+    bias_low: InexactArray | None
 
 def bias(grad_output: ArrayLike) -> InexactArray: ...
 def depthwise_conv2d(input: ArrayLike, weight: ArrayLike, grad_output: ArrayLike, stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, *, padding_mode: str = 'zeros', algorithm: Algorithm = 'auto') -> DepthwiseGrads: ...

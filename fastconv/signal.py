@@ -10,8 +10,9 @@ shapes and raise the same exceptions, so that::
 replaces ``from scipy import signal`` for them. The values come from
 fastconv's kernels (the direct filter kernel, its two-pass form for rank-1
 2-D kernels, and the FFT) through one entry point of :mod:`fastconv._signal`
-(:func:`fastconv._signal.correlate_region`); complex arrays are composed
-from real computations (:mod:`fastconv._complex`). Where the results differ
+(:func:`fastconv._signal.correlate_region`); complex arrays are
+transformed as they are by the FFT, and composed from real computations
+(:mod:`fastconv._complex`) by the other methods. Where the results differ
 from SciPy's, and why, is listed in the docs' "Coming from SciPy" page:
 
 * integer inputs are computed exactly, in the result's integer dtype with
@@ -136,7 +137,7 @@ def _region_correlate(x, w, starts, sizes, algorithm, boundary="fill", fill=0.0)
     if algorithm == "fft":
         return _signal.correlate_region(x, w, starts, sizes, boundary, fill, "fft")
     # Direct, more than 3 dims (zero fill): a sum over the first axis' taps.
-    out = np.zeros(sizes, x.dtype)
+    out = np.zeros(sizes, np.result_type(x, w))
     k0, n0 = w.shape[0], x.shape[0]
     for i in range(sizes[0]):
         for t in range(k0):
@@ -224,10 +225,14 @@ def _correlate(a, b, starts, sizes, method, dtype, *, boundary="fill", fill=0):
     rdt = _complex.REAL_OF.get(cdt, cdt)
     a = a.astype(cdt if np.iscomplexobj(a) else rdt, copy=False)
     b = b.astype(cdt if np.iscomplexobj(b) else rdt, copy=False)
-    def real(xr, wr, fr):
-        return _region_correlate(xr, wr, starts, sizes, method, boundary, fr)
-
-    res = _complex.bilinear(real, a, b, fill=fill if boundary == "fill" else 0.0)
+    fill = fill if boundary == "fill" else 0.0
+    if cdt.kind != "c" or np.imag(fill) == 0:
+        fill = float(np.real(fill))
+    else:
+        fill = complex(fill)        # extends the real and imaginary parts of a
+    # Complex arrays go as they are: the FFT transforms them, the other
+    # algorithms compose them of real correlations (_signal.correlate_region).
+    res = _region_correlate(a, b, starts, sizes, method, boundary, fill)
     return res.astype(dtype, copy=False)
 
 
@@ -835,7 +840,8 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
         a, b = b, a
     sizes = tuple(_region(n1, n2, mode)[1] for n1, n2 in zip(a.shape, b.shape))
     cdt = _compute_dtype(np.result_type(a, b))
-    probe = np.broadcast_to(np.zeros((), _complex.REAL_OF.get(cdt, cdt)), a.shape)
-    kernel = np.broadcast_to(np.zeros((), probe.dtype), b.shape)
-    costs = _signal.algorithm_costs(probe, kernel, sizes)
+    rdt = _complex.REAL_OF.get(cdt, cdt)
+    probe, kernel = (np.broadcast_to(np.zeros((), cdt if np.iscomplexobj(v) else rdt), v.shape)
+                     for v in (a, b))
+    costs = _signal.algorithm_costs(probe, kernel, sizes)   # complex: their complex costs
     return "fft" if costs["fft"] < min(v for k, v in costs.items() if k != "fft") else "direct"

@@ -431,8 +431,8 @@ def test_errors_name_the_argument_and_dtype(rng):
     plan = fastconv.plan_conv2d(w.real, x.shape)
     with pytest.raises(TypeError, match="input has dtype complex128.*conv2d"):
         plan(x)
-    with pytest.raises(TypeError, match="x_high has dtype complex128"):
-        fastconv.octave_conv2d(x, None, w, None, None, None)
+    with pytest.raises(TypeError, match="kernel has dtype complex128"):
+        fastconv.separate(w[0, 0])
     with pytest.raises(TypeError, match="fillvalue must be a number"):
         fastconv.correlate(x[0, 0], w[0, 0], fillvalue="1j")
 

@@ -641,3 +641,26 @@ def test_out_of_core(client, tmp_path):
     for top, left in [(0, 0), (7000, 30000), (shape[0] - 900, 12345)]:
         np.testing.assert_array_equal(out[top:top + 900, left:left + 700],
                                       _spot(x, k, top, left, 900, 700))
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, w: fd.conv2d(x, w),
+    lambda x, w: fd.conv_transpose2d(x, w),
+    lambda x, w: fd.depthwise_conv2d(x, w[:, :1]),
+    lambda x, w: fd.correlate(x[0, 0], w[0, 0]),
+    lambda x, w: fd.convolve(x[0, 0], w[0, 0], mode="same"),
+], ids=["conv2d", "conv_transpose2d", "depthwise_conv2d", "correlate", "convolve"])
+@pytest.mark.parametrize("side", ["input", "weight"])
+def test_complex_arrays_raise_instead_of_casting(call, side):
+    # The in-memory functions take complex arrays; fastconv.dask computes real
+    # ones and must not cast a complex result to a real one.
+    x = da.ones((1, 2, 9, 9), chunks=4)
+    w = np.ones((2, 2, 3, 3))
+    if side == "input":
+        x = x.astype(np.complex128)
+    else:
+        w = w * (1 + 1j)
+    with pytest.raises(TypeError, match="real arrays only.*complex128"):
+        call(x, w)
+    with pytest.raises(TypeError, match="fillvalue has dtype complex"):
+        fd.correlate(da.ones((8, 8), chunks=4), np.ones((3, 3)), fillvalue=1j)

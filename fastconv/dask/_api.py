@@ -46,6 +46,19 @@ def _as_dask(x, name):
     return da.asarray(x)
 
 
+def _real_only(**arrays):
+    """``fastconv.dask`` computes real arrays: a complex one (or a complex
+    ``fillvalue``) raises instead of being cast to a real result."""
+    for name, a in arrays.items():
+        if a is None:
+            continue
+        dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+        if dtype.kind == "c":
+            raise TypeError(f"fastconv.dask computes real arrays only: {name} has dtype "
+                            f"{dtype}; compose the real and imaginary parts from real calls, "
+                            f"or use the in-memory function")
+
+
 def _roles(nd, ndim, layout):
     """(batch axis or None, channel axis, spatial axes) of an input of ``ndim`` dims."""
     batched = ndim == nd + 2
@@ -107,6 +120,7 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
           layout, channel_chunks, num_threads, name):
     check_num_threads(num_threads)
     x = _as_dask(x, "input")
+    _real_only(input=x, weight=weight, bias=bias)
     check_layout(layout)
     probe = to_channels_first(stand_in(x.shape, x.dtype), layout, nd)
     problem, _, w, b, _ = prepare_conv(nd, probe, weight, bias, stride, padding, dilation,
@@ -294,6 +308,8 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
                      num_threads=None):
     check_num_threads(num_threads)
     x = _as_dask(x, "input")
+    _real_only(input=x, depthwise_weight=depthwise_weight, pointwise_weight=pointwise_weight,
+               bias=bias)
     probe = stand_in(x.shape, x.dtype)
     pwa = np.asarray(pointwise_weight)
     ba = None if bias is None else np.asarray(bias)
@@ -382,6 +398,7 @@ def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups
                     algorithm, layout, channel_chunks, num_threads):
     check_num_threads(num_threads)
     x = _as_dask(x, "input")
+    _real_only(input=x, weight=weight, bias=bias)
     check_layout(layout)
     probe = to_channels_first(stand_in(x.shape, x.dtype), layout, nd)
     t = prepare_transposed(nd, probe, weight, bias, stride, padding, output_padding, groups,
@@ -524,6 +541,7 @@ def _correlate(in1, in2, mode, boundary, fillvalue, algorithm, num_threads, conv
     check_num_threads(num_threads)
     x = _as_dask(in1, "in1")
     kernel_in = np.asarray(in2)
+    _real_only(in1=x, in2=kernel_in, fillvalue=fillvalue)
     probe = stand_in(x.shape, x.dtype)
     boundary, fillvalue, dtype, sizes, channels = core.check_correlate(
         probe, kernel_in, mode, boundary, fillvalue, algorithm, name)
