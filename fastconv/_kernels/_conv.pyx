@@ -431,7 +431,8 @@ def im2col(const floating[:, :, :, :, ::1] x, const floating[:, :, :, :, ::1] we
     channels, and a panel read again for every row panel of the weights did
     not stay in L1: 1 thread, same process, against PyTorch, the packed form
     measured 0.86-1.09x PyTorch's time where in place measured 0.91-1.27x, on
-    1x1 layers of 64 to 2048 channels on 7x7 to 56x56 maps, batch 1 and 8.) Without ``packed`` weights, the GEMM reads the weights in
+    1x1 layers of 64 to 2048 channels on 7x7 to 56x56 maps, batch 1 and 8.)
+    Without ``packed`` weights, the GEMM reads the weights in
     place (no per-call packing); few output positions per group also split
     the output channels among the threads. Extra memory: one block per thread.
 
