@@ -74,8 +74,12 @@ def test_sigint_one_second_into_a_long_conv(tmp_path):
             proc.kill()
     assert outcome[:1] == ["interrupted"], (outcome, proc.stderr.read())
     reaction = float(outcome[1]) - sent
-    # 0.05 s poll interval plus one work item; 1.5 s allows for a loaded machine.
-    assert reaction < 1.5, f"KeyboardInterrupt {reaction:.2f} s after SIGINT"
+    # 0.05 s poll interval plus one work item; 1.5 s allows for a loaded
+    # machine. A sanitized build is unoptimised and instruments every access:
+    # one of the grid kernel's work items (a row of 128 output channels, 128
+    # input channels, 11 x 11 taps) takes seconds there.
+    bound = 20.0 if BUILD_INFO.get("sanitize") else 1.5
+    assert reaction < bound, f"KeyboardInterrupt {reaction:.2f} s after SIGINT"
     assert after == ["next", "call", "ok"], after
     assert proc.returncode == 0, proc.stderr.read()
 
