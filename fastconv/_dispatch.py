@@ -9,12 +9,13 @@ page.
   group (>= 16 in and out) for its 16 GEMMs, when the per-call weight
   transform and the tile transforms are amortised. Measured against im2col,
   1 thread, 3x3 layers of C -> C channels on an H x H input (H/2 squared
-  tiles): 196 tiles, 0.66 (C = 128) and 0.89 (C = 32); 49 tiles, 0.88
-  (C = 256), 0.98 (C = 128) and 1.41 (C = 64); 16 tiles, 3.3 (C = 512). So a
-  plain call needs ``WINOGRAD_MIN_TILES`` output tiles, or
-  ``WINOGRAD_FEW_TILES`` with ``WINOGRAD_WIDE_CHANNELS`` channels per group in
-  and out, where the GEMMs outweigh the transforms; a plan transforms the
-  weights once and drops the tile condition. On the suite's other 3-tap
+  tiles), C = 64 to 512: 196 tiles, 0.69-0.84; 100 tiles, 0.79-1.02; 49
+  tiles, 0.96-1.67 (1.03 at C = 256, 1.34 at C = 512: the per-call weight
+  transform costs as much as the smaller GEMMs save); 16 and 25 tiles,
+  1.43-3.03. At 2 threads the 49-tile layers lose more (ResNet-50's 256 ->
+  256 on 14 x 14 measured 1.39x PyTorch's time on Winograd). So a plain call
+  needs ``WINOGRAD_MIN_TILES`` output tiles; a plan transforms the weights
+  once and drops the tile condition. On the suite's other 3-tap
   stride-1 layers it took 0.44-0.75x im2col's time. Only up to a dilation
   of ``WINOGRAD_MAX_DILATION``: its time over im2col's (1 thread, 3-tap
   layers, padding = dilation), by dilation 1, 2, 4, 8, 16, 64:
@@ -93,8 +94,6 @@ POINTWISE_GEMV_MAX_PIXELS = 4
 WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MAX_DILATION = 4
 WINOGRAD_MIN_TILES = 100
-WINOGRAD_FEW_TILES = 40
-WINOGRAD_WIDE_CHANNELS = 192
 #: Grouped layers on the direct algorithm's grid kernel (:func:`grouped_grid`).
 GRID_CHANNELS_PER_GROUP = 32
 GRID_WIDE_CHANNELS_PER_GROUP = 64
@@ -141,10 +140,9 @@ def winograd_tiles(problem):
     return tiles
 
 
-def _winograd_amortised(tiles, cig, cog):
+def _winograd_amortised(tiles):
     """Enough tiles to pay for a plain call's weight and tile transforms."""
-    return tiles >= WINOGRAD_MIN_TILES or (
-        tiles >= WINOGRAD_FEW_TILES and min(cig, cog) >= WINOGRAD_WIDE_CHANNELS)
+    return tiles >= WINOGRAD_MIN_TILES
 
 
 def choose_algorithm(problem, planned=False, layout="channels_first"):
@@ -179,7 +177,7 @@ def rule(problem, planned=False):
             and max(problem.dilation) <= WINOGRAD_MAX_DILATION
             and cig >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
-            and (planned or _winograd_amortised(winograd_tiles(problem), cig, cog))):
+            and (planned or _winograd_amortised(winograd_tiles(problem)))):
         return "winograd"
     if pointwise_kernel(problem):
         return "im2col"

@@ -75,10 +75,12 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
         or 1 taps with at least one axis of 3 (any padding, dilation and
         groups); it raises ValueError otherwise. 'auto' applies a fixed rule
         to the shape, set from measurements on the development machine:
+        'direct' for grouped layers of few channels per group and dense 2-D
+        layers of 2 to 16 input and at most 64 output channels, else
         'winograd' where it applies with at least 16 input and 16 output
-        channels per group and at least 100 output tiles (40 with at least
-        192 channels per group), else 'im2col' with at least 8 output channels
-        per group and ``C_in // groups * prod(kernel) >= 16``, else 'direct'.
+        channels per group and at least 100 output tiles, else 'im2col'
+        with at least 8 output channels per group and
+        ``C_in // groups * prod(kernel) >= 16``, else 'direct'.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
         not overlap an input.
