@@ -497,10 +497,35 @@ def test_worker_thread_settings(client):
         assert omp == "1"            # the nanny's default: a naive library runs 1 thread
         assert nthreads == 1
     cores = next(iter(facts.values()))[1]
+    # The workers of one host share its cores: here both workers' threads.
+    hosts = [w["host"] for w in client.scheduler_info()["workers"].values()]
+    assert len(hosts) == 2 and hosts[0] == hosts[1]
     before, n, inside, after = client.submit(_thread_probe, None, pure=False).result()
-    assert (before, n, inside, after) == (1, max(1, cores // 1), max(1, cores // 1), 1)
+    assert (before, n, inside, after) == (1, max(1, cores // 2), max(1, cores // 2), 1)
     assert client.submit(_thread_probe, 1, pure=False).result()[2] == 1
     assert client.submit(_thread_probe, -1, pure=False).result()[2] == cores
+
+
+def test_host_threads_are_cached_and_fall_back_to_the_worker_s_own(monkeypatch):
+    class Worker:
+        address = "tcp://10.0.0.1:4321"
+    asked = []
+
+    def ask(worker, answer):
+        asked.append(worker.address)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(_workers, "_host_threads", {})
+    monkeypatch.setattr(_workers, "_ask_host_threads", lambda w: ask(w, OSError("no scheduler")))
+    assert _workers._host_threads_of(Worker(), 3) == 3          # the worker's own threads
+    monkeypatch.setattr(_workers, "_host_threads", {})
+    monkeypatch.setattr(_workers, "_ask_host_threads", lambda w: ask(w, 8))
+    assert _workers._host_threads_of(Worker(), 2) == 8
+    assert _workers._host_threads_of(Worker(), 2) == 8 and len(asked) == 2   # cached
+    monkeypatch.setattr(_workers, "HOST_THREADS_TTL", 0.0)
+    assert _workers._host_threads_of(Worker(), 2) == 8 and len(asked) == 3   # asked again
 
 
 def test_threads_on_the_local_schedulers():
