@@ -111,6 +111,13 @@ def _grid():
             r(base, stride=3, spatial=other),
             r(base, stride=_per_dim((2, 1, 3), nd), padding=1),
             r(base, stride=_per_dim((3, 2, 1), nd), spatial=third, kernel=k(2)),
+            # stride 4 along a row long enough for im2col's vector gather, its
+            # tail and a 512-column chunk boundary (with padding and dilation)
+            r(base, stride=4, kernel=k(7), padding=3,
+              spatial={1: (2111,), 2: (3, 1111), 3: (2, 2, 603)}[nd]),
+            r(base, stride=_per_dim((1, 4, 4), nd)[-nd:], dilation=2, kernel=k(3),
+              padding=_per_dim(((1, 5), (0, 2), (2, 1)), nd),
+              spatial={1: (1233,), 2: (5, 333), 3: (3, 4, 211)}[nd]),
             # dilations
             r(base, dilation=2, padding=2),
             r(base, dilation=_per_dim((1, 2, 2), nd), padding=_per_dim((1, 2, 2), nd)),

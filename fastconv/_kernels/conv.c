@@ -132,6 +132,16 @@ void fc_wt_kernel(const double *g, double *u, int KD, int KH, int KW)
 /* Elements of a panel transformed before they are stored (see below). */
 #define FC_WT_RUN 64
 
+/* One row (a0, a1, a2) of a 3x3 kernel along W: t = G (a0, a1, a2). */
+#define FC_WT_ROW(a0, a1, a2, t)                                                 \
+    do {                                                                         \
+        const double a0_ = (a0), a1_ = (a1), a2_ = (a2);                         \
+        (t)[0] = a0_;                                                            \
+        (t)[1] = 0.5 * (a0_ + a1_ + a2_);                                        \
+        (t)[2] = 0.5 * (a0_ - a1_ + a2_);                                        \
+        (t)[3] = a2_;                                                            \
+    } while (0)
+
 /* Row panel q (mr output channels of one group). The panel's elements
  * (channel ci, row r) lie at ci * mr + r in each of the P point matrices,
  * and those matrices are groups * asz elements apart: a multiple of 4 KiB
@@ -149,7 +159,7 @@ void fc_wino_weights##SFX(const T *w, int64_t Co, int64_t K, int KD, int KH, int
     const int64_t P = (KD == 3 ? 4 : 1) * (KH == 3 ? 4 : 1) * (KW == 3 ? 4 : 1);             \
     const int64_t ps = groups * asz, npan = (M + mr - 1) / mr;                               \
     const int is3x3 = KD == 1 && KH == 3 && KW == 3;                                         \
-    double g[27], u[64];                                                                     \
+    double g[27], u[64], gt[9][FC_WT_RUN];                                                   \
     T run[64 * FC_WT_RUN];                                                                   \
     const int64_t grp = q / npan, i0 = (q % npan) * mr;                                      \
     const int64_t rows = M - i0 < mr ? M - i0 : mr;                                          \
@@ -158,36 +168,47 @@ void fc_wino_weights##SFX(const T *w, int64_t Co, int64_t K, int KD, int KH, int
     int64_t ci = 0, r = -1;                     /* element e0 + e is (ci, r): e = ci * mr + r */ \
     for (int64_t e0 = 0; e0 < nel; e0 += FC_WT_RUN) {                                        \
         const int64_t ne = nel - e0 < FC_WT_RUN ? nel - e0 : FC_WT_RUN;                      \
-        for (int64_t e = 0; e < ne; ++e) {                                                   \
-            if (++r == mr) { r = 0; ++ci; }                                                  \
-            T *d = run + e;                                                                  \
-            if (r >= rows) {                                                                 \
-                for (int64_t p = 0; p < P; ++p) d[p * FC_WT_RUN] = 0;                        \
-                continue;                                                                    \
-            }                                                                                \
-            const T *src = w + ((grp * M + i0 + r) * K + ci) * taps;                         \
-            if (is3x3) {                                                                     \
-                double t[3][4];                                                              \
-                for (int i = 0; i < 3; ++i) {                                                \
-                    const double a0 = src[3 * i], a1 = src[3 * i + 1], a2 = src[3 * i + 2];  \
-                    t[i][0] = a0;                                                            \
-                    t[i][1] = 0.5 * (a0 + a1 + a2);                                          \
-                    t[i][2] = 0.5 * (a0 - a1 + a2);                                          \
-                    t[i][3] = a2;                                                            \
+        if (is3x3) {                                                                         \
+            /* Gathered tap by tap (rows past the group's channels as zeros, whose  \
+             * transform is zero), then transformed element-wise: loops over e     \
+             * that vectorise, the same operations in the same order as the scalar \
+             * form in fc_wt_kernel, so the values are the same. */                \
+            for (int64_t e = 0; e < ne; ++e) {                                               \
+                if (++r == mr) { r = 0; ++ci; }                                              \
+                if (r >= rows) {                                                             \
+                    for (int a = 0; a < 9; ++a) gt[a][e] = 0;                                \
+                    continue;                                                                \
                 }                                                                            \
+                const T *src = w + ((grp * M + i0 + r) * K + ci) * 9;                        \
+                for (int a = 0; a < 9; ++a) gt[a][e] = src[a];                               \
+            }                                                                                \
+            for (int64_t e = 0; e < ne; ++e) {                                               \
+                double t0[4], t1[4], t2[4];                                                  \
+                FC_WT_ROW(gt[0][e], gt[1][e], gt[2][e], t0);                                 \
+                FC_WT_ROW(gt[3][e], gt[4][e], gt[5][e], t1);                                 \
+                FC_WT_ROW(gt[6][e], gt[7][e], gt[8][e], t2);                                 \
                 for (int c = 0; c < 4; ++c) {                                                \
-                    d[c * FC_WT_RUN] = (T)t[0][c];                                           \
-                    d[(4 + c) * FC_WT_RUN] = (T)(0.5 * (t[0][c] + t[1][c] + t[2][c]));       \
-                    d[(8 + c) * FC_WT_RUN] = (T)(0.5 * (t[0][c] - t[1][c] + t[2][c]));       \
-                    d[(12 + c) * FC_WT_RUN] = (T)t[2][c];                                    \
+                    run[c * FC_WT_RUN + e] = (T)t0[c];                                       \
+                    run[(4 + c) * FC_WT_RUN + e] = (T)(0.5 * (t0[c] + t1[c] + t2[c]));       \
+                    run[(8 + c) * FC_WT_RUN + e] = (T)(0.5 * (t0[c] - t1[c] + t2[c]));       \
+                    run[(12 + c) * FC_WT_RUN + e] = (T)t2[c];                                \
                 }                                                                            \
-                continue;                                                                    \
             }                                                                                \
-            for (int64_t a = 0; a < taps; ++a) g[a] = src[a];                                \
-            if (KD == 1 && KH == 1 && KW == 3) fc_wt_kernel(g, u, 1, 1, 3);                  \
-            else if (KD == 3 && KH == 3 && KW == 3) fc_wt_kernel(g, u, 3, 3, 3);             \
-            else fc_wt_kernel(g, u, KD, KH, KW);                                             \
-            for (int64_t p = 0; p < P; ++p) d[p * FC_WT_RUN] = (T)u[p];                      \
+        } else {                                                                             \
+            for (int64_t e = 0; e < ne; ++e) {                                               \
+                if (++r == mr) { r = 0; ++ci; }                                              \
+                T *d = run + e;                                                              \
+                if (r >= rows) {                                                             \
+                    for (int64_t p = 0; p < P; ++p) d[p * FC_WT_RUN] = 0;                    \
+                    continue;                                                                \
+                }                                                                            \
+                const T *src = w + ((grp * M + i0 + r) * K + ci) * taps;                     \
+                for (int64_t a = 0; a < taps; ++a) g[a] = src[a];                            \
+                if (KD == 1 && KH == 1 && KW == 3) fc_wt_kernel(g, u, 1, 1, 3);              \
+                else if (KD == 3 && KH == 3 && KW == 3) fc_wt_kernel(g, u, 3, 3, 3);         \
+                else fc_wt_kernel(g, u, KD, KH, KW);                                         \
+                for (int64_t p = 0; p < P; ++p) d[p * FC_WT_RUN] = (T)u[p];                  \
+            }                                                                                \
         }                                                                                    \
         for (int64_t p = 0; p < P; ++p) {                                                    \
             T *dst = panel + p * ps + e0;                                                    \

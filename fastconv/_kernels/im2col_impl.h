@@ -1,5 +1,5 @@
 /* Implicit im2col packing, written once over the element type (no SIMD of its
- * own: its inner loops are copies and, for stride 2, 16-byte shuffles in the
+ * own: its inner loops are copies and, for strides 2 and 4, 16-byte shuffles in the
  * compiler's generic vector types). conv.c includes this file once per dtype
  * with FC_T, FC_IDX (a signed integer type of FC_T's size), FC_IS_F64 and
  * FC_SFX (_f32, _f64) defined. No include guard on purpose.
@@ -50,6 +50,24 @@ static inline void FC_FN(fc_copy_run_s2)(FC_T *restrict d, const FC_T *restrict 
     }
 #endif
     for (; i < n; ++i) d[i] = s[2 * i];
+}
+
+/* d[i] = s[4 * i] for i < n: the even elements of the even elements (the
+ * same reading rule as fc_copy_run_s2: a step's last read, 4 V - 1 past its
+ * first, stays within the run). */
+static inline void FC_FN(fc_copy_run_s4)(FC_T *restrict d, const FC_T *restrict s, int64_t n)
+{
+    enum { V = 16 / sizeof(FC_T) };
+    int64_t i = 0;
+#ifdef FC_EVEN
+    for (; i + V < n; i += V) {
+        const FC_T *p = s + 4 * i;
+        const FC_PVEC a = *(const FC_PVEC *)p, b = *(const FC_PVEC *)(p + V);
+        const FC_PVEC c = *(const FC_PVEC *)(p + 2 * V), e = *(const FC_PVEC *)(p + 3 * V);
+        *(FC_PVEC *)(d + i) = FC_EVEN(FC_EVEN(a, b), FC_EVEN(c, e));
+    }
+#endif
+    for (; i < n; ++i) d[i] = s[4 * i];
 }
 #undef FC_EVEN
 
@@ -135,6 +153,16 @@ void FC_FN(fc_im2col_pack)(const fc_geom *g, const FC_T *x, int64_t n, int64_t g
         id1 = id1 >= g->D ? g->D - 1 : id1;
         ih0 = ih0 < 0 ? 0 : ih0;
         ih1 = ih1 >= g->H ? g->H - 1 : ih1;
+        /* A chunk within one output row (1-D signals, wide images) reads only
+         * the columns [iw0, iw1] of its input rows: fetching whole rows there
+         * fetched a 1-D signal's every channel once per chunk. */
+        int64_t iw0 = 0, iw1 = W - 1;
+        if (od_a == od_b && oh0 == oh1) {
+            iw0 = ow_a * sw - g->pw;
+            iw1 = (pb % OW) * sw - g->pw + (g->KW - 1) * g->dw;
+            iw0 = iw0 < 0 ? 0 : iw0;
+            iw1 = iw1 >= W ? W - 1 : iw1;
+        }
         /* The last panel's columns past the block are zero. */
         for (int64_t u = cn; u < npan * nr; ++u) buf[u] = 0;
 
@@ -143,10 +171,13 @@ void FC_FN(fc_im2col_pack)(const fc_geom *g, const FC_T *x, int64_t n, int64_t g
          * zeros where the tap falls in the padding; then deal buf out. */
         int64_t k = 0;
         for (int64_t ic = ic0; ic < ic1; ++ic) {
-            if (ic + 1 < ic1 && ih0 <= ih1) {
-                for (int64_t id = id0; id <= id1; ++id) {
-                    const FC_T *r0 = xn + (ic + 1) * DHW + id * HW + ih0 * W;
-                    const int64_t len = (ih1 - ih0 + 1) * W;
+            if (ic + 1 < ic1 && ih0 <= ih1 && iw0 <= iw1) {
+                const int64_t whole = iw0 == 0 && iw1 == W - 1;  /* rows contiguous */
+                const int64_t nrows = whole ? 1 : ih1 - ih0 + 1;
+                const int64_t len = whole ? (ih1 - ih0 + 1) * W : iw1 - iw0 + 1;
+                for (int64_t id = id0; id <= id1; ++id)
+                for (int64_t h = 0; h < nrows; ++h) {
+                    const FC_T *r0 = xn + (ic + 1) * DHW + id * HW + (ih0 + h) * W + iw0;
                     for (int64_t e = 0; e < len; e += line) FC_PREFETCH_R(r0 + e);
                     FC_PREFETCH_R(r0 + len - 1);
                 }
@@ -188,6 +219,8 @@ void FC_FN(fc_im2col_pack)(const fc_geom *g, const FC_T *x, int64_t n, int64_t g
                             FC_FN(fc_copy_run)(d + lo, row + lo + off, hi - lo);
                         else if (sw == 2)
                             FC_FN(fc_copy_run_s2)(d + lo, row + 2 * lo + off, hi - lo);
+                        else if (sw == 4)
+                            FC_FN(fc_copy_run_s4)(d + lo, row + 4 * lo + off, hi - lo);
                         else
                             for (int64_t u = lo; u < hi; ++u) d[u] = row[u * sw + off];
                     }
