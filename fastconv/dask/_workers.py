@@ -55,9 +55,9 @@ def _ask_host_threads(worker):
     from distributed.comm import get_address_host
     from distributed.utils import sync
     host = get_address_host(worker.address)
-    info = sync(worker.loop, worker.scheduler.identity, callback_timeout=5)
-    return sum(int(w.get("nthreads") or 0) for a, w in info.get("workers", {}).items()
-               if get_address_host(a) == host)
+    # {address: threads} of the running workers: a few bytes per worker.
+    threads = sync(worker.loop, worker.scheduler.ncores_running, callback_timeout=5)
+    return sum(int(n) for a, n in threads.items() if get_address_host(a) == host)
 
 
 def _host_threads_of(worker, own):
