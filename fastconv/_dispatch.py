@@ -52,6 +52,15 @@ page.
   28x28 (1 thread, same process); at 64 channels per group on 28x28 and
   56x56 maps Winograd took 0.5-0.85x its time. The table is in the docs'
   Algorithms page.
+* direct comes first, too, for dense 2-D layers of 2 to
+  ``GRID_DENSE_CHANNELS`` input and at most ``GRID_DENSE_MAX_OUT`` output
+  channels (:func:`dense_grid`: RGB stems, the first layers of small
+  networks): the grid kernel took 0.45-1.06x the time of the best of im2col
+  and Winograd at 1 thread, 0.39-1.04x at 2 (2 to 16 input channels, 8 to 64
+  output channels, 3x3 and 5x5 taps, stride 1 and 2, dilation 2, 7x7 to
+  512x512 maps, batch 1 to 8; same process, minimum of interleaved runs).
+  With 96 to 300 output channels the GEMM won by up to 1.25x, and 7x7
+  stride-2 stems measured 0.91-1.30x, so these stay on the other rules.
 * direct wins on the rest: depthwise and small groups (few output channels per
   group), and single-channel images, where a GEMM's M dimension is tiny.
 
@@ -91,6 +100,10 @@ GRID_CHANNELS_PER_GROUP = 32
 GRID_WIDE_CHANNELS_PER_GROUP = 64
 GRID_WIDE_MAX_PIXELS = 196
 GRID_MAX_STRIDE = 8
+#: Dense 2-D layers on the grid kernel (:func:`dense_grid`).
+GRID_DENSE_CHANNELS = 16
+GRID_DENSE_MAX_OUT = 64
+GRID_DENSE_MAX_STRIDED_TAPS = 25
 #: Multiply-accumulates per thread below which a call uses fewer threads
 #: (about 13 us of arithmetic at 5 GMAC/s, several times the start and
 #: barrier of a parallel region on an idle machine; on a loaded one a
@@ -160,7 +173,7 @@ def rule(problem, planned=False):
     """The measured rule of ``auto`` (this module's docstring), without wisdom."""
     cog = problem.c_out // problem.groups
     cig = problem.c_in // problem.groups
-    if grouped_grid(problem, cig):
+    if grouped_grid(problem, cig) or dense_grid(problem, cig, cog):
         return "direct"
     if (winograd_reason(problem.kernel, problem.stride) is None
             and max(problem.dilation) <= WINOGRAD_MAX_DILATION
@@ -191,6 +204,23 @@ def grouped_grid(problem, cig):
     return cig <= GRID_CHANNELS_PER_GROUP or (
         cig <= GRID_WIDE_CHANNELS_PER_GROUP
         and math.prod(problem.out_spatial) <= GRID_WIDE_MAX_PIXELS)
+
+
+def dense_grid(problem, cig, cog):
+    """Whether ``auto`` runs a dense (one group) 2-D layer on the grid kernel:
+    2 to ``GRID_DENSE_CHANNELS`` input channels, at most
+    ``GRID_DENSE_MAX_OUT`` output channels, more than one tap, strides up to
+    ``GRID_MAX_STRIDE``, and a strided layer of at most
+    ``GRID_DENSE_MAX_STRIDED_TAPS`` taps (RGB stems of 3x3 and 5x5 taps,
+    the first layers of small networks). With more output channels the
+    GEMM's reuse of each input value wins; 7x7 stride-2 stems measured
+    0.9-1.3x im2col's time on the grid kernel; 1-D layers of 7 and 9 taps
+    lost to im2col by 1.0-1.8x."""
+    return (problem.groups == 1 and problem.nd == 2 and 2 <= cig <= GRID_DENSE_CHANNELS
+            and cog <= GRID_DENSE_MAX_OUT and math.prod(problem.kernel) > 1
+            and max(problem.stride) <= GRID_MAX_STRIDE
+            and (max(problem.stride) == 1
+                 or math.prod(problem.kernel) <= GRID_DENSE_MAX_STRIDED_TAPS))
 
 
 def depthwise_kernel(problem):

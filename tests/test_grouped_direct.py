@@ -164,3 +164,34 @@ def test_auto_runs_grouped_layers_on_the_grid_kernel():
     assert choose(_problem((1, 64, 56, 56), (64, 64, 3, 3), 1)) == "winograd"
     assert not _dispatch.grouped_grid(_problem((1, 64, 9, 9), (64, 8, 1, 1), 8), 8)
     assert not _dispatch.grouped_grid(_problem((1, 16, 6, 6, 6), (16, 4, 3, 3, 3), 4, nd=3), 4)
+
+
+def test_auto_runs_dense_few_channel_layers_on_the_grid_kernel():
+    choose = _dispatch.choose_algorithm
+    # RGB stems of 3x3 taps (MobileNetV2's, ShuffleNetV2's) and small dense
+    # layers: the grid kernel.
+    assert choose(_problem((1, 3, 224, 224), (32, 3, 3, 3), 1, stride=2)) == "direct"
+    assert choose(_problem((1, 3, 224, 224), (24, 3, 3, 3), 1, stride=2)) == "direct"
+    assert choose(_problem((8, 16, 28, 28), (64, 16, 3, 3), 1)) == "direct"
+    assert choose(_problem((1, 5, 99, 99), (40, 5, 5, 5), 1, stride=2)) == "direct"
+    # Beyond its bounds the other rules: more output channels, a 7x7
+    # stride-2 stem, more input channels, one input channel, 1x1 taps, 1-D.
+    assert choose(_problem((1, 3, 57, 57), (256, 3, 3, 3), 1)) == "im2col"
+    assert choose(_problem((1, 3, 224, 224), (64, 3, 7, 7), 1, stride=2)) == "im2col"
+    assert choose(_problem((1, 32, 56, 56), (64, 32, 3, 3), 1)) == "winograd"
+    assert not _dispatch.dense_grid(_problem((1, 1, 64, 64), (32, 1, 3, 3), 1), 1, 32)
+    assert not _dispatch.dense_grid(_problem((1, 8, 64, 64), (32, 8, 1, 1), 1), 8, 32)
+    assert not _dispatch.dense_grid(_problem((1, 8, 300), (64, 8, 7), 1, nd=1), 8, 64)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_dense_few_channel_layers_on_auto_match_the_reference(stride):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 37, 41)).astype(np.float32)
+    w = rng.standard_normal((24, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    with _dispatch.recording() as log:
+        y = fastconv.conv2d(x, w, b, stride=stride, padding=1)
+    assert log == ["direct"]
+    expected = reference.conv2d(x, w, b, stride=stride, padding=1)
+    assert_conv_close(y, expected, np.float32, n_terms_of(w, b))

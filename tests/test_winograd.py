@@ -315,12 +315,12 @@ def test_plan_equals_plain_call(case, algorithm, rng):
 
 
 def test_plan_other_batch_sizes_and_out(rng):
-    w = make_array(rng, (16, 16, 3, 3), np.float64)
-    plan = fastconv.plan_conv2d(w, (4, 16, 12, 12), padding=1)
+    w = make_array(rng, (32, 32, 3, 3), np.float64)
+    plan = fastconv.plan_conv2d(w, (4, 32, 12, 12), padding=1)
     assert plan.algorithm == "winograd" and plan.dtype == np.float64
     for n in (1, 4, 7, 0):
-        x = make_array(rng, (n, 16, 12, 12), np.float64)
-        out = np.empty((n, 16, 12, 12))
+        x = make_array(rng, (n, 32, 12, 12), np.float64)
+        out = np.empty((n, 32, 12, 12))
         assert plan(x, out=out) is out
         assert_conv_close(out, reference.conv2d(x, w, padding=1), np.float64,
                           WINOGRAD_TERMS * n_terms_of(w, None))
@@ -365,7 +365,7 @@ def test_plan_errors(rng):
         plan(np.zeros((1, 2, 8, 8)), out=np.zeros((1, 4, 5, 5), np.float32))
     with pytest.raises(ValueError, match="out has dtype"):
         plan(np.zeros((1, 2, 8, 8)), out=np.zeros((1, 4, 6, 6)))
-    assert "winograd" in repr(fastconv.plan_conv2d(np.zeros((16, 16, 3, 3)), (1, 16, 8, 8)))
+    assert "winograd" in repr(fastconv.plan_conv2d(np.zeros((32, 32, 3, 3)), (1, 32, 8, 8)))
 
 
 def test_plan_weight_transform_matches_definition(rng):
