@@ -365,25 +365,52 @@ def test_graph_is_lazy_deterministic_and_holds_the_weights_once():
     assert sum(a.size for a in arrays if a.ndim == 1 and a.dtype == np.float32) == b.size
 
 
+def _check_only_halos_travel(x, y, strip):
+    """Every block of ``y`` reads its own chunk of ``x`` by key, and every
+    piece cut from a chunk for another block is at most ``strip`` elements."""
+    from fastconv.dask._blocks import halos
+    graph = y.__dask_graph__().layers[y.name]
+    blocks = {k[1:]: v for k, v in graph.items() if k[0] == y.name}
+    cuts = [v for k, v in graph.items() if "-halo-" in k[0]]
+    assert len(blocks) == len(cuts) == x.npartitions   # one halos task per input chunk
+    for j, task in blocks.items():
+        assert (x.name,) + j in task[3]               # its own chunk, by key, not a copy
+    for task in cuts:
+        assert task[0] is halos and task[1][0] == x.name
+        chunk = [x.chunks[axis][j] for axis, j in enumerate(task[1][1:])]
+        assert 1 <= len(task) - 2 <= 8               # the pieces its neighbours read
+        for index in task[2:]:
+            sizes = [len(range(n)[i]) if isinstance(i, slice) else len(i)
+                     for n, i in zip(chunk, index)]
+            assert np.prod(sizes) <= strip
+
+
 def test_only_halos_travel():
     # A block reads its own chunk by key and the neighbours' edges from their
     # chunks' halos tasks (copies of the strips), never a whole neighbouring chunk.
     from fastconv.dask._blocks import halos
     x = _chunked(_rand((1, 1, 64, 64)), (1, 1, 16, 16))
     y = fd.conv2d(x, np.ones((1, 1, 5, 5), np.float32), padding=2)
-    graph = y.__dask_graph__().layers[y.name]
-    cuts = [v for k, v in graph.items() if "-halo-" in k[0]]
-    assert len(cuts) == 16                        # one per input chunk
-    for task in cuts:
-        assert task[0] is halos and task[1][0] == x.name
-        chunk = [x.chunks[axis][j] for axis, j in enumerate(task[1][1:])]
-        assert 3 <= len(task) - 2 <= 8           # the pieces its 3 to 8 neighbours read
-        for index in task[2:]:
-            sizes = [len(range(n)[i]) if isinstance(i, slice) else len(i)
-                     for n, i in zip(chunk, index)]
-            assert np.prod(sizes) <= 16 * 2       # at most a 2-wide strip of a 16 x 16 chunk
+    _check_only_halos_travel(x, y, 16 * 2)           # at most a 2-wide strip of a 16 x 16 chunk
     strip = halos(np.arange(16.0).reshape(4, 4), (slice(0, 2), slice(None)))[0]
     assert strip.base is None                     # a copy: it does not hold the chunk
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "symmetric", "mirror", "nearest", "wrap"])
+def test_edge_blocks_read_their_chunk_whole(boundary):
+    # At the array's edges the boundary values are a few reflected (or
+    # replicated, wrapped) rows of a chunk: they are cut like a halo, and the
+    # edge block still reads its chunk by key (a chunk copied together with
+    # its reflection would be a whole chunk built, and moved between workers,
+    # for every edge block).
+    x = _chunked(_rand((41, 37)), (12, 10))
+    w = _rand((5, 4))
+    y = fd.correlate(x, w, "same", boundary=boundary)
+    _check_only_halos_travel(x, y, 12 * 3)           # at most a 3-wide strip of a chunk
+    assert np.array_equal(y.compute(scheduler="sync"),
+                          fastconv.correlate(x.compute(), w, "same", boundary=boundary))
+    z = fd.conv2d(x[None, None], w[None, None], padding=2, padding_mode="replicate")
+    _check_only_halos_travel(x[None, None], z, 12 * 2)
 
 
 def _held_peak(array, prefix):
@@ -470,10 +497,35 @@ def test_worker_thread_settings(client):
         assert omp == "1"            # the nanny's default: a naive library runs 1 thread
         assert nthreads == 1
     cores = next(iter(facts.values()))[1]
+    # The workers of one host share its cores: here both workers' threads.
+    hosts = [w["host"] for w in client.scheduler_info()["workers"].values()]
+    assert len(hosts) == 2 and hosts[0] == hosts[1]
     before, n, inside, after = client.submit(_thread_probe, None, pure=False).result()
-    assert (before, n, inside, after) == (1, max(1, cores // 1), max(1, cores // 1), 1)
+    assert (before, n, inside, after) == (1, max(1, cores // 2), max(1, cores // 2), 1)
     assert client.submit(_thread_probe, 1, pure=False).result()[2] == 1
     assert client.submit(_thread_probe, -1, pure=False).result()[2] == cores
+
+
+def test_host_threads_are_cached_and_fall_back_to_the_worker_s_own(monkeypatch):
+    class Worker:
+        address = "tcp://10.0.0.1:4321"
+    asked = []
+
+    def ask(worker, answer):
+        asked.append(worker.address)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(_workers, "_host_threads", {})
+    monkeypatch.setattr(_workers, "_ask_host_threads", lambda w: ask(w, OSError("no scheduler")))
+    assert _workers._host_threads_of(Worker(), 3) == 3          # the worker's own threads
+    monkeypatch.setattr(_workers, "_host_threads", {})
+    monkeypatch.setattr(_workers, "_ask_host_threads", lambda w: ask(w, 8))
+    assert _workers._host_threads_of(Worker(), 2) == 8
+    assert _workers._host_threads_of(Worker(), 2) == 8 and len(asked) == 2   # cached
+    monkeypatch.setattr(_workers, "HOST_THREADS_TTL", 0.0)
+    assert _workers._host_threads_of(Worker(), 2) == 8 and len(asked) == 3   # asked again
 
 
 def test_threads_on_the_local_schedulers():

@@ -171,14 +171,15 @@ _COMMON = """
     padding or boundary values placed in the block itself; the algorithm is
     chosen once for the whole problem and every block runs it. The input
     may be chunked along every axis. Each task runs fastconv's kernels on
-    ``num_threads`` threads; by default ``max(1, cores // threads)`` of the
-    Dask worker running it. See the "Scaling out with Dask" page of the docs.
+    ``num_threads`` threads; by default ``max(1, cores // threads)``, the
+    threads of all the Dask workers on the host of the one running it. See
+    the "Scaling out with Dask" page of the docs.
 """
 
 _THREADS = """    num_threads : int, optional
         Threads of fastconv's kernels inside each task (the rules of
         :func:`fastconv.set_num_threads`); by default the worker's cores
-        divided among its task threads."""
+        divided among the task threads of the workers on its host."""
 
 _TAIL = """    channel_chunks : int or tuple of int, optional
         Chunks of the output channels, each within one group or whole

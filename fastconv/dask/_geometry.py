@@ -98,12 +98,43 @@ class Run:
         return isinstance(self.index, slice) and self.index == slice(None)
 
 
+def _index_of(local, size):
+    """What a run takes from a chunk of ``size``: a slice when ``local``
+    steps by +1 or -1 (``slice(None)``: the whole chunk, in order), else the
+    int64 array itself."""
+    step = int(local[1] - local[0]) if local.size > 1 else 1
+    if step in (1, -1) and np.all(np.diff(local) == step):
+        first, last = int(local[0]), int(local[-1])
+        if step == 1:
+            return slice(None) if first == 0 and last == size - 1 else slice(first, last + 1)
+        return slice(first, last - 1 if last > 0 else None, -1)
+    return local
+
+
+def _whole_within(local, size):
+    """Where the whole chunk ``0, 1, ..., size - 1`` lies within ``local`` as
+    one stretch, as ``(lo, hi)``, or None."""
+    if local.size <= size:
+        return None
+    hits = np.flatnonzero(local == 0)
+    for lo in hits:
+        lo = int(lo)
+        if lo + size <= local.size and local[lo + size - 1] == size - 1 and np.array_equal(
+                local[lo:lo + size], np.arange(size)):
+            return lo, lo + size
+    return None
+
+
 def runs_of(idx, in_offsets):
     """Split extended positions (input indices, -1 for fill) into :class:`Run` s.
 
     A run stays in one input chunk; it is a slice when its indices step by
     +1 or -1, an index array otherwise (a reflection's turning point, a
-    replicated edge).
+    replicated edge). A run that holds its whole chunk in order besides
+    other positions of it (an edge chunk and its reflection) is cut in
+    three, so that the whole chunk is read as it is: its block then reads
+    the chunk itself (on the worker that holds it), and only the reflected
+    part is copied out of it.
     """
     idx = np.asarray(idx, dtype=np.int64)
     if idx.size == 0:
@@ -119,17 +150,11 @@ def runs_of(idx, in_offsets):
             continue
         local = idx[lo:hi] - in_offsets[c]
         size = in_offsets[c + 1] - in_offsets[c]
-        step = int(local[1] - local[0]) if local.size > 1 else 1
-        if step in (1, -1) and np.all(np.diff(local) == step):
-            first, last = int(local[0]), int(local[-1])
-            if step == 1:
-                index = (slice(None) if first == 0 and last == size - 1
-                         else slice(first, last + 1))
-            else:
-                index = slice(first, last - 1 if last > 0 else None, -1)
-        else:
-            index = local
-        runs.append(Run(c, index, int(hi - lo)))
+        whole = _whole_within(local, size)
+        parts = [local] if whole is None else [local[:whole[0]], local[whole[0]:whole[1]],
+                                               local[whole[1]:]]
+        runs.extend(Run(c, _index_of(part, size), int(part.size)) for part in parts
+                    if part.size)
     return tuple(runs)
 
 

@@ -9,9 +9,14 @@ threadpoolctl sets it), and restores it afterwards:
 * ``num_threads`` when the caller gave one (the rules of
   :func:`fastconv.set_num_threads`: a negative count counts back from the
   usable cores);
-* in a ``distributed`` worker, ``max(1, cores // worker threads)``: the cores
+* in a ``distributed`` worker, ``max(1, cores // host threads)``: the cores
   available to the worker process (its CPU affinity and cgroup quota, as
-  Dask counts them) shared among the worker's task threads;
+  Dask counts them) shared among the task threads of every worker on its
+  host (the scheduler's list, asked once a while): worker processes on one
+  machine see the same cores, and two workers of one thread on two cores,
+  each running its tasks on both, would oversubscribe them (OpenMP threads
+  waiting at a barrier for a thread the other process holds off its core
+  cost about as much as the convolution itself);
 * in a thread of Dask's local threaded scheduler, the same with the
   scheduler's pool size (``num_workers``, by default the core count);
 * in the main thread (the synchronous scheduler), fastconv's own setting.
@@ -22,6 +27,7 @@ precedence over all of these.
 import contextlib
 import functools
 import threading
+import time
 
 from fastconv._blockwise import effective_n_threads
 
@@ -39,8 +45,40 @@ def _cores():
     return max(1, int(CPU_COUNT))
 
 
+#: How long a worker trusts its count of the task threads on its host (s).
+HOST_THREADS_TTL = 30.0
+_host_threads = {}          # worker address -> (time asked, threads on its host)
+
+
+def _ask_host_threads(worker):
+    """The task threads of all workers on ``worker``'s host, from the scheduler."""
+    from distributed.comm import get_address_host
+    from distributed.utils import sync
+    host = get_address_host(worker.address)
+    # {address: threads} of the running workers: a few bytes per worker.
+    threads = sync(worker.loop, worker.scheduler.ncores_running, callback_timeout=5)
+    return sum(int(n) for a, n in threads.items() if get_address_host(a) == host)
+
+
+def _host_threads_of(worker, own):
+    """The task threads of the workers sharing ``worker``'s host (at least its
+    own ``own``), cached for :data:`HOST_THREADS_TTL` seconds; ``own`` when
+    the scheduler cannot be asked."""
+    now = time.monotonic()
+    cached = _host_threads.get(worker.address)
+    if cached is not None and now - cached[0] < HOST_THREADS_TTL:
+        return max(own, cached[1])
+    try:
+        threads = _ask_host_threads(worker)
+    except Exception:           # no scheduler reachable: the worker's own threads
+        threads = own
+    _host_threads[worker.address] = (now, threads)
+    return max(own, threads)
+
+
 def _worker_threads():
-    """Task threads of the distributed worker running this code, or None."""
+    """Task threads sharing the cores of the distributed worker running this
+    code (its own and those of the other workers on its host), or None."""
     try:
         from distributed import get_worker
     except ImportError:
@@ -50,7 +88,8 @@ def _worker_threads():
     except ValueError:
         return None
     state = getattr(worker, "state", worker)
-    return int(getattr(state, "nthreads", None) or worker.nthreads)
+    own = int(getattr(state, "nthreads", None) or worker.nthreads)
+    return _host_threads_of(worker, own)
 
 
 def task_threads(num_threads=None):
