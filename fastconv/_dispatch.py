@@ -7,15 +7,17 @@ page.
 
 * Winograd F(2, 3) wins on 3-tap stride-1 layers with enough channels per
   group (>= 16 in and out) for its 16 GEMMs, when the per-call weight
-  transform and the tile transforms are amortised. Measured against im2col,
-  1 thread, 3x3 layers of C -> C channels on an H x H input (H/2 squared
-  tiles), C = 64 to 512: 196 tiles, 0.69-0.84; 100 tiles, 0.79-1.02; 49
-  tiles, 0.96-1.67 (1.03 at C = 256, 1.34 at C = 512: the per-call weight
-  transform costs as much as the smaller GEMMs save); 16 and 25 tiles,
-  1.43-3.03. At 2 threads the 49-tile layers lose more (ResNet-50's 256 ->
-  256 on 14 x 14 measured 1.39x PyTorch's time on Winograd). So a plain call
-  needs ``WINOGRAD_MIN_TILES`` output tiles; a plan transforms the weights
-  once and drops the tile condition. On the suite's other 3-tap
+  transform and the tile transforms are amortised. Measured against im2col
+  (3x3 layers of C -> C channels on an H x H input, H/2 squared tiles, batch
+  1, idle machine, 1 / 2 threads): 100 tiles, 0.87-0.91 / 0.83-0.94 (C = 384,
+  512); 49 to 81 tiles, 0.84-0.89 / 0.64-0.73 at C = 192 to 320, 1.02 / 0.83
+  at 128, but 1.07 / 0.89 at 384 and 1.17 / 1.07 at 512, where the 16
+  transformed weight matrices (9.4 and 16.8 MB) no longer stay in cache
+  while few tiles use them; 25 and 36 tiles, 1.20-1.40 / 0.90-1.29. So a
+  plain call needs ``WINOGRAD_MIN_TILES`` output tiles, or
+  ``WINOGRAD_FEW_TILES`` with ``WINOGRAD_WIDE_CHANNELS`` channels per group in
+  and out and transformed weights of at most ``WINOGRAD_FEW_TILES_MAX_BYTES``;
+  a plan transforms the weights once and drops the tile condition. On the suite's other 3-tap
   stride-1 layers it took 0.44-0.75x im2col's time. Only up to a dilation
   of ``WINOGRAD_MAX_DILATION``: its time over im2col's (1 thread, 3-tap
   layers, padding = dilation), by dilation 1, 2, 4, 8, 16, 64:
@@ -94,6 +96,9 @@ POINTWISE_GEMV_MAX_PIXELS = 4
 WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MAX_DILATION = 4
 WINOGRAD_MIN_TILES = 100
+WINOGRAD_FEW_TILES = 40
+WINOGRAD_WIDE_CHANNELS = 128
+WINOGRAD_FEW_TILES_MAX_BYTES = 8 << 20
 #: Grouped layers on the direct algorithm's grid kernel (:func:`grouped_grid`).
 GRID_CHANNELS_PER_GROUP = 32
 GRID_WIDE_CHANNELS_PER_GROUP = 64
@@ -140,9 +145,15 @@ def winograd_tiles(problem):
     return tiles
 
 
-def _winograd_amortised(tiles):
+def _winograd_amortised(problem, cig, cog):
     """Enough tiles to pay for a plain call's weight and tile transforms."""
-    return tiles >= WINOGRAD_MIN_TILES
+    tiles = winograd_tiles(problem)
+    if tiles >= WINOGRAD_MIN_TILES:
+        return True
+    points = 4 ** sum(k == 3 for k in problem.kernel)
+    weight_bytes = points * problem.c_out * cig * problem.dtype.itemsize
+    return (tiles >= WINOGRAD_FEW_TILES and min(cig, cog) >= WINOGRAD_WIDE_CHANNELS
+            and weight_bytes <= WINOGRAD_FEW_TILES_MAX_BYTES)
 
 
 def choose_algorithm(problem, planned=False, layout="channels_first"):
@@ -177,7 +188,7 @@ def rule(problem, planned=False):
             and max(problem.dilation) <= WINOGRAD_MAX_DILATION
             and cig >= WINOGRAD_MIN_CHANNELS_PER_GROUP
             and cog >= WINOGRAD_MIN_CHANNELS_PER_GROUP
-            and (planned or _winograd_amortised(winograd_tiles(problem)))):
+            and (planned or _winograd_amortised(problem, cig, cog))):
         return "winograd"
     if pointwise_kernel(problem):
         return "im2col"

@@ -78,8 +78,9 @@ _DOC = """{nd}-D convolution (cross-correlation) of a channels-first array.
         'direct' for grouped layers of few channels per group and dense 2-D
         layers of 2 to 16 input and at most 64 output channels, else
         'winograd' where it applies with at least 16 input and 16 output
-        channels per group and at least 100 output tiles, else 'im2col'
-        with at least 8 output channels per group and
+        channels per group and at least 100 output tiles (40 with at least
+        128 channels per group and at most 8 MiB of transformed weights),
+        else 'im2col' with at least 8 output channels per group and
         ``C_in // groups * prod(kernel) >= 16``, else 'direct'.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write into; it must
