@@ -207,8 +207,7 @@ def grouped_grid(problem, cig):
     2 to ``GRID_CHANNELS_PER_GROUP`` input channels, or up to
     ``GRID_WIDE_CHANNELS_PER_GROUP`` on maps of at most ``GRID_WIDE_MAX_PIXELS``
     output pixels (beyond, Winograd and im2col win)."""
-    if (problem.groups < 2 or cig < 2 or problem.nd > 2 or math.prod(problem.kernel) < 2
-            or max(problem.stride) > GRID_MAX_STRIDE):
+    if problem.groups < 2 or cig < 2 or not _grid_applies(problem):
         return False
     return cig <= GRID_CHANNELS_PER_GROUP or (
         cig <= GRID_WIDE_CHANNELS_PER_GROUP
@@ -226,10 +225,16 @@ def dense_grid(problem, cig, cog):
     0.9-1.3x im2col's time on the grid kernel; 1-D layers of 7 and 9 taps
     lost to im2col by 1.0-1.8x."""
     return (problem.groups == 1 and problem.nd == 2 and 2 <= cig <= GRID_DENSE_CHANNELS
-            and cog <= GRID_DENSE_MAX_OUT and math.prod(problem.kernel) > 1
-            and max(problem.stride) <= GRID_MAX_STRIDE
+            and cog <= GRID_DENSE_MAX_OUT and _grid_applies(problem)
             and (max(problem.stride) == 1
                  or math.prod(problem.kernel) <= GRID_DENSE_MAX_STRIDED_TAPS))
+
+
+def _grid_applies(problem):
+    """The shapes both grid rules need: 1-D or 2-D, more than one tap,
+    strides up to ``GRID_MAX_STRIDE``."""
+    return (problem.nd <= 2 and math.prod(problem.kernel) > 1
+            and max(problem.stride) <= GRID_MAX_STRIDE)
 
 
 def depthwise_kernel(problem):

@@ -175,3 +175,97 @@ class GroupedGrid:
 
     def time_grouped(self, layer, algorithm, dtype, threads):
         self._run()
+
+
+#: name -> (input channels, output channels, map size, kernel, stride) of a
+#: dense layer with few input channels (RGB stems, first layers).
+DENSE_FEW_CHANNEL_LAYERS = {
+    "3x3s2_3_32_224": (3, 32, common.pick(224, 112), 3, 2),
+    "3x3_8_64_56": (8, 64, common.pick(56, 28), 3, 1),
+    "3x3_16_64_28": (16, 64, 28, 3, 1),
+    "5x5_16_32_56": (16, 32, common.pick(56, 28), 5, 1),
+}
+
+
+class DenseFewChannels:
+    """``conv2d`` of dense layers of 2-16 input channels: the grid kernel
+    (``"direct"``), the GEMM, and ``"auto"``, which runs the grid kernel."""
+
+    params = (tuple(DENSE_FEW_CHANNEL_LAYERS), ("direct", "im2col", "auto"), common.DTYPES,
+              common.THREADS)
+    param_names = ("layer", "algorithm", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, layer, algorithm, dtype, threads):
+        common.set_threads(threads)
+        ci, co, hw, k, s = DENSE_FEW_CHANNEL_LAYERS[layer]
+        self.x = common.random_array((1, ci, hw, hw), dtype, seed=0)
+        self.w = common.random_array((co, ci, k, k), dtype, seed=1)
+        self.kwargs = dict(stride=s, padding=k // 2, algorithm=algorithm)
+        common.check_call(self._run, algorithm)
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, **self.kwargs)
+
+    def time_dense_few_channels(self, layer, algorithm, dtype, threads):
+        self._run()
+
+
+class WinogradFewTiles:
+    """``conv2d`` of 3 x 3 C -> C layers on a 14 x 14 map (49 output tiles):
+    the per-call Winograd (its weight transform included), im2col, and
+    ``"auto"`` (Winograd up to 8 MiB of transformed weights)."""
+
+    params = ((common.pick(192, 128), 256, common.pick(512, 384)),
+              ("winograd", "im2col", "auto"), common.DTYPES, common.THREADS)
+    param_names = ("channels", "algorithm", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, channels, algorithm, dtype, threads):
+        common.set_threads(threads)
+        self.x = common.random_array((1, channels, 14, 14), dtype, seed=0)
+        self.w = common.random_array((channels, channels, 3, 3), dtype, seed=1)
+        self.algorithm = algorithm
+        common.check_call(self._run, algorithm)
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w, padding=1, algorithm=self.algorithm)
+
+    def time_winograd_few_tiles(self, channels, algorithm, dtype, threads):
+        self._run()
+
+
+class Im2colLongSignal:
+    """``conv1d`` on im2col over long signals: a stride-4 7-tap front end and
+    a 9-tap layer (the packing's chunks lie within one output row)."""
+
+    params = (("k7s4_64_128", "k9_64_64"), common.DTYPES, common.THREADS)
+    param_names = ("layer", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, layer, dtype, threads):
+        common.set_threads(threads)
+        length = common.pick(16000, 4000)
+        ci, co, k, s = {"k7s4_64_128": (64, 128, 7, 4), "k9_64_64": (64, 64, 9, 1)}[layer]
+        self.x = common.random_array((1, ci, length), dtype, seed=0)
+        self.w = common.random_array((co, ci, k), dtype, seed=1)
+        self.kwargs = dict(stride=s, padding=k // 2, algorithm="im2col")
+        common.check_call(self._run, "im2col")
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv1d(self.x, self.w, **self.kwargs)
+
+    def time_im2col_long_signal(self, layer, dtype, threads):
+        self._run()
