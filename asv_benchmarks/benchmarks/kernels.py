@@ -18,6 +18,8 @@
   ``pw1x1gemv`` matrix-times-vectors kernel, chosen by ``"auto"``):
   EfficientNet-B0's squeeze-and-excitation pairs on the pooled 1 x 1 map and
   a layer on a 2 x 2 map.
+* ``Im2colFoldedBatch``: a batch of 8 through 1 x 1 layers with 7 x 7
+  outputs, which im2col runs as one image, against the same images one by one.
 
 Every case runs on 1 and 2 threads (one thread in the quick profile).
 """
@@ -268,4 +270,46 @@ class Im2colLongSignal:
         return fastconv.conv1d(self.x, self.w, **self.kwargs)
 
     def time_im2col_long_signal(self, layer, dtype, threads):
+        self._run()
+
+
+#: name -> (C_in, C_out, map size, stride) of ResNet-50's 1 x 1 layers whose
+#: output maps are 7 x 7 (49 pixels: four 16-column panels, the last with one).
+FOLDED_BATCH_LAYERS = {
+    "1x1s2_1024_2048_14": (common.pick(1024, 256), common.pick(2048, 512), 14, 2),
+    "1x1_512_2048_7": (common.pick(512, 128), common.pick(2048, 512), 7, 1),
+}
+
+
+class Im2colFoldedBatch:
+    """``conv2d`` of a batch of 8 through 1 x 1 layers with 7 x 7 outputs:
+    im2col runs the batch as one image (its 392 pixels fill the GEMM's
+    column panels); the image-by-image GEMM is the same call on one image,
+    times 8 (``per_image``)."""
+
+    params = (tuple(FOLDED_BATCH_LAYERS), ("batch", "per_image"), common.DTYPES,
+              common.THREADS)
+    param_names = ("layer", "form", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, layer, form, dtype, threads):
+        common.set_threads(threads)
+        ci, co, hw, s = FOLDED_BATCH_LAYERS[layer]
+        self.x = common.random_array((8, ci, hw, hw), dtype, seed=0)
+        self.w = common.random_array((co, ci, 1, 1), dtype, seed=1)
+        self.s = s
+        self.form = form
+        common.check_call(self._run, "im2col")
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def _run(self):
+        if self.form == "batch":
+            return fastconv.conv2d(self.x, self.w, stride=self.s, algorithm="im2col")
+        return [fastconv.conv2d(self.x[i:i + 1], self.w, stride=self.s, algorithm="im2col")
+                for i in range(8)][-1]
+
+    def time_im2col_folded_batch(self, layer, form, dtype, threads):
         self._run()

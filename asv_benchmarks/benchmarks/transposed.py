@@ -3,7 +3,9 @@
 ``ConvTranspose2d`` times the bench-suite layer convT4x4s2_64_32_28 (4 x 4,
 stride 2, padding 1, 64 -> 32 channels, 28 x 28 input) for every algorithm,
 both float dtypes and one or two threads; ``ConvTranspose1d`` and
-``ConvTranspose3d`` one smaller shape each.
+``ConvTranspose3d`` one smaller shape each; ``ConvTranspose2dUNet`` U-Net's
+first 2 x 2 stride-2 up-convolution, whose GEMM packs its A straight from the
+weights.
 """
 import math
 
@@ -97,3 +99,13 @@ class ConvTranspose2dStride1(_TransposedCase):
     x_shape = (1, 64, 56, 56)
     w_shape = (64, 64, 3, 3)
     kwargs = {"padding": 1}
+
+
+class ConvTranspose2dUNet(_TransposedCase):
+    """U-Net's up2x2s2_1024_512_28: 2 x 2, stride 2, 1024 -> 512 channels on 28 x 28
+    (256 -> 128 channels in the quick profile)."""
+
+    ndim = 2
+    x_shape = (1, common.pick(1024, 256), 28, 28)
+    w_shape = (common.pick(1024, 256), common.pick(512, 128), 2, 2)
+    kwargs = {"stride": 2}
