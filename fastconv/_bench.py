@@ -960,7 +960,10 @@ def judge_auto(layer, own_records, own, repeat=None, min_timing=None):
     can make ``auto`` look slower than the very algorithm it runs. With
     ``repeat`` given, a flagged row is timed again, ``auto`` and that
     algorithm in alternation (:func:`time_interleaved`), and the verdict is
-    the second timing's (``auto_ratio_rows`` keeps the first ratio)."""
+    the second timing's (``auto_ratio_rows`` keeps the first ratio). A row
+    where ``auto`` ran the faster row's own algorithm (and kernel: auto's
+    1x1 matrix-times-vectors path is ``im2col/gemv``) is not flagged but
+    marked ``auto_same_algorithm``: the two rows ran the same computation."""
     auto = next((r for r in own_records if r["impl"] == "fastconv/auto"), None)
     if auto is None or auto["time_min_s"] is None:
         return
@@ -985,6 +988,11 @@ def judge_auto(layer, own_records, own, repeat=None, min_timing=None):
         auto["auto_ratio_rows"] = auto["auto_ratio"]
         auto["auto_ratio"] = t_auto.best / t_best.best
         auto["auto_loses"] = auto["auto_ratio"] > AUTO_SLACK
+    if auto["auto_loses"] and auto.get("auto_choice") == best["algorithm"]:
+        # auto ran the very kernel of the faster row: the difference is the
+        # timing's, not the choice's (kept apart, not flagged).
+        auto["auto_loses"] = False
+        auto["auto_same_algorithm"] = True
 
 
 def run_layer(layer, options, ref_cache, peers=None, own=None):
@@ -1124,6 +1132,8 @@ def format_record(r):
         line += f"  chose {r['auto_choice']}"
     if r.get("auto_loses"):
         line += f"  AUTO SLOWER: {r['auto_ratio']:.2f}x {r['auto_best']}"
+    elif r.get("auto_same_algorithm"):
+        line += f"  (same algorithm as {r['auto_best']}: {r['auto_ratio']:.2f}x, timing noise)"
     return line
 
 

@@ -481,7 +481,10 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
             else:
                 algorithm, variant = choose(problem, layout=layout)
         variant = variant or {}
-        note_choice(algorithm)
+        # auto's 1x1 layers over few pixels: im2col as a matrix times vectors.
+        gemv = (algorithm == "im2col" and problem.algorithm == "auto" and not variant
+                and few_pixels and shapes.pointwise)
+        note_choice("im2col/gemv" if gemv else algorithm)
         if packed is None and algorithm == "winograd":
             # (im2col without a plan reads the weights in place: packing
             # them would cost a pass over all of them on every call.)
@@ -489,8 +492,7 @@ def run_conv(problem, x, weight, bias, out, *, algorithm=None, isa=None, packed=
         if algorithm == "winograd":
             run_winograd(x5, packed, bias, o5, shapes.padding, shapes.kernel, shapes.dilation,
                          problem.groups, threads, isa, variant.get("block_bytes", 0))
-        elif (algorithm == "im2col" and problem.algorithm == "auto" and not variant
-              and few_pixels and shapes.pointwise):
+        elif gemv:
             # Only auto's own choice: an explicit or pinned im2col (a chunk of a
             # larger array, a tuned variant) keeps the GEMM's order of summation,
             # so a region of few pixels gives the bits of the same region of the whole.

@@ -231,6 +231,32 @@ def test_judge_auto_flags_a_slower_choice():
     assert auto["auto_best"] == "fastconv/direct" and auto["auto_loses"] is False
 
 
+def test_judge_auto_keeps_same_algorithm_rows_apart(monkeypatch):
+    # auto ran im2col, and the im2col row was 10% faster: the same
+    # computation timed twice, marked as such, not flagged; a faster row of
+    # another algorithm is still flagged.
+    lay = layer("resnet3x3_64_56")
+    cands = [_bench.Candidate("fastconv/auto", "fastconv", "auto", call=lambda: None)]
+    monkeypatch.setattr(_bench, "auto_choice", lambda call: "im2col")
+
+    def rec(impl, algorithm, t):
+        return {"impl": impl, "algorithm": algorithm, "time_min_s": t, "passed": True}
+    records = [rec("fastconv/auto", "auto", 1.1), rec("fastconv/im2col", "im2col", 1.0),
+               rec("fastconv/direct", "direct", 2.0)]
+    _bench.judge_auto(lay, records, cands)
+    auto = records[0]
+    assert auto["auto_best"] == "fastconv/im2col" and auto["auto_loses"] is False
+    assert auto["auto_same_algorithm"] is True
+    line = _bench.format_record(dict(
+        auto, layer=lay.name, library="fastconv", status="ok", gflops=1.0,
+        ratio_to_best_peer=None, checked=False, rel_error=None, error=None))
+    assert "same algorithm as fastconv/im2col: 1.10x" in line and "AUTO SLOWER" not in line
+    records = [rec("fastconv/auto", "auto", 1.1), rec("fastconv/im2col", "im2col", 1.2),
+               rec("fastconv/direct", "direct", 1.0)]
+    _bench.judge_auto(lay, records, cands)
+    assert records[0]["auto_loses"] is True and "auto_same_algorithm" not in records[0]
+
+
 def test_judge_auto_times_a_flagged_row_again_interleaved():
     # The rows say auto took twice direct's time; timed again in alternation,
     # auto (a no-op) is far faster than direct (a 2 ms sleep): not flagged,
