@@ -21,7 +21,8 @@ import numpy as np
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._ndarray cimport array_data, dim
 from fastconv._kernels._openmp cimport (
-    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, schedule_chunk, team_begin,
+    team_end)
 # The GEMM's C functions (gemm.c is compiled into this extension too); the
 # SIMD level is passed explicitly, so no state is shared with _gemm.
 from fastconv._kernels._gemm cimport (
@@ -173,6 +174,7 @@ cdef int _direct(fc_geom *gp, const floating *xp, const floating *wp, const floa
         total = g.N * g.Co * g.OD * nrb
         team_begin(&team, num_threads, macs, total, 0)
         for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                        chunksize=schedule_chunk(total, team.threads),
                         use_threads_if=team.threads > 1):
             if fc_team_stop(&team):
                 continue
@@ -195,6 +197,7 @@ cdef int _direct(fc_geom *gp, const floating *xp, const floating *wp, const floa
         return _direct_grid(&g, xp, wp, bp, op, num_threads, isa, macs)
     team_begin(&team, num_threads, macs, total, 0)
     for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
+                    chunksize=schedule_chunk(total, team.threads),
                     use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue

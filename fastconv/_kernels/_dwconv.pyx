@@ -16,7 +16,8 @@ import numpy as np
 
 from fastconv._kernels._fused cimport floating
 from fastconv._kernels._openmp cimport (
-    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, team_begin, team_end)
+    omp_get_thread_num, fc_team, fc_team_stop, fc_team_workspace, schedule_chunk, team_begin,
+    team_end)
 
 from fastconv._kernels.kernels cimport (
     dw_item, fc_dw_buffer_size, fc_dw_plan, fc_dw_supported, fc_dwgeom)
@@ -87,8 +88,9 @@ def depthwise(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weigh
     cdef fc_team team
     team_begin(&team, num_threads, <double>g.N * g.Co * g.OH * g.OW * g.K * g.K, total,
                ws_bytes)
+    cdef int64_t chunk = schedule_chunk(total, team.threads)
     for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
-                    use_threads_if=team.threads > 1):
+                    chunksize=chunk, use_threads_if=team.threads > 1):
         if fc_team_stop(&team):
             continue
         buf = <floating *>fc_team_workspace(&team, omp_get_thread_num())

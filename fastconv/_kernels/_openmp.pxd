@@ -43,3 +43,17 @@ cdef extern from "runtime.h" nogil:
 cdef int team_begin(fc_team *t, int requested, double work, int64_t items,
                     size_t workspace_bytes) except -1
 cdef int team_end(fc_team *t) except -1
+
+# Items per run of a dynamic schedule over `items` equal work items: runs of
+# several items when the items are many (small maps: a 7 x 7 plane is less
+# work than the shared counter of a dynamic schedule costs when two cores
+# take turns at it), with CHUNKS_PER_THREAD runs per thread so the threads'
+# shares stay even. Measured on the depthwise kernels at 2 threads (same
+# process, alternating): 0.74-0.87x the time of one item per run on 7 x 7
+# and 14 x 14 maps, 0.9-1.0x on larger ones.
+cdef enum:
+    CHUNKS_PER_THREAD = 16
+
+cdef inline int64_t schedule_chunk(int64_t items, int threads) noexcept nogil:
+    cdef int64_t chunk = items // (<int64_t>threads * CHUNKS_PER_THREAD)
+    return chunk if chunk > 1 else 1
