@@ -20,6 +20,8 @@
   a layer on a 2 x 2 map.
 * ``Im2colFoldedBatch``: a batch of 8 through 1 x 1 layers with 7 x 7
   outputs, which im2col runs as one image, against the same images one by one.
+* ``Im2colFewOutputChannels``: 1 x 1 layers of 2 to 58 output channels,
+  whose last row panel of the GEMM is part full.
 
 Every case runs on 1 and 2 threads (one thread in the quick profile).
 """
@@ -312,4 +314,40 @@ class Im2colFoldedBatch:
                 for i in range(8)][-1]
 
     def time_im2col_folded_batch(self, layer, form, dtype, threads):
+        self._run()
+
+
+#: name -> (C_in, C_out, map size) of 1 x 1 layers with a few output channels
+#: (MobileNetV2's and EfficientNet-B0's first projection, U-Net's classifier).
+FEW_OUTPUT_CHANNEL_LAYERS = {
+    "1x1_32_16_112": (32, 16, common.pick(112, 56)),
+    "1x1_64_2_388": (64, 2, common.pick(388, 97)),
+    "1x1_24_58_28": (24, 58, 28),
+}
+
+
+class Im2colFewOutputChannels:
+    """``conv2d`` (``"auto"``: im2col) of 1 x 1 layers whose output channels
+    leave the GEMM's last row panel part full (16 = 6 + 6 + 4, 2, 58 = 9 x 6 + 4):
+    that panel runs a kernel compiled for its row count."""
+
+    params = (tuple(FEW_OUTPUT_CHANNEL_LAYERS), common.DTYPES, common.THREADS)
+    param_names = ("layer", "dtype", "threads")
+    repeat = (3, 10, 20.0)
+    timeout = 300
+
+    def setup(self, layer, dtype, threads):
+        common.set_threads(threads)
+        ci, co, hw = FEW_OUTPUT_CHANNEL_LAYERS[layer]
+        self.x = common.random_array((1, ci, hw, hw), dtype, seed=0)
+        self.w = common.random_array((co, ci, 1, 1), dtype, seed=1)
+        common.check_call(self._run, "auto")
+
+    def teardown(self, *args):
+        common.restore_threads()
+
+    def _run(self):
+        return fastconv.conv2d(self.x, self.w)
+
+    def time_im2col_few_output_channels(self, layer, dtype, threads):
         self._run()

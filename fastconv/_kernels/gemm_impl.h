@@ -82,29 +82,30 @@ FC_ATTR static void FC_FN(fc_pack_b)(int64_t K, int64_t N, const FC_T *B, int64_
 FC_ATTR static inline __attribute__((always_inline)) void
 FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb,
                       const FC_T *restrict b, int64_t ldb, FC_T *restrict c, int64_t ldc,
-                      const FC_T *restrict bias, int accumulate, const int inplace)
+                      const FC_T *restrict bias, int accumulate, const int inplace,
+                      const int R)
 {
     FC_V acc[FC_MR][FC_NV];
     const FC_T *ar[FC_MR];
     if (inplace) {
         FC_UNROLL
-        for (int r = 0; r < FC_MR; ++r) ar[r] = a + (r < mb ? r : mb - 1) * lda;
+        for (int r = 0; r < R; ++r) ar[r] = a + (r < mb ? r : mb - 1) * lda;
     }
     if (accumulate) {
         FC_UNROLL
-        for (int r = 0; r < FC_MR; ++r) {
+        for (int r = 0; r < R; ++r) {
             FC_UNROLL
             for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VLOAD(c + r * ldc + v * FC_VL);
         }
     } else if (bias) {
         FC_UNROLL
-        for (int r = 0; r < FC_MR; ++r) {
+        for (int r = 0; r < R; ++r) {
             FC_UNROLL
             for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VSET1(bias[r]);
         }
     } else {
         FC_UNROLL
-        for (int r = 0; r < FC_MR; ++r) {
+        for (int r = 0; r < R; ++r) {
             FC_UNROLL
             for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VZERO();
         }
@@ -114,13 +115,13 @@ FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb
         if (inplace && (k & (FC_A_LINE - 1)) == 0) {
             /* A's MR rows are MR streams: fetch each one's line FC_A_AHEAD lines ahead. */
             FC_UNROLL
-            for (int r = 0; r < FC_MR; ++r) FC_PREFETCH_A(ar[r] + k + FC_A_LINE * FC_A_AHEAD);
+            for (int r = 0; r < R; ++r) FC_PREFETCH_A(ar[r] + k + FC_A_LINE * FC_A_AHEAD);
         }
         FC_V bv[FC_NV];
         FC_UNROLL
         for (int v = 0; v < FC_NV; ++v) bv[v] = FC_VLOAD(b + v * FC_VL);
         FC_UNROLL
-        for (int r = 0; r < FC_MR; ++r) {
+        for (int r = 0; r < R; ++r) {
             const FC_V av = FC_VSET1(inplace ? ar[r][k] : a[r]);
             FC_UNROLL
             for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VFMA(av, bv[v], acc[r][v]);
@@ -129,7 +130,7 @@ FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb
         b += ldb;
     }
     FC_UNROLL
-    for (int r = 0; r < FC_MR; ++r) {
+    for (int r = 0; r < R; ++r) {
         FC_UNROLL
         for (int v = 0; v < FC_NV; ++v) FC_VSTORE(c + r * ldc + v * FC_VL, acc[r][v]);
     }
@@ -139,7 +140,7 @@ FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC
                                      int64_t ldb, FC_T *restrict c, int64_t ldc,
                                      const FC_T *restrict bias, int accumulate)
 {
-    FC_FN(fc_kernel_body)(K, a, 0, FC_MR, b, ldb, c, ldc, bias, accumulate, 0);
+    FC_FN(fc_kernel_body)(K, a, 0, FC_MR, b, ldb, c, ldc, bias, accumulate, 0, FC_MR);
 }
 
 FC_ATTR static void FC_FN(fc_kernel_ai)(int64_t K, const FC_T *restrict a, int64_t lda,
@@ -147,7 +148,47 @@ FC_ATTR static void FC_FN(fc_kernel_ai)(int64_t K, const FC_T *restrict a, int64
                                         FC_T *restrict c, int64_t ldc,
                                         const FC_T *restrict bias, int accumulate)
 {
-    FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1);
+    FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1, FC_MR);
+}
+
+/* A tile of full width and mb < MR rows, straight into C: the kernel body
+ * compiled for R = mb rows (no accumulators, loads or stores for the rows
+ * past M). Each element's chain is the full kernel's, the same bits. */
+FC_ATTR static void FC_FN(fc_kernel_rows)(int64_t K, const FC_T *restrict a, int64_t lda,
+                                          int64_t mb, const FC_T *restrict b, int64_t ldb,
+                                          FC_T *restrict c, int64_t ldc,
+                                          const FC_T *restrict bias, int accumulate)
+{
+#define FC_ROWS_CASE(R_)                                                                     \
+    case R_:                                                                                 \
+        if (lda > 0)                                                                         \
+            FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1, R_);   \
+        else                                                                                 \
+            FC_FN(fc_kernel_body)(K, a, 0, mb, b, ldb, c, ldc, bias, accumulate, 0, R_);     \
+        break;
+    switch (mb) {
+    FC_ROWS_CASE(1)
+#if FC_MR > 2
+    FC_ROWS_CASE(2)
+#endif
+#if FC_MR > 3
+    FC_ROWS_CASE(3)
+#endif
+#if FC_MR > 4
+    FC_ROWS_CASE(4)
+#endif
+#if FC_MR > 5
+    FC_ROWS_CASE(5)
+#endif
+#if FC_MR > 6
+    FC_ROWS_CASE(6)
+#endif
+#if FC_MR > 7
+    FC_ROWS_CASE(7)
+#endif
+    default: break;
+    }
+#undef FC_ROWS_CASE
 }
 
 /* One tile (rows [i0, i0 + mb), columns [j0, j0 + nb)): the kernel straight
@@ -162,6 +203,10 @@ FC_FN(fc_tile)(int64_t K, const FC_T *ap, int64_t lda, const FC_T *bp, int64_t l
     if (nb == FC_NR && mb == FC_MR) {
         if (lda > 0) FC_FN(fc_kernel_ai)(K, ap, lda, FC_MR, bp, ldb, cp, ldc, bias, accumulate);
         else FC_FN(fc_kernel)(K, ap, bp, ldb, cp, ldc, bias, accumulate);
+        return;
+    }
+    if (nb == FC_NR) {
+        FC_FN(fc_kernel_rows)(K, ap, lda, mb, bp, ldb, cp, ldc, bias, accumulate);
         return;
     }
     FC_T tile[FC_MR * FC_NR];
