@@ -39,6 +39,13 @@ SUITES = ("dask",)
 _REL_TOL = 1e-5          # dask-image (SciPy in float32 or float64) vs fastconv, relative to max|y|
 
 
+def _selected(args):
+    """The rows of ``--layers`` (names or substrings of names; all by default)."""
+    patterns = getattr(args, "layers", None)
+    return [row for row in _rows(args.quick)
+            if not patterns or any(p in _name(row) for p in patterns)]
+
+
 def _rows(quick):
     image = (4096, 1024) if quick else (16384, 2048)
     volume = (256, 64) if quick else (512, 128)
@@ -74,7 +81,7 @@ def _name(row):
 
 
 def list_suite(name, args, emit):
-    for row in _rows(args.quick):
+    for row in _selected(args):
         emit(_name(row))
 
 
@@ -125,7 +132,7 @@ def run_suite(name, args, emit):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
-        for row in _rows(args.quick):
+        for row in _selected(args):
             kind, size, chunk, k = row
             rec = dict(layer=_name(row), library="fastconv", impl="fastconv.dask",
                        threads=args.threads, passed=None)

@@ -190,3 +190,74 @@ def test_num_threads_reaches_the_blocks(monkeypatch):
     y = dn.gaussian_filter(da.from_array(x, chunks=10), 1.0, num_threads=1)
     _same(y, nd.gaussian_filter(x, 1.0))
     assert seen and all(n == 1 for n in seen)
+
+
+@pytest.mark.parametrize("mode", ["wrap", "mirror", ("wrap", "nearest", "grid-constant")])
+def test_three_d_irregular_chunks_origin_and_per_axis_modes(mode):
+    # Irregular chunks with size-1 ones (merged), asymmetric reach (origin),
+    # periodic and non-periodic axes side by side.
+    chunks = ((2, 1, 6), (4, 1, 5), (5, 1, 6))
+    xi = _image(np.uint8, shape=(9, 10, 12), seed=4)
+    _same(dn.uniform_filter(da.from_array(xi, chunks=chunks), (3, 4, 5), mode=mode,
+                            origin=(1, -2, 2)),
+          nd.uniform_filter(xi, (3, 4, 5), mode=mode, origin=(1, -2, 2)))
+    x = _image(np.float32, shape=(9, 10, 12), seed=4)
+    xd = da.from_array(x, chunks=chunks)
+    _same(dn.gaussian_filter(xd, (1.0, 0.0, 2.0), order=(0, 0, 1), mode=mode),
+          nd.gaussian_filter(x, (1.0, 0.0, 2.0), order=(0, 0, 1), mode=mode))
+    if isinstance(mode, str):
+        w = np.random.default_rng(5).standard_normal((3, 2, 4)).astype(np.float32)
+        _same(dn.convolve(xd, w, mode=mode, origin=(1, 0, -1)),
+              nd.convolve(x, w, mode=mode, origin=(1, 0, -1)))
+        _same(dn.correlate1d(xd, W6, axis=1, mode=mode, origin=2),
+              nd.correlate1d(x, W6, axis=1, mode=mode, origin=2))
+
+
+def test_wrap_and_short_axis_side_by_side():
+    # Axis 0 (4 long) is shorter than the reach and one piece; axis 1 takes
+    # its wrap extension from the far end, with an asymmetric kernel.
+    x = _image(shape=(4, 30), seed=6)
+    xd = da.from_array(x, chunks=(1, (7, 1, 1, 13, 8)))
+    w = np.arange(1.0, 64.0).reshape(9, 7)
+    y = dn.correlate(xd, w, mode="wrap", origin=(0, 3))
+    assert y.chunks == ((4,), (7, 15, 8))
+    _same(y, nd.correlate(x, w, mode="wrap", origin=(0, 3)))
+
+
+def test_axis_plans_without_padding_and_periodic():
+    from fastconv.dask import _geometry as geo
+    # reach (2, 1): output [a, b) reads [a - 2, b + 1), cut at the array's ends
+    plan = geo.correlate_axis((4, 3, 5), 4, 1, 12, "none", bounds=(0, 4, 7, 12))
+    assert plan.chunks == (4, 3, 5) and plan.local == ((2, 0), (0, 0), (0, 1))
+    runs = [[(r.chunk, r.length, r.whole) for r in block] for block in plan.runs]
+    assert runs == [[(0, 4, True), (1, 1, False)],
+                    [(0, 2, False), (1, 3, True), (2, 1, False)],
+                    [(1, 2, False), (2, 5, True)]]
+    # periodic: the first block's extension is the far end of the array
+    plan = geo.correlate_axis((4, 3, 5), 4, 1, 12, "wrap", bounds=(0, 4, 7, 12))
+    first = plan.runs[0]
+    assert [(r.chunk, r.length) for r in first] == [(2, 2), (0, 4), (1, 1)]
+    assert first[0].index == slice(3, 5)
+
+
+def test_graph_is_fastconv_dask_s_halo_graph():
+    # One layer of fastconv.dask's graph, not map_overlap's (overlap, trim,
+    # rechunk, periodic, getitem/concatenate layers): each block reads its
+    # chunks used whole by key and its neighbours' edges from one halos task
+    # per input chunk; the same call gives the same graph.
+    from fastconv.dask._blocks import halos, run_block
+    x = da.from_array(_image(), chunks=(8, (5, 1, 9, 8)))
+    y = dn.gaussian_filter(x, 1.0, mode="wrap")
+    assert y.chunks == ((8, 8, 7), (5, 10, 8))      # the 1-wide chunk merged, reach 4
+    layers = y.__dask_graph__().layers
+    assert set(layers) - set(x.__dask_graph__().layers) == {y.name}
+    assert not any(name.startswith(("overlap", "trim", "rechunk", "periodic", "getitem",
+                                    "concatenate", "_trim")) for name in layers)
+    graph = layers[y.name]
+    blocks = {k: v for k, v in graph.items() if k[0] == y.name}
+    cuts = [v for k, v in graph.items() if "-halo-" in k[0]]
+    assert len(blocks) == 9 and all(v[0] is run_block for v in blocks.values())
+    assert 0 < len(cuts) <= x.npartitions and all(v[0] is halos for v in cuts)
+    assert (x.name, 1, 1) in blocks[(y.name, 1, 1)][3]     # its own chunk, by key
+    assert dn.gaussian_filter(x, 1.0, mode="wrap").name == y.name
+    assert dn.gaussian_filter(x, 1.0, mode="reflect").name != y.name

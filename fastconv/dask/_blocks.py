@@ -152,3 +152,29 @@ class CorrelateBlock:
             out[..., c] = run(np.ascontiguousarray(ext[..., c]), kernel, "valid", "fill", 0.0,
                               self.algorithm, None)
         return out
+
+
+@dataclass(frozen=True)
+class FilterBlock:
+    """An in-memory filter of a block (its result has its input's shape,
+    ``func(ext, mode=mode, **kwargs)``, the weights from the graph's key when
+    given), cut to the block's outputs: along each axis they start
+    ``before[axis]`` positions into the extended input, less what the axis
+    plan left out at the array's start (``boundary="none"``: the function
+    applies ``mode`` there itself)."""
+
+    func: object
+    mode: object
+    kwargs: tuple
+    before: tuple
+    num_threads: object
+
+    def __call__(self, ext, weights, bias, spec, shared):
+        kwargs = dict(self.kwargs)
+        if weights is not None:
+            kwargs["weights"] = weights
+        out = self.func(ext, mode=self.mode, **kwargs)
+        if out.shape == spec.out_shape:
+            return out
+        starts = [b - (loc[0] if loc is not None else 0) for b, loc in zip(self.before, spec.local)]
+        return out[tuple(slice(s, s + n) for s, n in zip(starts, spec.out_shape))].copy()

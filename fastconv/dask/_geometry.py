@@ -214,14 +214,26 @@ def correlate_axis(in_chunks, kernel, start, out_size, boundary, align=1, minimu
     """An axis of ``fastconv.correlate``: output ``[a, b)`` (of the mode's
     result, which starts at ``start`` of the full one) gathers the extended
     positions ``[start + a - (k - 1), start + b - 1]``; the block is a 'valid'
-    correlation of them."""
+    correlation of them.
+
+    ``boundary="none"``: the positions outside the array are not gathered
+    (the block's own function applies the boundary at the array's ends);
+    ``local`` is then ``(before, after)``, how many were left out on each side.
+    """
     o = offsets(in_chunks)
     n, k = o[-1], kernel
     if bounds is None:
         bounds = output_bounds(o, out_size, lambda c: c - start + (k - 1) // 2, align, minimum)
-    runs = tuple(runs_of(extended_index(start + a - (k - 1), start + b, n, boundary), o)
-                 for a, b in zip(bounds[:-1], bounds[1:]))
-    return AxisPlan(chunks_from_bounds(bounds), runs, (None,) * len(runs))
+    runs, local = [], []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        lo, hi = start + a - (k - 1), start + b
+        if boundary == "none":
+            local.append((max(0, -lo), max(0, hi - n)))
+            lo, hi = max(lo, 0), min(hi, n)
+        else:
+            local.append(None)
+        runs.append(runs_of(extended_index(lo, hi, n, boundary), o))
+    return AxisPlan(chunks_from_bounds(bounds), tuple(runs), tuple(local))
 
 
 def transposed_axis(in_chunks, kernel, stride, dilation, pad_before, out_size, align=1):

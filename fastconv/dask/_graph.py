@@ -64,7 +64,7 @@ def _pieces(x_name, block, axes, halo_name, cuts):
 
 
 def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=None,
-          fill=0.0, shared=None):
+          fill=0.0, shared=None, ext_dtype=None):
     """A dask array whose block ``J`` is ``op`` applied to the pieces ``plans`` give it.
 
     Parameters
@@ -76,7 +76,8 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
     op : callable
         ``op(ext, weight, bias, spec)`` -> the block (see ``_blocks``).
     dtype : numpy.dtype
-        The result's (and every block's extended input's) dtype.
+        The result's (and, unless ``ext_dtype`` is given, every block's
+        extended input's) dtype.
     name : str
         Prefix of the graph's keys (the function's name).
     token_args : tuple
@@ -92,8 +93,12 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
     shared : object, optional
         A value every block's task receives as ``shared`` (the depthwise
         weights of a separable convolution), a key of its own.
+    ext_dtype : numpy.dtype, optional
+        The dtype of every block's extended input, when not ``dtype`` (a
+        function whose result's dtype differs from its input's).
     """
-    token = tokenize(x, op, plans, dtype, token_args, fill)
+    ext_dtype = np.dtype(dtype if ext_dtype is None else ext_dtype)
+    token = tokenize(x, op, plans, dtype, ext_dtype, token_args, fill)
     names = {"out": f"{name}-{token}", "halo": f"{name}-halo-{token}",
              "weight": f"{name}-weight-{token}", "bias": f"{name}-bias-{token}",
              "shared": f"{name}-shared-{token}"}
@@ -112,7 +117,7 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
     for block in itertools.product(*[range(len(c)) for c in chunks]):
         keys, boxes, fills, shape = _pieces(x.name, block, axes, names["halo"], cuts)
         out_shape = tuple(c[j] for c, j in zip(chunks, block))
-        spec = Assembly(shape=shape, dtype=np.dtype(dtype), boxes=boxes, fill_boxes=fills,
+        spec = Assembly(shape=shape, dtype=ext_dtype, boxes=boxes, fill_boxes=fills,
                         fill=fill, local=tuple(plan.local[j] for plan, j in zip(plans, block)),
                         out_shape=out_shape)
         jw = block[channel_axis] if channel_axis is not None and len(weights) > 1 else 0

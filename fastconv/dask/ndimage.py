@@ -47,7 +47,9 @@ import numpy as np
 import dask.array as da
 
 import fastconv.ndimage as _ndi
-from fastconv.dask._workers import threads_for_task
+from fastconv.dask import _geometry as geo
+from fastconv.dask._blocks import FilterBlock
+from fastconv.dask._graph import build
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
@@ -113,50 +115,41 @@ def _at_least(chunks, need):
     return tuple(out)
 
 
-def _run(image, func, reach_of, mode, num_threads, **kwargs):
+def _run(image, func, reach_of, mode, num_threads, weights=None, **kwargs):
     """``func(block, mode=mode, **kwargs)`` over the blocks of ``image``
-    extended by ``reach_of(ndim)[axis] = (before, after)``."""
+    extended by ``reach_of(ndim)[axis] = (before, after)``, on fastconv.dask's
+    halo graph (:func:`fastconv.dask._graph.build`)."""
     if not isinstance(image, da.Array):
         image = da.asarray(np.asarray(image))
+    if weights is not None:
+        kwargs["weights"] = weights
     # The in-memory function's own checks and result dtype, on a stand-in of
     # the input's dimensions and dtype (so the errors are the same).
     probe = func(np.zeros((3,) * image.ndim, image.dtype), mode=mode, **kwargs)
+    kwargs.pop("weights", None)
     reach = reach_of(image.ndim)
     modes = _per_axis(mode, image.ndim, "mode")
-    depth, boundary, rechunk = {}, {}, {}
-    for axis in range(image.ndim):
+    plans, befores = [], []
+    for axis, chunks in enumerate(image.chunks):
         before, after = reach.get(axis, (0, 0))
         if before == after == 0:
+            plans.append(geo.AxisPlan.identity(chunks))
+            befores.append(0)
             continue
-        periodic = modes[axis] in _PERIODIC
-        if periodic:
-            before = after = max(before, after)
         # A block must hold what its extension reads: its neighbours' halo,
-        # and at the array's ends the mode's reflection (up to reach + 1 pixels).
-        chunks = _at_least(image.chunks[axis], max(before, after) + 1)
-        if chunks != image.chunks[axis]:
-            rechunk[axis] = chunks
-        if len(chunks) == 1:
-            continue                        # one piece: the block sees the whole axis
-        depth[axis] = (before, after) if not periodic else before
-        boundary[axis] = "periodic" if periodic else "none"
-    if rechunk:
-        image = image.rechunk(rechunk)
-    if any(isinstance(d, tuple) and d[0] != d[1] for d in depth.values()) and any(
-            b != "none" for b in boundary.values()):
-        # Dask takes asymmetric depths only without a boundary: widen them.
-        depth = {a: max(d) if isinstance(d, tuple) else d for a, d in depth.items()}
-
-    def block(x):
-        with threads_for_task(num_threads):
-            return func(x, mode=mode, **kwargs)
-
-    if not depth:
-        return image.map_blocks(block, dtype=probe.dtype,
-                                meta=np.empty((0,) * image.ndim, probe.dtype))
-    return image.map_overlap(block, depth=depth, boundary=boundary, trim=True,
-                             allow_rechunk=True, dtype=probe.dtype,
-                             meta=np.empty((0,) * image.ndim, probe.dtype))
+        # and at the array's ends the mode's reflection (up to reach + 1
+        # pixels); one piece sees the whole axis and is not extended.
+        bounds = geo.offsets(_at_least(chunks, max(before, after) + 1))
+        if len(bounds) == 2:
+            before = after = 0
+        boundary = "wrap" if modes[axis] in _PERIODIC else "none"
+        plans.append(geo.correlate_axis(chunks, before + after + 1, after, image.shape[axis],
+                                        boundary, bounds=bounds))
+        befores.append(before)
+    op = FilterBlock(func=func, mode=mode, kwargs=tuple(sorted(kwargs.items())),
+                     before=tuple(befores), num_threads=num_threads)
+    return build(image, plans, op, probe.dtype, f"fastconv-ndimage-{func.__name__}",
+                 (weights,), [weights], [None], ext_dtype=image.dtype)
 
 
 def correlate(image, weights, mode="reflect", cval=0.0, origin=0, *, axes=None,
@@ -220,10 +213,10 @@ def _kernel_filter(func, flipped, image, weights, mode, cval, origin, axes, num_
         return {a: _extent_reach(k, origins[a], flipped)
                 for a, k in zip(sorted(filtered), weights.shape)}
 
-    kwargs = dict(weights=weights, cval=cval, origin=origin)
+    kwargs = dict(cval=cval, origin=origin)
     if axes is not None:
         kwargs["axes"] = axes
-    return _run(image, func, reach_of, mode, num_threads, **kwargs)
+    return _run(image, func, reach_of, mode, num_threads, weights, **kwargs)
 
 
 def correlate1d(image, weights, axis=-1, mode="reflect", cval=0.0, origin=0, *,
@@ -264,7 +257,7 @@ def _line_filter(func, flipped, image, weights, axis, mode, cval, origin, num_th
     def reach_of(ndim):
         return {int(axis) % ndim: _extent_reach(weights.shape[0], origin, flipped)}
 
-    return _run(image, func, reach_of, mode, num_threads, weights=weights, axis=axis, cval=cval,
+    return _run(image, func, reach_of, mode, num_threads, weights, axis=axis, cval=cval,
                 origin=origin)
 
 
