@@ -257,7 +257,8 @@ def test_correlate_bitwise(name):
 def test_bitwise_on_the_cluster(client):
     # Every function on a real cluster, in one compute: irregular, size-1,
     # smaller-than-the-halo and longer-than-the-axis chunks, groups, a
-    # padding mode, Winograd's tiles, the FFT's blocks, a separable kernel.
+    # padding mode, Winograd's tiles, the FFT's blocks, a separable kernel,
+    # the ndimage filters.
     x, w, b = _rand((1, 16, 21, 22)), _rand((16, 16, 3, 3)), _rand(16)
     xv, dw, pw = _rand((1, 6, 20, 21)), _rand((12, 1, 3, 3)), _rand((8, 12, 1, 1))
     xt, wt = _rand((1, 4, 11, 12)), _rand((4, 3, 4, 4))
@@ -274,9 +275,27 @@ def test_bitwise_on_the_cluster(client):
                                            padding=1, output_padding=1),
          fastconv.conv_transpose2d(xt, wt, stride=2, padding=1, output_padding=1)),
     ] + [_correlate_case(c, "correlate") for c in (0, 8, 12)] + [
-        _correlate_case(c, "convolve") for c in (7, 11)]
+        _correlate_case(c, "convolve") for c in (7, 11)] + _ndimage_cases()
     assert sum(len(lazy.__dask_graph__()) for _, lazy, _ in cases) < 1000
     _check_all(lambda arrays: client.gather(client.compute(list(arrays))), cases)
+
+
+def _ndimage_cases():
+    """fastconv.dask.ndimage's filters (the same graph): wrap from the far
+    end, a merged size-1 chunk, an integer input, an origin."""
+    import fastconv.ndimage as ndi
+    import fastconv.dask.ndimage as dndi
+    x = _rand((23, 30), np.float64)
+    xi = RNG.integers(0, 255, (23, 30)).astype(np.uint8)
+    chunks = ((5, 1, 9, 8), (7, 11, 12))
+    cases = [("gaussian wrap", dndi.gaussian_filter(_chunked(x, chunks), 1.5, mode="wrap"),
+              ndi.gaussian_filter(x, 1.5, mode="wrap")),
+             ("sobel uint8", dndi.sobel(_chunked(xi, chunks), axis=0),
+              ndi.sobel(xi, axis=0)),
+             ("correlate origin", dndi.correlate(_chunked(x, chunks), np.ones((3, 4)),
+                                                 mode="mirror", origin=(1, -1)),
+              ndi.correlate(x, np.ones((3, 4)), mode="mirror", origin=(1, -1)))]
+    return cases
 
 
 def test_correlate_kernel_larger_than_the_input_is_one_block():

@@ -163,6 +163,9 @@ def test_lazy_shape_dtype_and_chunks():
     x = da.zeros((300, 200), chunks=(100, 64), dtype=np.int16)
     y = dn.sobel(x)
     assert y.shape == x.shape and y.chunks == x.chunks and y.dtype == np.int16
+    empty = dn.gaussian_filter(da.zeros((0, 5), chunks=2), 1.0, mode="wrap")
+    assert empty.chunks == ((0,), (2, 2, 1))
+    _same(empty, nd.gaussian_filter(np.zeros((0, 5)), 1.0, mode="wrap"))
     assert dn.gaussian_filter(x.astype(np.float32), 2).dtype == np.float32
 
 

@@ -8,8 +8,13 @@ to be merged, below) whose computed value has the bits of the in-memory
 function on the whole array.
 
 How: every block is computed by the in-memory function on the block
-extended by the filter's reach along each axis (``map_overlap``), and the
-extension is cut off again. Along an axis
+extended by the filter's reach along each axis, and the extension is cut
+off again, on the graph of :mod:`fastconv.dask`'s convolutions (not Dask's
+``map_overlap``): a block's task reads the input chunks it uses whole by
+key and its halo from one ``halos`` task per neighbouring chunk (which cuts
+every piece the neighbours need), assembles the extended block and runs the
+filter (:func:`fastconv.dask._graph.build`, the axis plans of
+:func:`fastconv.dask._geometry.correlate_axis`). Along an axis
 
 * the reach is the filter's own: the kernel's extent and ``origin`` for
   ``correlate``/``convolve``/``uniform_filter``, the radius (``truncate`` or
@@ -17,12 +22,14 @@ extension is cut off again. Along an axis
   and ``laplace``; an axis the filter does not touch (``axes``) is not
   extended;
 * at the array's ends the in-memory function applies the boundary
-  ``mode`` itself (a block at an end sees the array's end), except for
+  ``mode`` itself (a block at an end sees the array's end: its plan has no
+  extension there, ``boundary="none"``), except for
   ``"wrap"``/``"grid-wrap"``, whose extension comes from the far end of the
-  array (Dask's ``periodic`` boundary) -- chunked ``wrap`` is exact here;
+  array (periodic) -- chunked ``wrap`` is exact here;
 * chunks shorter than the reach plus one are merged with their neighbours
-  first (a block must hold what its extension reads), and an axis shorter
-  than that is computed in one piece, so axes shorter than the filter's halo
+  (a block of the result gathers several input chunks, so that it holds
+  what the mode's reflection at an end reads), and an axis shorter than
+  that is computed in one piece, so axes shorter than the filter's halo
   work too;
 * the uniform filters of float64 inputs are the exception to the bits: the
   in-memory function's running sum (SciPy's) carries its rounding along the
@@ -132,7 +139,7 @@ def _run(image, func, reach_of, mode, num_threads, weights=None, **kwargs):
     plans, befores = [], []
     for axis, chunks in enumerate(image.chunks):
         before, after = reach.get(axis, (0, 0))
-        if before == after == 0:
+        if before == after == 0 or image.size == 0:
             plans.append(geo.AxisPlan.identity(chunks))
             befores.append(0)
             continue
