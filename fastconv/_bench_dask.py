@@ -15,7 +15,8 @@ with 5 x 5 x 5; a ResNet-style 3 x 3, 64 -> 64 conv2d over N = 256
 images of 56 x 56 chunked by 16 (quick: N = 32) against the same layer in
 memory; and ``fastconv.dask.ndimage``'s ``gaussian_filter`` (sigma 3),
 ``uniform_filter`` (7) and ``sobel`` on the image against the functions of
-the same name in ``dask_image.ndfilters``. Checked before timing on a crop with the same chunks: fastconv.dask
+the same name in ``dask_image.ndfilters`` (``--layers`` runs the rows whose
+names contain one of its words, e.g. ``--layers ndimage``). Checked before timing on a crop with the same chunks: fastconv.dask
 bitwise equal to the in-memory function, dask-image within float32 rounding.
 """
 import math
