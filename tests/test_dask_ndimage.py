@@ -264,3 +264,14 @@ def test_graph_is_fastconv_dask_s_halo_graph():
     assert (x.name, 1, 1) in blocks[(y.name, 1, 1)][3]     # its own chunk, by key
     assert dn.gaussian_filter(x, 1.0, mode="wrap").name == y.name
     assert dn.gaussian_filter(x, 1.0, mode="reflect").name != y.name
+
+
+def test_bench_dask_rows_by_layers():
+    import argparse
+    from fastconv import _bench_dask
+    pick = lambda layers: [_bench_dask._name(r) for r in _bench_dask._selected(
+        argparse.Namespace(quick=True, layers=layers))]
+    assert pick(["ndimage"]) == [f"ndimage.{f}({a}) 4096x4096 chunks 1024^2"
+                                 for f, a in _bench_dask.NDIMAGE_ROWS]
+    assert len(pick(None)) == len(_bench_dask._rows(True)) > 3
+    assert pick(["no such row"]) == []
