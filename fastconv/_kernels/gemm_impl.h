@@ -83,7 +83,7 @@ FC_ATTR static inline __attribute__((always_inline)) void
 FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb,
                       const FC_T *restrict b, int64_t ldb, FC_T *restrict c, int64_t ldc,
                       const FC_T *restrict bias, int accumulate, const int inplace,
-                      const int R)
+                      const int R, const int NV)
 {
     FC_V acc[FC_MR][FC_NV];
     const FC_T *ar[FC_MR];
@@ -95,19 +95,19 @@ FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb
         FC_UNROLL
         for (int r = 0; r < R; ++r) {
             FC_UNROLL
-            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VLOAD(c + r * ldc + v * FC_VL);
+            for (int v = 0; v < NV; ++v) acc[r][v] = FC_VLOAD(c + r * ldc + v * FC_VL);
         }
     } else if (bias) {
         FC_UNROLL
         for (int r = 0; r < R; ++r) {
             FC_UNROLL
-            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VSET1(bias[r]);
+            for (int v = 0; v < NV; ++v) acc[r][v] = FC_VSET1(bias[r]);
         }
     } else {
         FC_UNROLL
         for (int r = 0; r < R; ++r) {
             FC_UNROLL
-            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VZERO();
+            for (int v = 0; v < NV; ++v) acc[r][v] = FC_VZERO();
         }
     }
     FC_UNROLL_K
@@ -119,12 +119,12 @@ FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb
         }
         FC_V bv[FC_NV];
         FC_UNROLL
-        for (int v = 0; v < FC_NV; ++v) bv[v] = FC_VLOAD(b + v * FC_VL);
+        for (int v = 0; v < NV; ++v) bv[v] = FC_VLOAD(b + v * FC_VL);
         FC_UNROLL
         for (int r = 0; r < R; ++r) {
             const FC_V av = FC_VSET1(inplace ? ar[r][k] : a[r]);
             FC_UNROLL
-            for (int v = 0; v < FC_NV; ++v) acc[r][v] = FC_VFMA(av, bv[v], acc[r][v]);
+            for (int v = 0; v < NV; ++v) acc[r][v] = FC_VFMA(av, bv[v], acc[r][v]);
         }
         if (!inplace) a += FC_MR;
         b += ldb;
@@ -132,7 +132,7 @@ FC_FN(fc_kernel_body)(int64_t K, const FC_T *restrict a, int64_t lda, int64_t mb
     FC_UNROLL
     for (int r = 0; r < R; ++r) {
         FC_UNROLL
-        for (int v = 0; v < FC_NV; ++v) FC_VSTORE(c + r * ldc + v * FC_VL, acc[r][v]);
+        for (int v = 0; v < NV; ++v) FC_VSTORE(c + r * ldc + v * FC_VL, acc[r][v]);
     }
 }
 
@@ -140,7 +140,7 @@ FC_ATTR static void FC_FN(fc_kernel)(int64_t K, const FC_T *restrict a, const FC
                                      int64_t ldb, FC_T *restrict c, int64_t ldc,
                                      const FC_T *restrict bias, int accumulate)
 {
-    FC_FN(fc_kernel_body)(K, a, 0, FC_MR, b, ldb, c, ldc, bias, accumulate, 0, FC_MR);
+    FC_FN(fc_kernel_body)(K, a, 0, FC_MR, b, ldb, c, ldc, bias, accumulate, 0, FC_MR, FC_NV);
 }
 
 FC_ATTR static void FC_FN(fc_kernel_ai)(int64_t K, const FC_T *restrict a, int64_t lda,
@@ -148,8 +148,23 @@ FC_ATTR static void FC_FN(fc_kernel_ai)(int64_t K, const FC_T *restrict a, int64
                                         FC_T *restrict c, int64_t ldc,
                                         const FC_T *restrict bias, int accumulate)
 {
-    FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1, FC_MR);
+    FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1, FC_MR, FC_NV);
 }
+
+#if FC_NV > 1
+/* The tile of the last, part-empty column panel when it holds at most one
+ * vector of columns (a 7 x 7 map's 49th column): the kernel body compiled
+ * for one vector per row, half the work of the full tile (whose other
+ * vector would only compute zeros' sums). Into the scratch tile, as any
+ * edge tile; the same chain per element, the same bits. */
+FC_ATTR static void FC_FN(fc_kernel_narrow)(int64_t K, const FC_T *restrict a, int64_t lda,
+                                            int64_t mb, const FC_T *restrict b, int64_t ldb,
+                                            FC_T *restrict c, int64_t ldc)
+{
+    if (lda > 0) FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, 0, 1, 1, FC_MR, 1);
+    else FC_FN(fc_kernel_body)(K, a, 0, mb, b, ldb, c, ldc, 0, 1, 0, FC_MR, 1);
+}
+#endif
 
 /* A tile of full width and mb < MR rows, straight into C: the kernel body
  * compiled for R = mb rows (no accumulators, loads or stores for the rows
@@ -162,9 +177,9 @@ FC_ATTR static void FC_FN(fc_kernel_rows)(int64_t K, const FC_T *restrict a, int
 #define FC_ROWS_CASE(R_)                                                                     \
     case R_:                                                                                 \
         if (lda > 0)                                                                         \
-            FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1, R_);   \
+            FC_FN(fc_kernel_body)(K, a, lda, mb, b, ldb, c, ldc, bias, accumulate, 1, R_, FC_NV); \
         else                                                                                 \
-            FC_FN(fc_kernel_body)(K, a, 0, mb, b, ldb, c, ldc, bias, accumulate, 0, R_);     \
+            FC_FN(fc_kernel_body)(K, a, 0, mb, b, ldb, c, ldc, bias, accumulate, 0, R_, FC_NV);   \
         break;
     switch (mb) {
     FC_ROWS_CASE(1)
@@ -218,6 +233,11 @@ FC_FN(fc_tile)(int64_t K, const FC_T *ap, int64_t lda, const FC_T *bp, int64_t l
             tile[r * FC_NR + j] = init;
         }
     }
+#if FC_NV > 1
+    if (nb <= FC_VL)
+        FC_FN(fc_kernel_narrow)(K, ap, lda, mb, bp, ldb, tile, FC_NR);
+    else
+#endif
     if (lda > 0) FC_FN(fc_kernel_ai)(K, ap, lda, mb, bp, ldb, tile, FC_NR, 0, 1);
     else FC_FN(fc_kernel)(K, ap, bp, ldb, tile, FC_NR, 0, 1);
     for (int64_t r = 0; r < mb; ++r) {
