@@ -262,6 +262,10 @@ def test_graph_is_fastconv_dask_s_halo_graph():
     assert len(blocks) == 9 and all(v[0] is run_block for v in blocks.values())
     assert 0 < len(cuts) <= x.npartitions and all(v[0] is halos for v in cuts)
     assert (x.name, 1, 1) in blocks[(y.name, 1, 1)][3]     # its own chunk, by key
+    assert all(v[4] is None for v in blocks.values())    # no weights: no key to fetch
+    w = dn.correlate(x, np.ones((3, 3)))
+    assert {v[4] for k, v in w.__dask_graph__().layers[w.name].items() if k[0] == w.name} == {
+        (w.name.replace("correlate-", "correlate-weight-", 1), 0)}
     assert dn.gaussian_filter(x, 1.0, mode="wrap").name == y.name
     assert dn.gaussian_filter(x, 1.0, mode="reflect").name != y.name
 

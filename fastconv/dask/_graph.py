@@ -85,7 +85,8 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
     weights, biases : list
         Per chunk of output channels (along ``channel_axis``), the values the
         block's task receives as ``weight`` and ``bias`` (one entry if the
-        result's channels are not split).
+        result's channels are not split; all None: no key, the task
+        receives None).
     channel_axis : int or None
         The axis whose output chunk selects the weight.
     fill : float
@@ -105,8 +106,10 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
     graph = {}
     if shared is not None:
         graph[(names["shared"], 0)] = shared
-    for j, w in enumerate(weights):
-        graph[(names["weight"], j)] = w
+    has_weight = any(w is not None for w in weights)
+    if has_weight:
+        for j, w in enumerate(weights):
+            graph[(names["weight"], j)] = w
     has_bias = any(b is not None for b in biases)
     if has_bias:
         for j, b in enumerate(biases):
@@ -122,7 +125,7 @@ def build(x, plans, op, dtype, name, token_args, weights, biases, channel_axis=N
                         out_shape=out_shape)
         jw = block[channel_axis] if channel_axis is not None and len(weights) > 1 else 0
         graph[(names["out"],) + tuple(block)] = (
-            run_block, op, spec, keys, (names["weight"], jw),
+            run_block, op, spec, keys, (names["weight"], jw) if has_weight else None,
             (names["bias"], jw) if has_bias else None,
             (names["shared"], 0) if shared is not None else None)
     for src, indices in cuts.items():
