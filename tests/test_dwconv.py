@@ -147,3 +147,43 @@ def test_kernel_entry_rejects_what_it_cannot_compute():
     with pytest.raises(ValueError, match="shapes do not match"):
         _dwconv.depthwise(x, np.zeros((3, 1, 3, 3), np.float32), None, out, 1, (1, 1), 1, 0)
     assert _dwconv.supported(5, 2) and not _dwconv.supported(5, 3)
+
+
+# Maps narrower than a vector run the channel-vectorised kernel; the row
+# kernels are the oracle, bitwise: channel counts off the vector width
+# (the last item part full), padding forms, strides, every kernel size; the
+# outputs of 1 to 3 columns are narrower than a float64 vector too.
+CV_CASES = [
+    ((2, 13, 7, 7), 3, 1, 1), ((1, 9, 7, 5), 5, 2, 2), ((3, 17, 7, 7), 7, 1, 3),
+    ((1, 8, 14, 14), 3, 2, 1), ((2, 33, 4, 4), 3, 1, 0), ((1, 1, 7, 7), 3, 1, 1),
+    ((2, 20, 11, 13), 5, 2, (1, 2)), ((1, 7, 3, 3), 7, 1, 3), ((2, 5, 6, 6), 5, 2, 0),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(CV_CASES)))
+def test_channel_vectorised_small_maps_match_the_row_kernels(case, dtype, monkeypatch):
+    shape, k, s, p = CV_CASES[case]
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((shape[1], 1, k, k)).astype(dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype)
+    x0 = x.copy()
+    kwargs = dict(stride=s, padding=p, groups=shape[1], algorithm="direct")
+    previous = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(1)
+        y = fastconv.conv2d(x, w, b, **kwargs)
+        y_nobias = fastconv.conv2d(x, w, None, **kwargs)
+        np.testing.assert_array_equal(x, x0)
+        for t in (2, 3):
+            fastconv.set_num_threads(t)
+            np.testing.assert_array_equal(fastconv.conv2d(x, w, b, **kwargs), y)
+        monkeypatch.setattr(_dwconv, "DWCV_MAX_OW", 0)      # the row kernels only
+        np.testing.assert_array_equal(fastconv.conv2d(x, w, b, **kwargs), y)
+        np.testing.assert_array_equal(fastconv.conv2d(x, w, None, **kwargs), y_nobias)
+    finally:
+        fastconv.set_num_threads(previous)
+    ref = reference.conv2d(x, w, b, stride=s, padding=p, groups=shape[1])
+    assert_conv_close(y, ref, dtype, k * k + 1)
+

@@ -210,3 +210,47 @@ def test_winograd_stride_1_and_its_errors(rng):
         fastconv.conv_transpose2d(x, w, stride=2, algorithm="winograd")
     with pytest.raises(ValueError, match="winograd"):
         fastconv.conv_transpose2d(x, rng.standard_normal((8, 6, 4, 4)), algorithm="winograd")
+
+
+def _col2im_in_order(cols, out, in_block, start, kernel, stride, padding, dilation):
+    """col2im_add's definition, one tap after another in (kd, kh, kw) order
+    (NumPy adds in the kernel's dtype: the same rounding per add)."""
+    out = out.copy()
+    C = out.shape[0]
+    P = int(np.prod(in_block))
+    taps = list(itertools.product(*(range(k) for k in kernel)))
+    cols = cols.reshape(C, len(taps), *in_block)
+    for t, tap in enumerate(taps):
+        for pos in itertools.product(*(range(b) for b in in_block)):
+            q = tuple((s0 + i) * s + k * d - p for s0, i, s, k, d, p in
+                      zip(start, pos, stride, tap, dilation, padding))
+            if all(0 <= v < n for v, n in zip(q, out.shape[1:])):
+                out[(slice(None),) + q] += cols[(slice(None), t) + pos]
+    assert P == int(np.prod(in_block))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    # (channels, out (OD, OH, OW), block, start, kernel, stride, padding, dilation)
+    (3, (1, 12, 13), (1, 6, 6), (0, 0, 0), (1, 4, 4), (1, 2, 2), (0, 1, 1), (1, 1, 1)),
+    (2, (1, 9, 17), (1, 4, 5), (0, 1, 0), (1, 3, 3), (1, 2, 3), (0, 1, 0), (1, 1, 2)),
+    (2, (3, 7, 8), (2, 3, 4), (0, 0, 0), (2, 2, 2), (2, 2, 2), (0, 0, 0), (1, 1, 1)),
+    (1, (1, 5, 11), (1, 3, 4), (0, 0, 1), (1, 1, 5), (1, 1, 2), (0, 0, 2), (1, 1, 1)),
+    (4, (1, 1, 9), (1, 1, 3), (0, 0, 0), (1, 1, 3), (1, 1, 4), (0, 0, 1), (1, 1, 1)),
+])
+def test_col2im_add_by_rows_sums_each_element_in_tap_order(case, dtype):
+    # Strided along the rows, col2im_add gathers each output row's stride
+    # phases and adds every tap's run to them; the sums must be those of the
+    # taps one after another, bitwise, at any thread count.
+    from fastconv._kernels import _grad
+    C, out_shape, block, start, kernel, stride, padding, dilation = case
+    rng = np.random.default_rng(sum(out_shape))
+    kk = int(np.prod(kernel))
+    cols = rng.standard_normal((C * kk, int(np.prod(block)))).astype(dtype)
+    base = rng.standard_normal((C,) + out_shape).astype(dtype)
+    expected = _col2im_in_order(cols, base, block, start, kernel, stride, padding, dilation)
+    for threads in (1, 3):
+        out = base.copy()
+        _grad.col2im_add(cols, out, block, start, kernel, stride, padding, dilation, threads)
+        np.testing.assert_array_equal(out, expected)

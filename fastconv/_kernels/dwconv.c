@@ -188,3 +188,45 @@ void fc_dw_item_f64(int level, const fc_dwgeom *g, const double *x, const double
 {
     FC_DW_CASES(_f64, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
 }
+
+/* Channel-vectorised small maps (dwconv.h). */
+int64_t fc_dwcv_lanes(int level, int dtype)
+{
+    level = fc_dw_level(level);
+    const int64_t vbytes = level == 2 ? FC_AVX512_VBYTES
+                           : (level == 1 ? FC_AVX2_VBYTES : FC_GENERIC_VBYTES);
+    return vbytes / (dtype == 1 ? 8 : 4);
+}
+
+int64_t fc_dwcv_buffer_size(int level, int dtype, const fc_dwgeom *g)
+{
+    const int64_t vl = fc_dwcv_lanes(level, dtype);
+    const int64_t owp = (g->OW + 3) / 4 * 4;
+    const int64_t ph = (g->OH - 1) * g->S + g->K, pw = (owp - 1) * g->S + g->K;
+    return (ph * pw + g->K * g->K) * vl;
+}
+
+#if FC_X86_LEVELS
+#define FC_DWCV_CASES(SFX, ...)                                                              \
+    switch (fc_dw_level(level)) {                                                            \
+    case 2: fc_dwcv_item_avx512##SFX(__VA_ARGS__); return;                                   \
+    case 1: fc_dwcv_item_avx2##SFX(__VA_ARGS__); return;                                     \
+    default: fc_dwcv_item_generic##SFX(__VA_ARGS__); return;                                 \
+    }
+#else
+#define FC_DWCV_CASES(SFX, ...) fc_dwcv_item_generic##SFX(__VA_ARGS__);
+#endif
+
+void fc_dwcv_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
+                      const float *bias, float *out, float *buf, int64_t n, int64_t c0,
+                      int64_t nc)
+{
+    FC_DWCV_CASES(_f32, g, x, w, bias, out, buf, n, c0, nc)
+}
+
+void fc_dwcv_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
+                      const double *bias, double *out, double *buf, int64_t n, int64_t c0,
+                      int64_t nc)
+{
+    FC_DWCV_CASES(_f64, g, x, w, bias, out, buf, n, c0, nc)
+}

@@ -49,4 +49,18 @@ void fc_dw_item_f64(int level, const fc_dwgeom *g, const double *x, const double
                     const double *bias, double *out, double *buf, const double *zrow,
                     int64_t n, int64_t oc, int64_t oh0, int64_t nrows);
 
+/* Small maps, channel-vectorised: the lanes of a vector are consecutive
+ * channels (multiplier 1 only, g->Co == g->C), no fc_dw_plan needed. A work
+ * item is channels [c0, c0 + nc) (nc <= lanes) of image n, all of its output;
+ * buf holds fc_dwcv_buffer_size elements. The same sums, in the same order,
+ * as fc_dw_item: the same bits. */
+int64_t fc_dwcv_lanes(int level, int dtype);
+int64_t fc_dwcv_buffer_size(int level, int dtype, const fc_dwgeom *g);
+void fc_dwcv_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
+                      const float *bias, float *out, float *buf, int64_t n, int64_t c0,
+                      int64_t nc);
+void fc_dwcv_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
+                      const double *bias, double *out, double *buf, int64_t n, int64_t c0,
+                      int64_t nc);
+
 #endif

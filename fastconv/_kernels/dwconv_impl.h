@@ -203,6 +203,100 @@ static void FC_FN(fc_dw_item)(const fc_dwgeom *g, const FC_T *x, const FC_T *w,
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Small maps, channel-vectorised (dwconv.h's fc_dwcv_item): the lanes of a
+ * vector are FC_VL consecutive channels (multiplier 1), so a 7 x 7 map costs
+ * no row tails and no per-row staging. The item's planes are staged
+ * transposed and zero-padded, buf[(ih * PW + iw) * VL + l] = padded input
+ * (ih, iw) of channel c0 + l (zero for lanes past nc), its weights
+ * likewise, wbuf[t * VL + l]; each output position sums bias, then (kh, kw)
+ * in order, the row kernels' order (the same bits). Positions are computed
+ * FC_DWCV_POS at a time along the row, independent chains in flight. */
+#define FC_DWCV_POS 4
+
+static inline __attribute__((always_inline)) void
+FC_FN(fc_dwcv_item_k)(const fc_dwgeom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
+                      FC_T *out, FC_T *buf, int64_t n, int64_t c0, int64_t nc, const int K,
+                      const int S)
+{
+    enum { VL = FC_VL, P = FC_DWCV_POS };
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    const int64_t PH = (OH - 1) * S + K;
+    const int64_t OWP = (OW + P - 1) / P * P;            /* positions computed per row */
+    const int64_t PW = (OWP - 1) * S + K;
+    FC_T *wbuf = buf + PH * PW * VL;
+    {
+        /* The next item's planes (the next channels, contiguous), fetched
+         * while this item computes: a stream the prefetchers would start
+         * late, since an item reads only a few lines of each plane. */
+        const int64_t first = n * g->C + c0 + nc, last = g->N * g->C;
+        const int64_t cnt = (first + VL < last ? VL : last - first) * H * W;
+        const FC_T *p = x + first * H * W;
+        const int64_t line = 64 / (int64_t)sizeof(FC_T);
+        for (int64_t e = 0; e < cnt; e += line) FC_DW_PREFETCH(p + e);
+    }
+    memset(buf, 0, (size_t)(PH * PW * VL) * sizeof(FC_T));
+    for (int64_t l = 0; l < nc; ++l) {
+        const FC_T *xp = x + (n * g->C + c0 + l) * H * W;
+        for (int64_t ph = 0; ph < PH; ++ph) {
+            const int64_t ih = ph - g->pt;
+            if (ih < 0 || ih >= H) continue;
+            int64_t iw0 = g->pl, iw1 = W + g->pl;          /* staged columns of the row */
+            if (iw1 > PW) iw1 = PW;
+            FC_T *d = buf + (ph * PW) * VL + l;
+            for (int64_t pw = iw0; pw < iw1; ++pw) d[pw * VL] = xp[ih * W + pw - g->pl];
+        }
+        const FC_T *wl = w + (c0 + l) * K * K;
+        for (int t = 0; t < K * K; ++t) wbuf[t * VL + l] = wl[t];
+    }
+    for (int64_t l = nc; l < VL; ++l)
+        for (int t = 0; t < K * K; ++t) wbuf[t * VL + l] = 0;
+    FC_DVEC bv;
+    for (int l = 0; l < VL; ++l) bv[l] = bias && l < nc ? bias[c0 + l] : (FC_T)0;
+    const FC_DVEC b0 = (FC_DVEC){0} + bv;
+    FC_T *ob = out + (n * g->Co + c0) * OH * OW;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+        for (int64_t ow0 = 0; ow0 < OWP; ow0 += P) {
+            FC_DVEC acc[P];
+#pragma GCC unroll 8
+            for (int j = 0; j < P; ++j) acc[j] = b0;
+            const FC_T *src = buf + ((oh * S) * PW + ow0 * S) * VL;
+#pragma GCC unroll 7
+            for (int kh = 0; kh < K; ++kh) {
+#pragma GCC unroll 7
+                for (int kw = 0; kw < K; ++kw) {
+                    const FC_DVEC wv = *(const FC_DVEC *)(wbuf + (kh * K + kw) * VL);
+                    const FC_T *sp = src + (kh * PW + kw) * VL;
+#pragma GCC unroll 8
+                    for (int j = 0; j < P; ++j)
+                        acc[j] += wv * *(const FC_DVEC *)(sp + j * S * VL);
+                }
+            }
+            const int64_t npos = OW - ow0 < P ? OW - ow0 : P;
+            FC_T *o = ob + oh * OW + ow0;
+            for (int j = 0; j < npos; ++j) {
+                for (int64_t l = 0; l < nc; ++l) o[l * OH * OW + j] = acc[j][l];
+            }
+        }
+    }
+}
+
+static void FC_FN(fc_dwcv_item)(const fc_dwgeom *g, const FC_T *x, const FC_T *w,
+                                const FC_T *bias, FC_T *out, FC_T *buf, int64_t n,
+                                int64_t c0, int64_t nc)
+{
+    switch (g->K * 10 + g->S) {
+    case 31: FC_FN(fc_dwcv_item_k)(g, x, w, bias, out, buf, n, c0, nc, 3, 1); break;
+    case 32: FC_FN(fc_dwcv_item_k)(g, x, w, bias, out, buf, n, c0, nc, 3, 2); break;
+    case 51: FC_FN(fc_dwcv_item_k)(g, x, w, bias, out, buf, n, c0, nc, 5, 1); break;
+    case 52: FC_FN(fc_dwcv_item_k)(g, x, w, bias, out, buf, n, c0, nc, 5, 2); break;
+    case 71: FC_FN(fc_dwcv_item_k)(g, x, w, bias, out, buf, n, c0, nc, 7, 1); break;
+    case 72: FC_FN(fc_dwcv_item_k)(g, x, w, bias, out, buf, n, c0, nc, 7, 2); break;
+    default: break;
+    }
+}
+#undef FC_DWCV_POS
+
 #undef FC_ST_EVEN_IDX
 #undef FC_ST_ODD_IDX
 #undef FC_ST_EVEN

@@ -96,6 +96,14 @@ cdef extern from "dwconv.h" nogil:
     void fc_dw_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
                         const double *bias, double *out, double *buf, const double *zrow,
                         int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
+    int64_t fc_dwcv_lanes(int level, int dtype)
+    int64_t fc_dwcv_buffer_size(int level, int dtype, const fc_dwgeom *g)
+    void fc_dwcv_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
+                          const float *bias, float *out, float *buf, int64_t n, int64_t c0,
+                          int64_t nc)
+    void fc_dwcv_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
+                          const double *bias, double *out, double *buf, int64_t n,
+                          int64_t c0, int64_t nc)
 
 cdef extern from "pointwise.h" nogil:
     ctypedef struct fc_pwgeom:
@@ -204,6 +212,15 @@ cdef inline void dw_item(int level, const fc_dwgeom *g, const floating *x, const
         fc_dw_item_f32(level, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
     else:
         fc_dw_item_f64(level, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
+
+
+cdef inline void dwcv_item(int level, const fc_dwgeom *g, const floating *x,
+                           const floating *w, const floating *bias, floating *out,
+                           floating *buf, int64_t n, int64_t c0, int64_t nc) noexcept nogil:
+    if floating is float:
+        fc_dwcv_item_f32(level, g, x, w, bias, out, buf, n, c0, nc)
+    else:
+        fc_dwcv_item_f64(level, g, x, w, bias, out, buf, n, c0, nc)
 
 
 cdef inline void pw_item(int level, const fc_pwgeom *g, const floating *xt,
