@@ -28,8 +28,9 @@ from fastconv._kernels.kernels cimport (
 #: multiplier of 1) run the channel-vectorised kernel (:func:`depthwise`).
 #: Measured against the row kernels (1 thread, same process, alternating,
 #: AVX2, a loaded machine): float32 7 x 7 outputs (3x3, 5x5, 7x7 taps,
-#: stride 1 and 2, batch 1 and 8, 576 to 1152 channels) 0.80-0.94x, one
-#: 1.04x; 8 and 14 wide 1.2-1.9x; float64 (4 lanes) 7 wide 0.9-1.6x.
+#: stride 1 and 2, batch 1 and 8, 100 to 1152 channels) 0.54-0.89x, one
+#: 0.98x (0.52-0.85x PyTorch's time); before the 8 x 8 transposes, 8 and 14
+#: wide maps took 1.2-1.9x and float64 (4 lanes) 7 wide 0.9-1.6x.
 DWCV_MAX_OW = 7
 
 
