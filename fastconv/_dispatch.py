@@ -98,6 +98,9 @@ POINTWISE_GEMV_MAX_PIXELS = 4
 #: multiply-add in the GEMM (NumPy's strided copies at about 4 GB/s against
 #: the GEMM's 70 GFLOP/s, 1 thread).
 FOLD_COPY_COST = 70
+#: Bytes of input and output copies a folded run of images holds at most
+#: (:func:`run_im2col_folded`): a large batch is folded a run at a time.
+FOLD_RUN_BYTES = 32 << 20
 WINOGRAD_MIN_CHANNELS_PER_GROUP = 16
 WINOGRAD_MAX_DILATION = 4
 WINOGRAD_MIN_TILES = 100
@@ -294,20 +297,27 @@ def folds_batch(problem):
 
 def run_im2col_folded(x5, w5, bias, o5, stride, groups, threads, isa, packed, variant):
     """im2col of a 1x1 layer over ``(N, C, *spatial)`` as one GEMM per group
-    over the ``N * prod(spatial)`` output pixels (:func:`folds_batch`): the
-    strided input is gathered channel-major, ``(C, N, *out_spatial)``, and the
-    result scattered back to ``(N, C_out, *out_spatial)``."""
+    over the pixels of a run of images (:func:`folds_batch`): the strided
+    input is gathered channel-major, ``(C, images, *out_spatial)``, and the
+    result scattered back to ``(images, C_out, *out_spatial)``. The runs of
+    images keep the two copies under ``FOLD_RUN_BYTES`` whatever the batch."""
     n, c = x5.shape[:2]
+    c_out = o5.shape[1]
     out_spatial = o5.shape[2:]
-    pixels = n * math.prod(out_spatial)
-    picked = x5[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)]
-    cols = np.empty((c, n) + out_spatial, x5.dtype)
-    np.copyto(cols, picked.transpose(1, 0, 2, 3, 4))
-    res = np.empty((o5.shape[1], n) + out_spatial, o5.dtype)
-    _conv.im2col(cols.reshape(1, c, 1, 1, pixels), w5, bias, res.reshape(1, -1, 1, 1, pixels),
-                 (1, 1, 1), (0, 0, 0), (1, 1, 1), groups, threads, isa, packed,
-                 variant.get("block_bytes", 0), variant.get("pass_rows", 0))
-    np.copyto(o5, res.transpose(1, 0, 2, 3, 4))
+    per_image = math.prod(out_spatial)
+    run = max(1, min(n, FOLD_RUN_BYTES // max(1, (c + c_out) * per_image * x5.itemsize)))
+    steps = tuple(slice(None, None, s) for s in stride)
+    for i0 in range(0, n, run):
+        i1 = min(n, i0 + run)
+        pixels = (i1 - i0) * per_image
+        cols = np.empty((c, i1 - i0) + out_spatial, x5.dtype)
+        np.copyto(cols, x5[(slice(i0, i1), slice(None)) + steps].transpose(1, 0, 2, 3, 4))
+        res = np.empty((c_out, i1 - i0) + out_spatial, o5.dtype)
+        _conv.im2col(cols.reshape(1, c, 1, 1, pixels), w5, bias,
+                     res.reshape(1, c_out, 1, 1, pixels), (1, 1, 1), (0, 0, 0), (1, 1, 1),
+                     groups, threads, isa, packed, variant.get("block_bytes", 0),
+                     variant.get("pass_rows", 0))
+        np.copyto(o5[i0:i1], res.transpose(1, 0, 2, 3, 4))
 
 
 def winograd_weights(weight5, groups, isa):

@@ -149,14 +149,15 @@ def test_kernel_entry_rejects_what_it_cannot_compute():
     assert _dwconv.supported(5, 2) and not _dwconv.supported(5, 3)
 
 
-# Maps narrower than a vector run the channel-vectorised kernel; the row
-# kernels are the oracle, bitwise: channel counts off the vector width
-# (the last item part full), padding forms, strides, every kernel size; the
-# outputs of 1 to 3 columns are narrower than a float64 vector too.
+# Maps up to 8 wide run the channel-vectorised kernel where vectors hold 8
+# elements (float32 with AVX2, float64 with AVX-512); the row kernels are the
+# oracle, bitwise: channel counts off the vector width (the last item part
+# full, transposed lane by lane), padding forms, strides, every kernel size.
 CV_CASES = [
     ((2, 13, 7, 7), 3, 1, 1), ((1, 9, 7, 5), 5, 2, 2), ((3, 17, 7, 7), 7, 1, 3),
     ((1, 8, 14, 14), 3, 2, 1), ((2, 33, 4, 4), 3, 1, 0), ((1, 1, 7, 7), 3, 1, 1),
     ((2, 20, 11, 13), 5, 2, (1, 2)), ((1, 7, 3, 3), 7, 1, 3), ((2, 5, 6, 6), 5, 2, 0),
+    ((2, 16, 8, 8), 3, 1, 1), ((1, 24, 15, 16), 3, 2, 1),
 ]
 
 

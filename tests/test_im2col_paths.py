@@ -134,7 +134,7 @@ FOLD_CASES = [
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", range(len(FOLD_CASES)))
 def test_folded_batch_gives_the_bits_of_image_by_image(case, dtype, fold_always,
-                                                       threads_guard):
+                                                       threads_guard, monkeypatch):
     from fastconv import _dispatch
     from fastconv._args import prepare_conv
     xs, ws, kwargs = FOLD_CASES[case]
@@ -163,6 +163,12 @@ def test_folded_batch_gives_the_bits_of_image_by_image(case, dtype, fold_always,
     out = np.full_like(y, np.nan)
     fn(x, w, b, algorithm="im2col", out=out, **kwargs)
     np.testing.assert_array_equal(out, y)
+    # a batch folded a run of images at a time (2 images, and 1, per run)
+    for run_images in (2, 1):
+        per_image = int(np.prod(y.shape[2:])) * (xs[1] + ws[0]) * x.itemsize
+        monkeypatch.setattr(_dispatch, "FOLD_RUN_BYTES", run_images * per_image)
+        np.testing.assert_array_equal(fn(x, w, b, algorithm="im2col", **kwargs), y)
+    monkeypatch.undo()
     ref = getattr(reference, f"conv{nd}d")(x, w, b, **kwargs)
     assert_conv_close(y, ref, dtype, n_terms_of(w, b))
 

@@ -24,13 +24,18 @@ from fastconv._kernels.kernels cimport (
     dw_item, dwcv_item, fc_dw_buffer_size, fc_dw_plan, fc_dw_supported, fc_dwcv_buffer_size,
     fc_dwcv_lanes, fc_dwgeom)
 
-#: Output maps narrower than a vector and at most this wide (and a channel
-#: multiplier of 1) run the channel-vectorised kernel (:func:`depthwise`).
-#: Measured against the row kernels (1 thread, same process, alternating,
-#: AVX2, a loaded machine): float32 7 x 7 outputs (3x3, 5x5, 7x7 taps,
-#: stride 1 and 2, batch 1 and 8, 576 to 1152 channels) 0.80-0.94x, one
-#: 1.04x; 8 and 14 wide 1.2-1.9x; float64 (4 lanes) 7 wide 0.9-1.6x.
-DWCV_MAX_OW = 7
+#: Output maps at most this wide (and a channel multiplier of 1) run the
+#: channel-vectorised kernel (:func:`depthwise`) at levels whose vectors hold
+#: DWCV_LANES elements (float32 with AVX2, float64 with AVX-512: its 8 x 8
+#: transposes). Measured against the row kernels (1 thread, same process,
+#: alternating, AVX2 float32, a loaded machine): 7 x 7 outputs (3x3, 5x5,
+#: 7x7 taps, stride 1 and 2, batch 1 and 8, 100 to 1152 channels)
+#: 0.54-0.89x, one 0.98x (0.52-0.85x PyTorch's time), 8 x 8 0.61x; 9 to 14
+#: wide 0.85-0.96x at batch 1 but 1.11-1.20x at batch 8, so those stay on
+#: the row kernels. Without the transposes (other vector widths) it measured
+#: 0.80-0.94x at 7 x 7 and lost on wider maps and in float64 with 4 lanes.
+DWCV_MAX_OW = 8
+DWCV_LANES = 8
 
 
 def supported(int64_t kernel, int64_t stride):
@@ -81,7 +86,7 @@ def depthwise(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weigh
         return out
     cdef int dt = 0 if floating is float else 1
     dtype = np.float32 if floating is float else np.float64
-    if g.Co == g.C and g.OW <= DWCV_MAX_OW and g.OW < fc_dwcv_lanes(isa, dt):
+    if g.Co == g.C and g.OW <= DWCV_MAX_OW and fc_dwcv_lanes(isa, dt) == DWCV_LANES:
         _channel_vectorised(&g, x, weight, bias, out, num_threads, isa)
         return out
     fc_dw_plan(isa, dt, &g)

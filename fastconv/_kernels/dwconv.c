@@ -201,7 +201,8 @@ int64_t fc_dwcv_lanes(int level, int dtype)
 int64_t fc_dwcv_buffer_size(int level, int dtype, const fc_dwgeom *g)
 {
     const int64_t vl = fc_dwcv_lanes(level, dtype);
-    const int64_t owp = (g->OW + 3) / 4 * 4;
+    const int64_t pos = vl == 8 ? 8 : 4;                  /* dwconv_impl.h's FC_DWCV_POS */
+    const int64_t owp = (g->OW + pos - 1) / pos * pos;
     const int64_t ph = (g->OH - 1) * g->S + g->K, pw = (owp - 1) * g->S + g->K;
     return (ph * pw + g->K * g->K) * vl;
 }

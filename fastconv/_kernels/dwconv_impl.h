@@ -211,8 +211,45 @@ static void FC_FN(fc_dw_item)(const fc_dwgeom *g, const FC_T *x, const FC_T *w,
  * (ih, iw) of channel c0 + l (zero for lanes past nc), its weights
  * likewise, wbuf[t * VL + l]; each output position sums bias, then (kh, kw)
  * in order, the row kernels' order (the same bits). Positions are computed
- * FC_DWCV_POS at a time along the row, independent chains in flight. */
+ * FC_DWCV_POS at a time along the row, independent chains in flight. With 8
+ * lanes and a whole vector of channels, the planes go in and the results
+ * out through 8 x 8 transposes (8 positions of 8 channels at a time). */
+#if FC_VL == 8
+#define FC_DWCV_POS 8
+#define FC_DWCV_T8 1
+#else
 #define FC_DWCV_POS 4
+#define FC_DWCV_T8 0
+#endif
+
+#if FC_DWCV_T8
+/* r[j][l] = v[l][j]: the 8 x 8 transpose of v[0..7] in three rounds of
+ * two-vector shuffles. */
+#if defined(__clang__)
+#define FC_DWCV_SHUF(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define FC_DWCV_SHUF(a, b, ...) __builtin_shuffle((a), (b), (FC_DMASK){__VA_ARGS__})
+#endif
+static inline __attribute__((always_inline)) void FC_FN(fc_dwcv_t8)(FC_DVEC v[8])
+{
+    FC_DVEC t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = FC_DWCV_SHUF(v[i], v[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = FC_DWCV_SHUF(v[i], v[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = FC_DWCV_SHUF(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 1] = FC_DWCV_SHUF(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[i + 2] = FC_DWCV_SHUF(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 3] = FC_DWCV_SHUF(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; ++i) {
+        v[i] = FC_DWCV_SHUF(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        v[i + 4] = FC_DWCV_SHUF(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+#undef FC_DWCV_SHUF
+#endif
 
 static inline __attribute__((always_inline)) void
 FC_FN(fc_dwcv_item_k)(const fc_dwgeom *g, const FC_T *x, const FC_T *w, const FC_T *bias,
@@ -220,32 +257,44 @@ FC_FN(fc_dwcv_item_k)(const fc_dwgeom *g, const FC_T *x, const FC_T *w, const FC
                       const int S)
 {
     enum { VL = FC_VL, P = FC_DWCV_POS };
-    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, HW = H * W;
     const int64_t PH = (OH - 1) * S + K;
     const int64_t OWP = (OW + P - 1) / P * P;            /* positions computed per row */
     const int64_t PW = (OWP - 1) * S + K;
     FC_T *wbuf = buf + PH * PW * VL;
+    const FC_T *xc = x + (n * g->C + c0) * HW;           /* the item's planes, contiguous */
     {
         /* The next item's planes (the next channels, contiguous), fetched
          * while this item computes: a stream the prefetchers would start
          * late, since an item reads only a few lines of each plane. */
         const int64_t first = n * g->C + c0 + nc, last = g->N * g->C;
-        const int64_t cnt = (first + VL < last ? VL : last - first) * H * W;
-        const FC_T *p = x + first * H * W;
+        const int64_t cnt = (first + VL < last ? VL : last - first) * HW;
+        const FC_T *p = x + first * HW;
         const int64_t line = 64 / (int64_t)sizeof(FC_T);
         for (int64_t e = 0; e < cnt; e += line) FC_DW_PREFETCH(p + e);
     }
     memset(buf, 0, (size_t)(PH * PW * VL) * sizeof(FC_T));
-    for (int64_t l = 0; l < nc; ++l) {
-        const FC_T *xp = x + (n * g->C + c0 + l) * H * W;
-        for (int64_t ph = 0; ph < PH; ++ph) {
-            const int64_t ih = ph - g->pt;
-            if (ih < 0 || ih >= H) continue;
-            int64_t iw0 = g->pl, iw1 = W + g->pl;          /* staged columns of the row */
-            if (iw1 > PW) iw1 = PW;
-            FC_T *d = buf + (ph * PW) * VL + l;
-            for (int64_t pw = iw0; pw < iw1; ++pw) d[pw * VL] = xp[ih * W + pw - g->pl];
+    /* staged position of input element p of a plane */
+#define FC_DWCV_AT(p) (buf + (((p) / W + g->pt) * PW + (p) % W + g->pl) * VL)
+    int64_t p0 = 0;
+#if FC_DWCV_T8
+    if (nc == VL && PW >= W + g->pl && PH >= H + g->pt) {
+        for (; p0 + 8 <= HW; p0 += 8) {
+            FC_DVEC v[8];
+            for (int l = 0; l < 8; ++l) v[l] = *(const FC_DVEC *)(xc + l * HW + p0);
+            FC_FN(fc_dwcv_t8)(v);
+            for (int j = 0; j < 8; ++j) *(FC_DVEC *)FC_DWCV_AT(p0 + j) = v[j];
         }
+    }
+#endif
+    for (int64_t l = 0; l < nc; ++l) {
+        for (int64_t p = p0; p < HW; ++p) {
+            const int64_t ih = p / W + g->pt, iw = p % W + g->pl;
+            if (ih < PH && iw < PW) buf[(ih * PW + iw) * VL + l] = xc[l * HW + p];
+        }
+    }
+#undef FC_DWCV_AT
+    for (int64_t l = 0; l < nc; ++l) {
         const FC_T *wl = w + (c0 + l) * K * K;
         for (int t = 0; t < K * K; ++t) wbuf[t * VL + l] = wl[t];
     }
@@ -274,6 +323,16 @@ FC_FN(fc_dwcv_item_k)(const fc_dwgeom *g, const FC_T *x, const FC_T *w, const FC
             }
             const int64_t npos = OW - ow0 < P ? OW - ow0 : P;
             FC_T *o = ob + oh * OW + ow0;
+#if FC_DWCV_T8
+            if (nc == VL) {
+                FC_FN(fc_dwcv_t8)(acc);        /* acc[l]: channel l's 8 positions */
+                for (int l = 0; l < 8; ++l) {
+                    if (npos == 8) *(FC_DVEC *)(o + l * OH * OW) = acc[l];
+                    else FC_FN(fc_st_store_part)(o + l * OH * OW, acc[l], npos);
+                }
+                continue;
+            }
+#endif
             for (int j = 0; j < npos; ++j) {
                 for (int64_t l = 0; l < nc; ++l) o[l * OH * OW + j] = acc[j][l];
             }
@@ -296,6 +355,7 @@ static void FC_FN(fc_dwcv_item)(const fc_dwgeom *g, const FC_T *x, const FC_T *w
     }
 }
 #undef FC_DWCV_POS
+#undef FC_DWCV_T8
 
 #undef FC_ST_EVEN_IDX
 #undef FC_ST_ODD_IDX
