@@ -9,6 +9,18 @@
 #include "lines.h"
 #include "isa.h"
 
+/* No contraction of multiply-adds in any pass: a compiler fuses them by its
+ * own heuristics, differently in separately compiled copies of the same
+ * sum (the 4-vector and the 1-vector blocks of a line differed by an ulp
+ * for a float32 symmetric 3-tap kernel, so an element's bits depended on
+ * where it fell in its line, and a crop of an array differed from the
+ * whole). Every product and sum is rounded on its own, as in SciPy. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #define FC_LALIGN(n) ((((int64_t)(n)) + 63) & ~(int64_t)63)
 /* Bytes of a column block of the vertical passes: its row segments stay in L1. */
 #define FC_LINES_VBYTES 512
@@ -157,7 +169,7 @@ FC_LEVEL_BEGIN_AVX2
 FC_LEVEL_END
 #endif
 #if defined(__clang__)
-#pragma STDC FP_CONTRACT ON
+#pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
 #pragma GCC pop_options
 #endif
@@ -231,7 +243,7 @@ FC_LEVEL_BEGIN_AVX2
 FC_LEVEL_END
 #endif
 #if defined(__clang__)
-#pragma STDC FP_CONTRACT ON
+#pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
 #pragma GCC pop_options
 #endif

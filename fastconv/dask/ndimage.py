@@ -34,13 +34,7 @@ filter (:func:`fastconv.dask._graph.build`, the axis plans of
 * the uniform filters of float64 inputs are the exception to the bits: the
   in-memory function's running sum (SciPy's) carries its rounding along the
   line, so a block that starts mid-line differs in the last few bits (a few
-  ulp; float32 and integer inputs, whose sums run in float64, are exact);
-* float32 filters whose 1-D pass is a symmetric 3-tap kernel of inexact
-  weights (a Gaussian of radius 1, ``uniform_filter`` of size 3) along an
-  axis before the last two of a 3-D or larger input can differ by an ulp:
-  there the in-memory function's own result depends on the extent of the
-  axes after it, so it differs by as much between the whole array and a
-  crop of it.
+  ulp; float32 and integer inputs, whose sums run in float64, are exact).
 
 Each block runs on the thread count of :func:`fastconv.dask.task_threads`
 (``num_threads`` when given).
