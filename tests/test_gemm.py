@@ -612,3 +612,30 @@ def test_matmul_errors():
         _gemm.matmul(square, square.copy(), square)
     with pytest.raises(ValueError, match="out overlaps b"):
         _gemm.matmul(square.copy(), square, square)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_edge_tiles_give_the_bits_of_full_tiles(isa, dtype, rng):
+    # Tiles of fewer rows than MR, and of at most one vector of columns, run
+    # kernels compiled for their size: every element must get the bits the
+    # full register tile gives it (the same rows and columns computed inside
+    # a full tile of a larger problem).
+    mr, nr = _gemm.register_tile(dtype)
+    k = 203
+    a = rng.standard_normal((2 * mr, k)).astype(dtype)
+    b = rng.standard_normal((k, 3 * nr)).astype(dtype)
+    bias = rng.standard_normal(2 * mr).astype(dtype)
+    full = np.empty((2 * mr, 3 * nr), dtype)
+    _gemm.gemm_packed(_gemm.pack_a(a), _gemm.pack_b(b), k, full, bias=bias)
+    for rows in range(1, mr + 1):
+        for cols in sorted({1, 2, nr // 2, nr - 1, nr, nr + 1, 2 * nr + 3}):
+            if cols > 3 * nr or cols < 1:
+                continue
+            part = np.empty((mr + rows, cols), dtype)
+            _gemm.gemm_packed(_gemm.pack_a(a[:mr + rows]), _gemm.pack_b(b[:, :cols]), k, part,
+                              bias=bias[:mr + rows])
+            np.testing.assert_array_equal(part, full[:mr + rows, :cols],
+                                          err_msg=f"{rows} edge rows, {cols} columns")
+    # and through matmul (its own packing and threads) against the full tile
+    y = _gemm.matmul(a[:mr + 1], b[:, :nr + 1], bias=bias[:mr + 1])
+    np.testing.assert_array_equal(y, full[:mr + 1, :nr + 1])
