@@ -86,13 +86,24 @@ def depthwise(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weigh
         return out
     cdef int dt = 0 if floating is float else 1
     dtype = np.float32 if floating is float else np.float64
-    if g.Co == g.C and g.OW <= DWCV_MAX_OW and fc_dwcv_lanes(isa, dt) == DWCV_LANES:
-        _channel_vectorised(&g, x, weight, bias, out, num_threads, isa)
-        return out
-    fc_dw_plan(isa, dt, &g)
-    cdef int64_t nrb = (g.OH + g.RB - 1) // g.RB
-    cdef int64_t total = g.N * g.Co * nrb
-    cdef size_t ws_bytes = fc_dw_buffer_size(&g) * sizeof(floating)
+    # Small maps (a 7 x 7 row is less than a vector, and the row kernels'
+    # per-row staging and tails cost more than its arithmetic): items of
+    # `lanes` consecutive channels of one image, vectorised across the
+    # channels (fc_dwcv_item). Else items of RB output rows of one channel.
+    cdef int64_t lanes = fc_dwcv_lanes(isa, dt)
+    cdef bint by_channels = g.Co == g.C and g.OW <= DWCV_MAX_OW and lanes == DWCV_LANES
+    cdef int64_t nrb = 0, nblk = 0, total
+    cdef size_t ws_bytes
+    if by_channels:
+        nblk = (g.C + lanes - 1) // lanes
+        total = g.N * nblk
+        ws_bytes = fc_dwcv_buffer_size(isa, dt, &g) * sizeof(floating)
+        g.SW = 1                                  # (the zero row is not read)
+    else:
+        fc_dw_plan(isa, dt, &g)
+        nrb = (g.OH + g.RB - 1) // g.RB
+        total = g.N * g.Co * nrb
+        ws_bytes = fc_dw_buffer_size(&g) * sizeof(floating)
     cdef const floating[::1] zrow = np.zeros(g.SW, dtype)
     cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
                                    else np.ascontiguousarray(bias, dtype))
@@ -114,6 +125,14 @@ def depthwise(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weigh
         buf = <floating *>fc_team_workspace(&team, omp_get_thread_num())
         if buf == NULL:
             continue
+        if by_channels:
+            n = t // nblk
+            oc = (t % nblk) * lanes               # the first channel, and how many
+            nb = g.C - oc
+            if nb > lanes:
+                nb = lanes
+            dwcv_item(isa, &g, xp, wp, bp, op, buf, n, oc, nb)
+            continue
         r = t
         oh = (r % nrb) * g.RB
         r = r // nrb
@@ -125,46 +144,3 @@ def depthwise(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weigh
         dw_item(isa, &g, xp, wp, bp, op, buf, zp, n, oc, oh, nb)
     team_end(&team)
     return out
-
-
-cdef int _channel_vectorised(fc_dwgeom *gp, const floating[:, :, :, ::1] x,
-                             const floating[:, :, :, ::1] weight, bias,
-                             floating[:, :, :, ::1] out, int num_threads, int isa) except -1:
-    # Small maps: work items of `lanes` consecutive channels of one image,
-    # vectorised across the channels (dwconv.h's fc_dwcv_item): a 7 x 7 row
-    # is less than a vector, and the row kernels' per-row staging and tails
-    # cost more than its arithmetic.
-    cdef fc_dwgeom g = gp[0]
-    cdef int dt = 0 if floating is float else 1
-    dtype = np.float32 if floating is float else np.float64
-    cdef int64_t lanes = fc_dwcv_lanes(isa, dt)
-    cdef int64_t nblk = (g.C + lanes - 1) // lanes
-    cdef int64_t total = g.N * nblk
-    cdef size_t ws_bytes = fc_dwcv_buffer_size(isa, dt, &g) * sizeof(floating)
-    cdef const floating[::1] bf = (np.empty(0, dtype) if bias is None
-                                   else np.ascontiguousarray(bias, dtype))
-    cdef const floating *xp = &x[0, 0, 0, 0]
-    cdef const floating *wp = &weight[0, 0, 0, 0]
-    cdef const floating *bp = &bf[0] if bf.shape[0] else NULL
-    cdef floating *op = &out[0, 0, 0, 0]
-    cdef floating *buf
-    cdef int64_t t, n, c0, nc
-    cdef fc_team team
-    team_begin(&team, num_threads, <double>g.N * g.Co * g.OH * g.OW * g.K * g.K, total,
-               ws_bytes)
-    cdef int64_t chunk = schedule_chunk(total, team.threads)
-    for t in prange(total, nogil=True, num_threads=team.threads, schedule="dynamic",
-                    chunksize=chunk, use_threads_if=team.threads > 1):
-        if fc_team_stop(&team):
-            continue
-        buf = <floating *>fc_team_workspace(&team, omp_get_thread_num())
-        if buf == NULL:
-            continue
-        n = t // nblk
-        c0 = (t % nblk) * lanes
-        nc = g.C - c0
-        if nc > lanes:
-            nc = lanes
-        dwcv_item(isa, &g, xp, wp, bp, op, buf, n, c0, nc)
-    team_end(&team)
-    return 0

@@ -132,9 +132,7 @@ void fc_dw_plan(int level, int dtype, fc_dwgeom *g)
 {
     level = fc_dw_level(level);
     const int64_t size = dtype == 1 ? 8 : 4;
-    const int64_t vbytes = level == 2 ? FC_AVX512_VBYTES
-                           : (level == 1 ? FC_AVX2_VBYTES : FC_GENERIC_VBYTES);
-    const int64_t vl = vbytes / size;
+    const int64_t vl = fc_dwcv_lanes(level, dtype);
     const int64_t R = fc_dw_tile_rows(level, g->K);
     const int64_t owv = (g->OW + vl - 1) / vl * vl;
     int64_t sw;
@@ -164,29 +162,30 @@ int64_t fc_dw_buffer_size(const fc_dwgeom *g)
     return ((g->RB - 1) * g->S + g->K) * g->SW;
 }
 
+/* The call of function NAME at the level the kernels run at. */
 #if FC_X86_LEVELS
-#define FC_DW_CASES(SFX, ...)                                                                \
+#define FC_DW_CASES(NAME, SFX, ...)                                                          \
     switch (fc_dw_level(level)) {                                                            \
-    case 2: fc_dw_item_avx512##SFX(__VA_ARGS__); return;                                     \
-    case 1: fc_dw_item_avx2##SFX(__VA_ARGS__); return;                                       \
-    default: fc_dw_item_generic##SFX(__VA_ARGS__); return;                                   \
+    case 2: NAME##_avx512##SFX(__VA_ARGS__); return;                                         \
+    case 1: NAME##_avx2##SFX(__VA_ARGS__); return;                                           \
+    default: NAME##_generic##SFX(__VA_ARGS__); return;                                       \
     }
 #else
-#define FC_DW_CASES(SFX, ...) fc_dw_item_generic##SFX(__VA_ARGS__);
+#define FC_DW_CASES(NAME, SFX, ...) NAME##_generic##SFX(__VA_ARGS__);
 #endif
 
 void fc_dw_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
                     const float *bias, float *out, float *buf, const float *zrow,
                     int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
 {
-    FC_DW_CASES(_f32, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
+    FC_DW_CASES(fc_dw_item, _f32, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
 }
 
 void fc_dw_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
                     const double *bias, double *out, double *buf, const double *zrow,
                     int64_t n, int64_t oc, int64_t oh0, int64_t nrows)
 {
-    FC_DW_CASES(_f64, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
+    FC_DW_CASES(fc_dw_item, _f64, g, x, w, bias, out, buf, zrow, n, oc, oh0, nrows)
 }
 
 /* Channel-vectorised small maps (dwconv.h). */
@@ -207,27 +206,16 @@ int64_t fc_dwcv_buffer_size(int level, int dtype, const fc_dwgeom *g)
     return (ph * pw + g->K * g->K) * vl;
 }
 
-#if FC_X86_LEVELS
-#define FC_DWCV_CASES(SFX, ...)                                                              \
-    switch (fc_dw_level(level)) {                                                            \
-    case 2: fc_dwcv_item_avx512##SFX(__VA_ARGS__); return;                                   \
-    case 1: fc_dwcv_item_avx2##SFX(__VA_ARGS__); return;                                     \
-    default: fc_dwcv_item_generic##SFX(__VA_ARGS__); return;                                 \
-    }
-#else
-#define FC_DWCV_CASES(SFX, ...) fc_dwcv_item_generic##SFX(__VA_ARGS__);
-#endif
-
 void fc_dwcv_item_f32(int level, const fc_dwgeom *g, const float *x, const float *w,
                       const float *bias, float *out, float *buf, int64_t n, int64_t c0,
                       int64_t nc)
 {
-    FC_DWCV_CASES(_f32, g, x, w, bias, out, buf, n, c0, nc)
+    FC_DW_CASES(fc_dwcv_item, _f32, g, x, w, bias, out, buf, n, c0, nc)
 }
 
 void fc_dwcv_item_f64(int level, const fc_dwgeom *g, const double *x, const double *w,
                       const double *bias, double *out, double *buf, int64_t n, int64_t c0,
                       int64_t nc)
 {
-    FC_DWCV_CASES(_f64, g, x, w, bias, out, buf, n, c0, nc)
+    FC_DW_CASES(fc_dwcv_item, _f64, g, x, w, bias, out, buf, n, c0, nc)
 }
